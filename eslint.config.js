@@ -1,0 +1,47 @@
+// Lint: TypeScript rules plus the dependency direction of ARCHITECTURE.md,
+//   ui → node → {p2p, miner, storage} → chain,
+// enforced with no-restricted-imports per folder. src/chain may import only @noble/*, @scure/*
+// and its own modules, and may not touch the DOM, IndexedDB, timers or the network.
+import tseslint from 'typescript-eslint';
+
+const upward = (names) => names.map((n) => ({ group: [`**/${n}/*`, `**/${n}`], message: `dependency direction: this layer may not import src/${n} (see ARCHITECTURE.md)` }));
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'src/miner/wasm/build/**', 'coverage/**', 'test/e2e/artifacts/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
+    files: ['src/chain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!@noble/|@scure/|\\./)',
+              message: 'src/chain is pure consensus: it imports only @noble/*, @scure/* and its own modules.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['window', 'document', 'navigator', 'indexedDB', 'localStorage', 'sessionStorage', 'fetch', 'WebSocket', 'setTimeout', 'setInterval', 'Worker', 'BroadcastChannel', 'process'].map((name) => ({
+          name,
+          message: 'src/chain is pure consensus: no DOM, storage, network, timers or process.',
+        })),
+      ],
+    },
+  },
+  { files: ['src/storage/**/*.ts', 'src/miner/**/*.ts', 'src/p2p/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: upward(['node', 'ui']) }] } },
+  { files: ['src/node/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: upward(['ui']) }] } },
+  {
+    files: ['relay/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: upward(['node', 'ui', 'storage', 'miner', 'chain']) }] },
+  },
+);

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { ESLint } from 'eslint';
+
+// The dependency direction is a lint rule; this checks that the rule really bites.
+describe('dependency-direction lint', () => {
+  const eslint = new ESLint();
+  const lint = async (code: string, filePath: string) => (await eslint.lintText(code, { filePath }))[0].messages.map((m) => m.ruleId);
+
+  it('rejects imports of our other layers and of libraries from src/chain', async () => {
+    expect(await lint("import { x } from '../storage/store.ts';\nexport const y = x;\n", 'src/chain/example.ts')).toContain('no-restricted-imports');
+    expect(await lint("import { openDB } from 'idb';\nexport const y = openDB;\n", 'src/chain/example.ts')).toContain('no-restricted-imports');
+  });
+
+  it('rejects DOM and timer globals in src/chain', async () => {
+    expect(await lint('export const y = () => setTimeout(() => 0, 1);\n', 'src/chain/example.ts')).toContain('no-restricted-globals');
+  });
+
+  it('allows @noble and sibling imports in src/chain', async () => {
+    expect(await lint("import { sha256 } from '@noble/hashes/sha2.js';\nimport { RuleError } from './errors.ts';\nexport const y = [sha256, RuleError];\n", 'src/chain/example.ts')).toEqual([]);
+  });
+
+  it('rejects node → ui and storage → node imports', async () => {
+    expect(await lint("import { a } from '../ui/state.ts';\nexport const y = a;\n", 'src/node/example.ts')).toContain('no-restricted-imports');
+    expect(await lint("import { a } from '../node/full-node.ts';\nexport const y = a;\n", 'src/storage/example.ts')).toContain('no-restricted-imports');
+  });
+});

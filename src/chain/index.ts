@@ -1,0 +1,12 @@
+/**
+ * The public surface of the consensus core. Every module of src/chain re-exports here; other
+ * layers import from this file.
+ * @module
+ */
+export * from './types.ts';
+export * from './errors.ts';
+export * from './bytes.ts';
+export * from './hash.ts';
+export * from './header.ts';
+export * from './pow.ts';
+export * from './asert.ts';

@@ -10,3 +10,5 @@ export * from './hash.ts';
 export * from './header.ts';
 export * from './pow.ts';
 export * from './asert.ts';
+export * from './chain-index.ts';
+export * from './orphans.ts';

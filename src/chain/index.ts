@@ -12,3 +12,7 @@ export * from './pow.ts';
 export * from './asert.ts';
 export * from './chain-index.ts';
 export * from './orphans.ts';
+export * from './codec.ts';
+export * from './keys.ts';
+export * from './tx.ts';
+export * from './block.ts';

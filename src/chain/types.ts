@@ -155,12 +155,13 @@ export interface HeaderEntry {
 // ---------------------------------------------------------------------------------------------
 // Network parameters.
 
-export type NetworkName = 'main' | 'dev';
+/** 'test' is for unit tests and benches only (regtest difficulty); see params.ts. */
+export type NetworkName = 'main' | 'dev' | 'test';
 
 export interface NetworkParams {
   name: NetworkName;
   chainId: number; // u32, committed in every signature
-  addressPrefix: string; // bech32m human-readable part: 'tab' | 'tabdev'
+  addressPrefix: string; // bech32m human-readable part: 'tab' | 'tabdev' | 'tabtest'
   targetSpacing: number; // seconds
   asertHalfLife: number; // seconds
   powLimit: bigint; // easiest allowed target

@@ -512,8 +512,9 @@ export class HeaderIndex {
   }
 
   /**
-   * Timestamps for the median-time-past of the block after `entry`: the times of `entry` and up to
-   * `span - 1` ancestors (11 in all, Bitcoin Core `GetMedianTimePast`), newest first.
+   * Timestamps for the median-time-past of the block after `entry`: the times of up to
+   * `span - 1` ancestors and of `entry` itself (11 in all, Bitcoin Core `GetMedianTimePast`),
+   * oldest first, so `entry`'s time is last (what `medianTimePast(times)` expects).
    * @example
    * ```ts
    * const mtp = medianTimePast(index.timesForMtp(prev));
@@ -524,6 +525,6 @@ export class HeaderIndex {
     for (let n: Node | null = this.nodeOfEntry(entry); n && times.length < span; n = n.parent) {
       times.push(n.entry.header.time);
     }
-    return times;
+    return times.reverse();
   }
 }

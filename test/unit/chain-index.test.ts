@@ -96,14 +96,14 @@ describe('HeaderIndex basics', () => {
     expect(index.isAncestor(tip, chain[10])).toBe(false);
   });
 
-  it('timesForMtp returns up to 11 times, the entry itself first', () => {
+  it('timesForMtp returns up to 11 times, oldest first, the entry itself last', () => {
     const index = newIndex();
     const chain = [index.genesis, ...extend(index, index.genesis, 20)];
     expect(index.timesForMtp(index.genesis)).toEqual([genesisHeader.time]);
-    expect(index.timesForMtp(chain[3])).toEqual([3, 2, 1, 0].map((h) => chain[h].header.time));
+    expect(index.timesForMtp(chain[3])).toEqual([0, 1, 2, 3].map((h) => chain[h].header.time));
     const t = index.timesForMtp(chain[20]);
     expect(t).toHaveLength(11);
-    expect(t).toEqual(chain.slice(10).reverse().map((e) => e.header.time));
+    expect(t).toEqual(chain.slice(10).map((e) => e.header.time));
   });
 });
 

@@ -105,28 +105,32 @@ export class Writer {
   /** One byte. @example w.u8(1) */
   u8(n: number): this {
     if (!Number.isInteger(n) || n < 0 || n > 0xff) throw new TypeError(`u8 out of range: ${n}`);
-    this.buf[this.reserve(1)] = n;
+    const at = this.reserve(1); // reserve first: it may replace this.buf
+    this.buf[at] = n;
     return this;
   }
 
   /** u16 little-endian. @example w.u16(0xfffe) */
   u16(n: number): this {
     if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new TypeError(`u16 out of range: ${n}`);
-    this.view.setUint16(this.reserve(2), n, true);
+    const at = this.reserve(2);
+    this.view.setUint16(at, n, true);
     return this;
   }
 
   /** u32 little-endian. @example w.u32(height) */
   u32(n: number): this {
     if (!Number.isInteger(n) || n < 0 || n > U32_MAX) throw new TypeError(`u32 out of range: ${n}`);
-    this.view.setUint32(this.reserve(4), n, true);
+    const at = this.reserve(4);
+    this.view.setUint32(at, n, true);
     return this;
   }
 
   /** u64 little-endian, from a bigint in [0, 2^64). @example w.u64(amount) */
   u64(n: bigint): this {
     if (typeof n !== 'bigint' || n < 0n || n > U64_MAX) throw new TypeError(`u64 out of range: ${String(n)}`);
-    this.view.setBigUint64(this.reserve(8), n, true);
+    const at = this.reserve(8);
+    this.view.setBigUint64(at, n, true);
     return this;
   }
 
@@ -154,7 +158,8 @@ export class Writer {
   bytes(b: Uint8Array, length?: number): this {
     if (!(b instanceof Uint8Array)) throw new TypeError('bytes: expected a Uint8Array');
     if (length !== undefined && b.length !== length) throw new TypeError(`bytes: expected ${length} bytes, got ${b.length}`);
-    this.buf.set(b, this.reserve(b.length));
+    const at = this.reserve(b.length);
+    this.buf.set(b, at);
     return this;
   }
 

@@ -44,7 +44,7 @@ describe('OrphanPool', () => {
     const pool = new OrphanPool();
     const root = new Uint8Array(32).fill(5);
     const chain: Block[] = [];
-    let prev = root;
+    let prev: Uint8Array = root;
     for (let i = 0; i < 5; i++) {
       const b = block(prev);
       chain.push(b);
@@ -54,7 +54,7 @@ describe('OrphanPool', () => {
     for (const b of [...chain].reverse()) pool.add(b, 10, 0);
     expect(missingHex(pool)).toEqual([hashToHex(root)]);
     const connected: Block[] = [];
-    const queue = [root];
+    const queue: Uint8Array[] = [root];
     while (queue.length) {
       for (const o of pool.takeChildren(queue.shift()!)) {
         connected.push(o.block);

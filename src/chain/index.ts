@@ -16,3 +16,4 @@ export * from './codec.ts';
 export * from './keys.ts';
 export * from './tx.ts';
 export * from './block.ts';
+export * from './params.ts';

@@ -83,7 +83,7 @@ export function decodeBlock(bytes: Uint8Array, limits: BlockLimits = DEFAULT_BLO
     try {
       txs.push(decodeTx(raw, limits.maxTxBytes));
     } catch (e) {
-      if (e instanceof DecodeError) throw new DecodeError(`tx ${i}: ${e.message}`);
+      if (e instanceof DecodeError) throw new DecodeError(`tx ${i}: ${e.message.replace(/^MALFORMED: /, '')}`);
       throw e;
     }
   }

@@ -105,7 +105,8 @@ export class EngineChainStore implements ChainStore {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(engine: KvEngine, opts: StoreOptions) {
-    if (opts.network !== 'main' && opts.network !== 'dev') invalid(`unknown network ${String(opts.network)}`);
+    // Not a closed list: src/chain owns the network names; they only have to be safe in a db name.
+    if (typeof opts.network !== 'string' || !/^[a-z][a-z0-9]{0,15}$/.test(opts.network)) invalid(`bad network name ${String(opts.network)}`);
     this.engine = engine;
     this.network = opts.network;
     this.onBeforeCommit = opts.onBeforeCommit;

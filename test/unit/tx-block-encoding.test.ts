@@ -44,7 +44,7 @@ function codeOf(f: () => unknown): string {
 }
 
 const [alice, bob] = TEST_KEYS;
-const sign = <T extends UnsignedTransaction>(u: T, key = alice) => signTx(u, key.priv) as Transaction;
+const sign = <T extends UnsignedTransaction>(u: T, key = alice) => signTx(u, key.priv);
 const base = { chainId: CHAIN, from: alice.pub, nonce: 1, fee: 100n };
 
 describe('transaction encoding', () => {

@@ -31,6 +31,9 @@ const T_OBJECT = 8;
 /** Nesting bound for both directions: our records are at most ~5 levels deep. */
 const MAX_DEPTH = 32;
 
+const CANONICAL_NAN = new Uint8Array(8);
+new DataView(CANONICAL_NAN.buffer).setFloat64(0, NaN, true);
+
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -81,6 +84,7 @@ function write(out: ByteSink, v: unknown, depth: number): void {
       return out.byte(v ? T_TRUE : T_FALSE);
     case 'number': {
       out.byte(T_NUMBER);
+      if (Number.isNaN(v)) return out.bytes(CANONICAL_NAN);
       const b = new Uint8Array(8);
       new DataView(b.buffer).setFloat64(0, v, true);
       return out.bytes(b);
@@ -206,8 +210,13 @@ function read(src: ByteSource, depth: number): unknown {
       return false;
     case T_TRUE:
       return true;
-    case T_NUMBER:
-      return new DataView(src.take(8).buffer).getFloat64(0, true);
+    case T_NUMBER: {
+      const b = src.take(8);
+      const n = new DataView(b.buffer).getFloat64(0, true);
+      // One encoding per value: NaN only with the canonical bits encodeValue writes.
+      if (Number.isNaN(n) && !b.every((x, i) => x === CANONICAL_NAN[i])) src.corrupt('non-canonical NaN');
+      return n;
+    }
     case T_BIGINT: {
       const sign = src.byte();
       if (sign > 1) src.corrupt('bad bigint sign');

@@ -4,7 +4,9 @@
  * nonces, like Ethereum's txpool).
  *
  * Policy, in the order {@link Mempool.add} applies it:
- * 1. no coinbase (BAD_COINBASE); a txid already held is a no-op (`added: false`);
+ * 1. no coinbase (BAD_COINBASE); a txid already held is a no-op (`added: false`, checked first:
+ *    txid commits to every field but the signature, so a copy with another signature is also
+ *    answered as known, never added);
  * 2. {@link checkTxSanity} (chain id, field bounds, size, signature);
  * 3. fee ≥ params.minFeePerByte × encoded size (BAD_FEE);
  * 4. nonce: ≤ the sender's confirmed nonce is stale (BAD_NONCE); more than `maxPerSender` ahead of
@@ -255,11 +257,19 @@ export class Mempool {
   add(tx: Transaction, state: ChainState, ctx: MempoolAddContext): MempoolAddResult {
     const { params, now } = ctx;
     if (tx?.kind === 'coinbase') fail('BAD_COINBASE', 'a coinbase is never relayed');
-    checkTxSanity(tx, params);
-    const txid = txidOf(tx);
-    const id = hashToHex(txid);
-    const known = this.byId.get(id);
+    // A known txid is answered before the signature check (the costly part of sanity). Only an
+    // encodable tx has a txid; anything else is left for checkTxSanity to name.
+    let txid: Uint8Array | undefined;
+    try {
+      txid = txidOf(tx);
+    } catch {
+      txid = undefined;
+    }
+    const known = txid && this.byId.get(hashToHex(txid));
     if (known) return { added: false, entry: known, future: false, invalidated: [], evicted: [] };
+    checkTxSanity(tx, params);
+    txid ??= txidOf(tx);
+    const id = hashToHex(txid);
 
     const size = txSize(tx);
     if (tx.fee < params.minFeePerByte * BigInt(size)) {

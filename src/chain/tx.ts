@@ -323,8 +323,9 @@ export function signTx<T extends UnsignedTransaction>(unsigned: T, priv: Uint8Ar
 }
 
 /**
- * Whether the signature is valid for `from` over {@link signingHash}. False for a coinbase
- * (it carries no signature; its shape is checked by checkTxSanity).
+ * Whether the signature is valid for `from` over {@link signingHash}. Never throws. False for a
+ * coinbase (it carries no signature; its shape is checked by checkTxSanity) and for a value that
+ * has no encoding.
  * @example
  * ```ts
  * if (!verifyTxSignature(tx)) throw new RuleError('BAD_SIGNATURE');
@@ -332,7 +333,13 @@ export function signTx<T extends UnsignedTransaction>(unsigned: T, priv: Uint8Ar
  */
 export function verifyTxSignature(tx: Transaction): boolean {
   if (tx.kind === 'coinbase') return false;
-  return verifySignature(tx.signature, signingHash(tx), tx.from);
+  let msg: Uint8Array;
+  try {
+    msg = signingHash(tx);
+  } catch {
+    return false; // a value with no encoding has no valid signature
+  }
+  return verifySignature(tx.signature, msg, tx.from);
 }
 
 /**

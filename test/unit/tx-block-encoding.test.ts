@@ -233,8 +233,9 @@ describe('txid, signing hash, signatures', () => {
     expect(resigned.signature).not.toEqual(transfer.signature);
   });
 
-  it('a coinbase carries no signature', () => {
+  it('a coinbase carries no signature; an unencodable value has no valid one', () => {
     expect(verifyTxSignature(makeCoinbase(CHAIN, 5, alice.pub))).toBe(false);
+    expect(verifyTxSignature({ ...transfer, amount: -1n })).toBe(false);
   });
 
   it('itemIdFor = sha256d("tabchain/item/v1" || issuer || sku)', () => {

@@ -145,12 +145,15 @@ export interface StoreOptions {
  * @example
  * ```ts
  * const store = new IdbStore({ network: 'main', profileId: profile.id });
- * const { meta, headers, state } = await store.open();
- * const index = HeaderIndex.from(headers); const chainState = ChainState.from(state);
- * if (meta.tipHash === null) {
- *   const undo = applyBlock(chainState, params.genesis, { params, height: 0, hash: params.genesisHash });
- *   await store.connectBlock({ hash: params.genesisHash, height: 0, body: encodeBlock(params.genesis), undo });
+ * const { meta, headers, state } = await store.open();   // no replay: index + state as stored
+ * const chainState = new ChainState(state);
+ * if (meta.tipHash === null) {                              // first run: connect genesis
+ *   const { genesis, genesisHash } = params;              // (genesis is not applied: empty undo)
+ *   await store.connectBlock({ hash: genesisHash, height: 0, body: encodeBlock(genesis),
+ *     undo: { hash: genesisHash, height: 0, changes: [] } });
  * }
+ * const undo = applyBlock(chainState, block, { params, height, hash });
+ * await store.connectBlock({ hash, height, body: encodeBlock(block), undo });
  * ```
  */
 export interface ChainStore {

@@ -17,3 +17,6 @@ export * from './keys.ts';
 export * from './tx.ts';
 export * from './block.ts';
 export * from './params.ts';
+export * from './state.ts';
+export * from './apply.ts';
+export * from './validate.ts';

@@ -108,7 +108,7 @@ describe.each(BACKENDS)('$name compliance', (backend) => {
     await store.putHeaders(entries);
     await store.setHeaderStatus([hashOf(2, 1)], 'invalid');
     const { chain } = await reopen(store);
-    const expected = entries.map((e) => (e.hash === entries[3].hash ? { ...e, status: 'invalid' } : e));
+    const expected: HeaderEntry[] = entries.map((e) => (e.hash === entries[3].hash ? { ...e, status: 'invalid' } : e));
     expect(sortedHeaders(chain.headers)).toEqual(sortedHeaders(expected));
     expect(chain.headers[0].chainwork).toBeTypeOf('bigint');
     expect(chain.headers[0].hash).toBeInstanceOf(Uint8Array);

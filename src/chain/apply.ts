@@ -257,6 +257,30 @@ function applyOfferAccept(state: ChainState, tx: TxOfKind<'offer.accept'>, heigh
 // Blocks.
 
 /**
+ * Step (1) of {@link applyBlock}: the coinbase reward of block `height − coinbaseMaturity`
+ * matures — its `m:` entry is deleted and its amount moves from the miner's `immature` to
+ * `balance`. Exported for callers that check transactions against the next block's state
+ * (mempool, template) without a block: run it inside a savepoint, then {@link applyTx}.
+ * @example
+ * ```ts
+ * state.begin(); try { matureRewards(state, params, tip + 1); applyTx(state, tx, { params, height: tip + 1 }) } finally { state.rollback() }
+ * ```
+ */
+export function matureRewards(state: ChainState, params: NetworkParams, height: number): void {
+  // Maturity 0 would mature a reward in the block that creates it, before it exists.
+  if (!(params.coinbaseMaturity >= 1)) throw new RangeError('coinbaseMaturity must be ≥ 1');
+  const maturedHeight = height - params.coinbaseMaturity;
+  if (maturedHeight < 1) return;
+  const reward = state.getMaturing(maturedHeight);
+  if (!reward) return;
+  state.deleteMaturing(maturedHeight);
+  const acc = state.account(reward.miner);
+  acc.immature -= reward.amount;
+  acc.balance += reward.amount;
+  state.setAccount(reward.miner, acc);
+}
+
+/**
  * Connects a block to `state` at `ctx.height` (≥ 1; genesis is never applied, the state at height
  * 0 is empty) and returns its undo record. All or nothing: on any error the state is rolled back
  * and the error rethrown.
@@ -268,6 +292,10 @@ function applyOfferAccept(state: ChainState, tx: TxOfKind<'offer.accept'>, heigh
  * in order ({@link applyTx}); (4) the reward blockReward(height) + Σ fees is recorded as maturing
  * (`m:<height>`) and added to the miner's `immature` — a reward of 0 (past the last halving, no
  * fees) records nothing, so there is never an `m:` entry of amount 0.
+ *
+ * May run inside an open savepoint (e.g. to trial-connect a template and roll it back); then the
+ * returned changes are the raw write log rather than one change per key — equally valid for
+ * undoBlock / applyChanges.
  * @example
  * ```ts
  * const undo = applyBlock(state, block, { params, height: tip.height + 1, hash: blockHash(block.header) });
@@ -277,22 +305,10 @@ function applyOfferAccept(state: ChainState, tx: TxOfKind<'offer.accept'>, heigh
 export function applyBlock(state: ChainState, block: Block, ctx: BlockContext): BlockUndo {
   const { params, height, hash } = ctx;
   if (!Number.isSafeInteger(height) || height < 1) throw new RangeError(`applyBlock: height ${height} (genesis is not applied)`);
-  if (!(params.coinbaseMaturity >= 1)) throw new RangeError('applyBlock: coinbaseMaturity must be ≥ 1');
-  if (state.inTransaction) throw new Error('applyBlock: a journal savepoint is already open');
   state.begin();
   try {
     // (1) maturity
-    const maturedHeight = height - params.coinbaseMaturity;
-    if (maturedHeight >= 1) {
-      const reward = state.getMaturing(maturedHeight);
-      if (reward) {
-        state.deleteMaturing(maturedHeight);
-        const acc = state.account(reward.miner);
-        acc.immature -= reward.amount;
-        acc.balance += reward.amount;
-        state.setAccount(reward.miner, acc);
-      }
-    }
+    matureRewards(state, params, height);
 
     // (2) coinbase
     const coinbase = block.txs[0];

@@ -364,6 +364,22 @@ describe('applyBlock atomicity and undo', () => {
     expect(() => applyBlock(new ChainState(), params.genesis, { params, height: 0, hash: params.genesisHash })).toThrow(RangeError);
   });
 
+  it('can trial-connect a block inside a savepoint and roll it back', () => {
+    const c = ChainBuilder.funded([alice, bob]);
+    const before = c.state.entries();
+    const block = c.build([c.sign(alice, { kind: 'transfer', to: bob.pub, amount: COIN })]);
+    c.state.begin();
+    const undo = applyBlock(c.state, block, { params, height: c.height + 1, hash: blockHash(block.header) });
+    const after = c.state.entries();
+    c.state.rollback();
+    expect(c.state.entries()).toEqual(before);
+    // the raw change list of a nested connect is still a valid undo record
+    c.state.applyChanges(undo.changes);
+    expect(c.state.entries()).toEqual(after);
+    undoBlock(c.state, undo);
+    expect(c.state.entries()).toEqual(before);
+  });
+
   it('state listings reflect items and offers', () => {
     const c = ChainBuilder.funded([alice]);
     c.add(alice, { kind: 'item.create', sku: 'X', name: 'x', quantity: 2n });

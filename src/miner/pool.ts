@@ -89,6 +89,7 @@ interface Slot {
   chunk: Chunk | null;
   rate: number; // H/s, moving average
   lastAt: number | null; // when the current measurement interval began
+  warm: boolean; // false until the first result: that one includes compiling the kernel
   closed: boolean;
 }
 
@@ -247,7 +248,7 @@ export class MinerPool {
   }
 
   #newSlot(worker: MinerWorker): Slot {
-    const slot: Slot = { worker, chunk: null, rate: 0, lastAt: null, closed: false };
+    const slot: Slot = { worker, chunk: null, rate: 0, lastAt: null, warm: false, closed: false };
     this.#attach(slot);
     return slot;
   }
@@ -277,6 +278,7 @@ export class MinerPool {
     const inline = spawnInlineWorker();
     inline.post({ type: 'init', kind: this.#kind });
     slot.worker = inline;
+    slot.warm = false;
     this.#attach(slot);
     this.#dispatch(slot);
   }
@@ -293,12 +295,13 @@ export class MinerPool {
     this.#stats.chunksCompleted++;
     this.#stats.hashes += msg.scanned;
     const now = performance.now();
-    if (slot.lastAt !== null) {
+    if (slot.lastAt !== null && slot.warm) {
       const dt = Math.max(now - slot.lastAt, 1e-3);
       const instant = (msg.scanned * 1000) / dt;
       slot.rate = slot.rate === 0 ? instant : slot.rate + (1 - Math.exp(-dt / this.#tauMs)) * (instant - slot.rate);
     }
     slot.lastAt = now;
+    slot.warm = true;
     const job = this.#job;
     let found: FoundNonce | null = null;
     if (!job || chunk.jobId !== job.id) this.#stats.staleResults++;

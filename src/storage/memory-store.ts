@@ -36,7 +36,7 @@ function cloneValue(v: unknown): unknown {
   switch (typeof v) {
     case 'object': {
       if (v === null) return null;
-      if (v instanceof Uint8Array) return Uint8Array.prototype.slice.call(v);
+      if (v instanceof Uint8Array) return new Uint8Array(v); // a plain copy, also of a Node Buffer
       if (Array.isArray(v)) return v.map(cloneValue);
       const proto = Object.getPrototypeOf(v);
       if (proto !== Object.prototype && proto !== null) return structuredClone(v);

@@ -82,8 +82,9 @@ function sameHash(a: Uint8Array | null, b: Uint8Array | null): boolean {
 }
 
 function copyBytes(b: Uint8Array): Uint8Array {
-  // A copy of exactly the view: structured clone of a subarray would store its whole buffer.
-  return Uint8Array.prototype.slice.call(b);
+  // A plain copy of exactly the view: structured clone of a subarray would store its whole
+  // buffer, and a Node Buffer's own slice() would not copy.
+  return new Uint8Array(b);
 }
 
 /**

@@ -138,6 +138,9 @@ describe.each(BACKENDS)('$name compliance', (backend) => {
     got![0] = 42; // nor may a returned copy alias it
     expect(await store.getBlock(hashOf(5))).toEqual(Uint8Array.from([2, 3]));
     expect(await store.hasBlock(hashOf(5))).toBe(true);
+    // A Node Buffer goes in; a plain Uint8Array comes out, as from IndexedDB.
+    await store.putBlock(hashOf(6), Buffer.from([1, 2]));
+    expect((await store.getBlock(hashOf(6)))!.constructor).toBe(Uint8Array);
     expect((await store.open()).headers[0].hasBody).toBe(true);
     await store.putHeaders([{ ...headerEntry(5), status: 'invalid' }]); // hasBody: false from a stale copy
     const h = (await store.open()).headers[0];

@@ -20,16 +20,16 @@ import type { ChainState } from './state.ts';
 import { itemIdFor, txid } from './tx.ts';
 import type { Asset, Block, BlockUndo, NetworkParams, Offer, Transaction, TxOfKind } from './types.ts';
 
-/** Amounts are u64: every balance, holding, supply and escrow must stay below this. */
+/** Amounts are u64: every balance, holding, supply and escrow must stay below this. @example if (sum >= MAX_AMOUNT_EXCLUSIVE) fail('BAD_AMOUNT') */
 export const MAX_AMOUNT_EXCLUSIVE = 1n << 64n;
 
-/** Context of a transaction: the height of the block that contains it. */
+/** Context of a transaction: the height of the block that contains it. @example applyTx(state, tx, { params, height: tip.height + 1 }) */
 export interface TxContext {
   params: NetworkParams;
   height: number;
 }
 
-/** Context of a block: its height and hash (the hash is recorded in the undo). */
+/** Context of a block: its height and hash (the hash is recorded in the undo). @example applyBlock(state, block, { params, height, hash: blockHash(block.header) }) */
 export interface BlockContext {
   params: NetworkParams;
   height: number;

@@ -51,7 +51,7 @@ export function maturingKey(height: number): string {
   return 'm:' + height;
 }
 
-/** An account that was never touched: what a missing `a:` key means. */
+/** An account that was never touched: what a missing `a:` key means. @example state.getAccount(pub) ?? EMPTY_ACCOUNT */
 export const EMPTY_ACCOUNT: Readonly<Account> = Object.freeze({ balance: 0n, immature: 0n, nonce: 0 });
 
 // ---------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import type { Block, BlockHeader, BlockUndo, HeaderEntry, NetworkParams } from '
  * Lowest accepted header version. tabchain blocks are version 1; higher versions are accepted (as
  * Bitcoin accepts them, leaving room for soft-fork signalling) and 0 is rejected (BAD_VERSION),
  * like Core's "bad-version" for obsolete versions.
+ * @example if (header.version < MIN_BLOCK_VERSION) fail('BAD_VERSION')
  */
 export const MIN_BLOCK_VERSION = 1;
 
@@ -35,6 +36,7 @@ export const MIN_BLOCK_VERSION = 1;
  * header may still be valid with the right transactions — e.g. a peer sent [a, b, c, c] for a
  * header committing to [a, b, c]. A node must not mark the header hash invalid for these; it
  * should drop the body and fetch it again (from another peer).
+ * @example MUTATION_CODES.has(err.code)
  */
 export const MUTATION_CODES: ReadonlySet<string> = new Set(['BAD_MERKLE', 'DUPLICATE_TX']);
 
@@ -110,7 +112,7 @@ export function medianTimePast(times: readonly number[], span = 11): number {
   return window[Math.floor(window.length / 2)];
 }
 
-/** Context for {@link checkHeaderContext}. */
+/** Context for {@link checkHeaderContext}. @example { params, medianTimePast: mtp, now, block1Time } */
 export interface HeaderContext {
   params: NetworkParams;
   /** {@link medianTimePast} of prev and its ancestors (up to params.medianTimeSpan). */
@@ -158,7 +160,7 @@ function hex32(n: number): string {
   return '0x' + (n >>> 0).toString(16).padStart(8, '0');
 }
 
-/** Context for {@link connectBlock}: the block's height; its hash is computed when not given. */
+/** Context for {@link connectBlock}: the block's height; its hash is computed when not given. @example { params, height: prev.height + 1, sanityChecked: true } */
 export interface ConnectContext extends Omit<BlockContext, 'hash'> {
   hash?: Uint8Array;
   /** Set when the caller already ran {@link checkBlockSanity} on this block (skips re-verifying signatures). */

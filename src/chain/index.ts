@@ -20,3 +20,5 @@ export * from './params.ts';
 export * from './state.ts';
 export * from './apply.ts';
 export * from './validate.ts';
+export * from './mempool.ts';
+export * from './template.ts';

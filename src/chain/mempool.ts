@@ -38,7 +38,7 @@
  * Pure: time is passed in (seconds); no events — the caller announces changes.
  * @module
  */
-import { applyTx } from './apply.ts';
+import { applyTx, matureRewards } from './apply.ts';
 import { bytesToHex } from './bytes.ts';
 import { RuleError, fail, type RuleCode } from './errors.ts';
 import { hashToHex } from './hash.ts';
@@ -128,26 +128,6 @@ export function compareFeeRate(a: { fee: bigint; size: number }, b: { fee: bigin
   return l > r ? 1 : l < r ? -1 : 0;
 }
 
-/**
- * Credits the coinbase reward that matures at block `height` — step (1) of applyBlock, which
- * runs before a block's transactions — so that a transaction checked for block `height` sees the
- * same spendable balance the block will. Call it only inside a savepoint that is rolled back.
- * @example
- * ```ts
- * state.begin(); try { matureForHeight(state, params, tip + 1); applyTx(state, tx, { params, height: tip + 1 }) } finally { state.rollback() }
- * ```
- */
-export function matureForHeight(state: ChainState, params: NetworkParams, height: number): void {
-  const maturedHeight = height - params.coinbaseMaturity;
-  if (maturedHeight < 1) return;
-  const reward = state.getMaturing(maturedHeight);
-  if (!reward) return;
-  state.deleteMaturing(maturedHeight);
-  const acc = state.account(reward.miner);
-  acc.immature -= reward.amount;
-  acc.balance += reward.amount;
-  state.setAccount(reward.miner, acc);
-}
 
 interface SenderCheck {
   /** nonce ≤ confirmed: already used on chain. */
@@ -485,7 +465,7 @@ export class Mempool {
     for (; i < chain.length && chain[i].nonce <= confirmed; i++) res.stale.push(chain[i]);
     state.begin();
     try {
-      matureForHeight(state, ctx.params, height);
+      matureRewards(state, ctx.params, height);
       let expected = confirmed + 1;
       for (; i < chain.length; i++) {
         const e = chain[i];

@@ -13,13 +13,13 @@
  * respected. The state is rolled back at the end: building a template never changes it.
  * @module
  */
-import { applyTx } from './apply.ts';
+import { applyTx, matureRewards } from './apply.ts';
 import { nextBits } from './asert.ts';
 import { merkleRoot } from './block.ts';
 import { RuleError } from './errors.ts';
 import { varintSize } from './codec.ts';
 import { HEADER_BYTES } from './header.ts';
-import { matureForHeight, type Mempool, type MempoolEntry } from './mempool.ts';
+import { type Mempool, type MempoolEntry } from './mempool.ts';
 import { BLOCK_VERSION } from './params.ts';
 import { bitsToTarget } from './pow.ts';
 import type { ChainState } from './state.ts';
@@ -192,7 +192,7 @@ export function buildBlockTemplate(input: TemplateInput): BlockTemplate {
   const txCtx = { params, height };
   state.begin();
   try {
-    matureForHeight(state, params, height);
+    matureRewards(state, params, height);
     const heap = new PackageHeap();
     for (const chain of mempool.senderChains()) {
       // Only the gap-free run from the sender's next nonce can apply.

@@ -48,6 +48,19 @@ export interface ConnectBlockArgs {
   undo: BlockUndo;
   /** Header entries to write in the same transaction (e.g. this block's entry, now 'valid'). */
   headers?: HeaderEntry[];
+  /**
+   * The ids (internal order, 32 bytes each) of the block's transactions, coinbase included. They
+   * enter the txid index ({@link ChainStore.getTxLocation}) in the same transaction, and leave it
+   * when the block is disconnected. Omitted: the block's transactions are not indexed.
+   */
+  txids?: Uint8Array[];
+}
+
+/** Where a confirmed transaction is: the connected block that holds it. */
+export interface TxLocation {
+  /** Hash of the block (internal order). */
+  blockHash: Uint8Array;
+  height: number;
 }
 
 /** Arguments of {@link ChainStore.disconnectBlock}. */
@@ -210,8 +223,8 @@ export interface ChainStore {
 
   /**
    * Connects a block in ONE atomic transaction: the body (if given), the undo record, every
-   * StateChange's `after` in order (null deletes the key), the given header entries, and the tip =
-   * this block. `height` must be the stored tip height + 1 (0 on an empty chain), `undo.hash` and
+   * StateChange's `after` in order (null deletes the key), the given header entries, the txid index
+   * entries of `txids`, and the tip = this block. `height` must be the stored tip height + 1 (0 on an empty chain), `undo.hash` and
    * `undo.height` must match, and the stored header of `hash`, if any, must have the tip as its
    * parent — else 'INVALID' and nothing is written.
    * @example
@@ -224,8 +237,9 @@ export interface ChainStore {
 
   /**
    * Disconnects the tip block in ONE atomic transaction: every change's `before` is written in
-   * reverse order (null deletes), the undo record is deleted (a block connected again gets a fresh
-   * one from applyBlock), the body is kept, and the tip moves to `newTipHash`/`newTipHeight`.
+   * reverse order (null deletes), the undo record and the block's txid index entries are deleted
+   * (a block connected again gets a fresh undo from applyBlock), the body is kept, and the tip moves
+   * to `newTipHash`/`newTipHeight`.
    * `hash` must be the stored tip and `newTipHeight` its height − 1 ('INVALID' otherwise).
    * @example
    * ```ts
@@ -236,6 +250,18 @@ export interface ChainStore {
 
   /** The undo record of a connected block, or null. @example const undo = await store.getUndo(tipHash) */
   getUndo(hash: Uint8Array): Promise<BlockUndo | null>;
+
+  /**
+   * The connected block holding a transaction (by txid, internal order), or null: the txid index
+   * covers exactly the blocks of the active chain that were connected with `txids` (Bitcoin Core's
+   * `-txindex`, kept in the same atomic write as the block, so it never names a disconnected one).
+   * @example
+   * ```ts
+   * const loc = await store.getTxLocation(txid(tx));
+   * if (loc) console.log(`confirmed in block ${loc.height}`);
+   * ```
+   */
+  getTxLocation(txid: Uint8Array): Promise<TxLocation | null>;
 
   /**
    * A small keyed value (settings, mining address…), or undefined. Keys starting with `tabchain:`

@@ -5,9 +5,19 @@
  *   headers  hex(hash) → HeaderEntry          blocks  hex(hash) → Uint8Array (encoded block)
  *   undo     hex(hash) → BlockUndo            state   state key → StateEntry
  *   meta     'tabchain:chain' → { network, tipHash, tipHeight }, other keys → user values
+ *            'tabchain:tx:<hex(txid)>' → { blockHash, height }      (the txid index, see below)
+ *            'tabchain:blocktxs:<hex(hash)>' → Uint8Array (the block's txids, 32 bytes each)
  *   keys     id → KeyRecord                   outbox  txid → OutboxRecord
  *   peers    peerId → PeerRecord
  * hex(hash) is the lowercase hex of the internal-order bytes.
+ *
+ * The txid index lives under the store's reserved meta prefix rather than in a collection of its
+ * own: a new IndexedDB object store would need a schema upgrade (a version bump every open profile
+ * must go through), while these keys need none and ride in the `meta` store that connect and
+ * disconnect already write atomically. `getMeta`/`setMeta` refuse the prefix, so users cannot
+ * collide with them, and `open` reads only the chain record, so the index never slows a reopen.
+ * Each connected block also records its txid list, which is how disconnect finds the entries to
+ * delete without decoding the body.
  * @module
  */
 import { bytesToHex } from '../chain/bytes.ts';
@@ -25,6 +35,7 @@ import {
   type StorageUsage,
   type StoredValue,
   type StoreOptions,
+  type TxLocation,
   type WriteKind,
 } from './chain-store.ts';
 import { StorageError, toStorageError } from './errors.ts';
@@ -32,6 +43,14 @@ import type { CollectionName, EngineTx, KvEngine } from './kv-engine.ts';
 
 /** Meta key of the chain record (network and tip). */
 const CHAIN_KEY = `${RESERVED_META_PREFIX}chain`;
+/** Meta key prefixes of the txid index. */
+const TX_KEY = `${RESERVED_META_PREFIX}tx:`;
+const BLOCK_TXS_KEY = `${RESERVED_META_PREFIX}blocktxs:`;
+
+interface TxIndexRecord {
+  blockHash: Uint8Array;
+  height: number;
+}
 
 interface ChainRecord {
   network: NetworkName;
@@ -236,12 +255,16 @@ export class EngineChainStore implements ChainStore {
   connectBlock(args: ConnectBlockArgs): Promise<void> {
     return this.serial(`connectBlock ${String(args?.height)}`, async () => {
       if (typeof args !== 'object' || args === null) invalid('connectBlock: args must be an object');
-      const { hash, height, body, undo, headers = [] } = args;
+      const { hash, height, body, undo, headers = [], txids } = args;
       checkHash(hash, 'connectBlock: hash');
       checkHeight(height, 'connectBlock: height');
       if (body !== undefined && !(body instanceof Uint8Array)) invalid('connectBlock: body must be a Uint8Array');
       checkUndo(undo, hash, height);
       headers.forEach(checkHeaderEntry);
+      if (txids !== undefined) {
+        if (!Array.isArray(txids)) invalid('connectBlock: txids must be an array');
+        txids.forEach((t) => checkHash(t, 'connectBlock: txid'));
+      }
       const key = bytesToHex(hash);
       await this.write('connectBlock', ['meta', 'headers', 'blocks', 'undo', 'state'], async (tx) => {
         const chain = await this.readChain(tx);
@@ -259,6 +282,14 @@ export class EngineChainStore implements ChainStore {
         }
         for (const e of headers) tx.put('headers', bytesToHex(e.hash), { ...e, hasBody: e.hasBody || (hasBody && bytesToHex(e.hash) === key) });
         if (!given && entry && hasBody && !entry.hasBody) tx.put('headers', key, { ...entry, hasBody: true });
+        if (txids !== undefined && txids.length > 0) {
+          const list = new Uint8Array(32 * txids.length);
+          txids.forEach((t, i) => {
+            list.set(t, 32 * i);
+            tx.put('meta', TX_KEY + bytesToHex(t), { blockHash: hash, height } satisfies TxIndexRecord);
+          });
+          tx.put('meta', BLOCK_TXS_KEY + key, list);
+        }
         tx.put('undo', key, undo);
         tx.put('meta', CHAIN_KEY, { network: this.network, tipHash: hash, tipHeight: height } satisfies ChainRecord);
       });
@@ -290,6 +321,18 @@ export class EngineChainStore implements ChainStore {
           if (c.before === null) tx.delete('state', c.key);
           else tx.put('state', c.key, c.before);
         }
+        const list = (await tx.get('meta', BLOCK_TXS_KEY + key)) as Uint8Array | undefined;
+        if (list !== undefined) {
+          const txKeys: string[] = [];
+          for (let i = 0; i + 32 <= list.length; i += 32) txKeys.push(TX_KEY + bytesToHex(list.subarray(i, i + 32)));
+          const records = await Promise.all(txKeys.map((k) => tx.get('meta', k) as Promise<TxIndexRecord | undefined>));
+          // Only entries that name this block: a txid is never confirmed twice on one chain, but
+          // the index must not lose another block's entry even if it were.
+          records.forEach((r, i) => {
+            if (r && sameHash(r.blockHash, hash)) tx.delete('meta', txKeys[i]);
+          });
+          tx.delete('meta', BLOCK_TXS_KEY + key);
+        }
         tx.delete('undo', key);
         tx.put('meta', CHAIN_KEY, { network: this.network, tipHash: newTipHash, tipHeight: newTipHeight } satisfies ChainRecord);
       });
@@ -302,6 +345,14 @@ export class EngineChainStore implements ChainStore {
       checkHash(hash, 'getUndo: hash');
       const v = await this.engine.run('readonly', ['undo'], (tx) => tx.get('undo', bytesToHex(hash)));
       return (v as BlockUndo | undefined) ?? null;
+    });
+  }
+
+  getTxLocation(txid: Uint8Array): Promise<TxLocation | null> {
+    return this.serial('getTxLocation', async () => {
+      checkHash(txid, 'getTxLocation: txid');
+      const r = (await this.engine.run('readonly', ['meta'], (tx) => tx.get('meta', TX_KEY + bytesToHex(txid)))) as TxIndexRecord | undefined;
+      return r ? { blockHash: r.blockHash, height: r.height } : null;
     });
   }
 

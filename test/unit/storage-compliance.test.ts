@@ -390,6 +390,51 @@ describe.each(BACKENDS)('$name compliance', (backend) => {
     expect(await fresh.hasBlock(hashOf(1))).toBe(false);
   });
 
+  it('txid index: connect indexes the given txids atomically, disconnect removes them, a reconnect elsewhere moves them', async () => {
+    const { store, model } = await chainOf(2);
+    const tx = (n: number) => hashOf(n, 500);
+    const fork = new Map(model);
+    // Block 3 holds txs 1, 2, 3; it is connected, then replaced by block 3' holding tx 2 only.
+    await store.connectBlock({ hash: hashOf(3), height: 3, body: Uint8Array.of(3), txids: [tx(1), tx(2), tx(3)], undo: makeUndo(model, hashOf(3), 3, [['a:3', stateEntry(15)]]) });
+    expect(await store.getTxLocation(tx(2))).toEqual({ blockHash: hashOf(3), height: 3 });
+    expect(await store.getTxLocation(tx(9))).toBeNull();
+    await expectStorageError(store.getTxLocation(new Uint8Array(31)), 'INVALID');
+    // The index is on disk: a reopen answers the same.
+    const { store: again } = await reopen(store);
+    expect(await again.getTxLocation(tx(3))).toEqual({ blockHash: hashOf(3), height: 3 });
+    await again.disconnectBlock({ hash: hashOf(3), newTipHash: hashOf(2), newTipHeight: 2 });
+    for (const n of [1, 2, 3]) expect(await again.getTxLocation(tx(n))).toBeNull();
+    await again.putHeaders([headerEntry(3, 1, 0)]);
+    await again.connectBlock({ hash: hashOf(3, 1), height: 3, txids: [tx(2)], undo: makeUndo(fork, hashOf(3, 1), 3, [['a:4', stateEntry(20)]]) });
+    expect(await again.getTxLocation(tx(2))).toEqual({ blockHash: hashOf(3, 1), height: 3 });
+    expect(await again.getTxLocation(tx(1))).toBeNull();
+    // Reserved keys stay out of the user's meta namespace.
+    await expectStorageError(again.getMeta('tabchain:tx:' + Buffer.from(tx(2)).toString('hex')), 'INVALID');
+    // Malformed txids are refused and nothing is written.
+    await expectStorageError(
+      again.connectBlock({ hash: hashOf(4, 1), height: 4, txids: [tx(7), new Uint8Array(5)], undo: makeUndo(new Map(fork), hashOf(4, 1), 4, [['a:5', stateEntry(25)]]) }),
+      'INVALID',
+    );
+    expect(await again.getTxLocation(tx(7))).toBeNull();
+    expect((await again.open()).meta.tipHeight).toBe(3);
+  });
+
+  it('txid index: a connect that fails just before commit indexes nothing', async () => {
+    const { store, model } = await chainOf(1);
+    await store.close();
+    const faulty = make({
+      onBeforeCommit: (kind) => {
+        if (kind === 'connectBlock') throw new Error('injected fault');
+      },
+    });
+    await faulty.open();
+    await expectStorageError(
+      faulty.connectBlock({ hash: hashOf(2), height: 2, txids: [hashOf(1, 600)], undo: makeUndo(new Map(model), hashOf(2), 2, [['a:2', stateEntry(10)]]) }),
+      'IO',
+    );
+    expect(await faulty.getTxLocation(hashOf(1, 600))).toBeNull();
+  });
+
   it('usage is null or a consistent byte count', async () => {
     await setup();
     const store = make();

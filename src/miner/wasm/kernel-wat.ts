@@ -205,27 +205,21 @@ export function kernelWat(opts: KernelWatOptions): string {
   const xor = (a: Val, b: Val) => op('xor', a, b);
   const and = (a: Val, b: Val) => op('and', a, b);
 
-  /** XOR of many values as a balanced tree (shorter dependency chains for the CPU). */
-  const xorAll = (xs: Val[]): Leaf => {
-    let level0 = xs.map(materialize);
-    while (level0.length > 1) {
-      const next: Leaf[] = [];
-      for (let i = 0; i + 1 < level0.length; i += 2) next.push(xor(level0[i], level0[i + 1]));
-      if (level0.length % 2) next.push(level0[level0.length - 1]);
-      level0 = next;
-    }
-    return level0[0];
-  };
-
-  /** rotr(x,r1) ^ rotr(x,r2) ^ (rotr or shr)(x,r3); for SIMD as six shifts in a flat XOR tree. */
+  /**
+   * rotr(x,r1) ^ rotr(x,r2) ^ (rotr or shr)(x,r3). SIMD has no rotate, so there it is five or six
+   * shifts XORed one at a time into an accumulator: a chain keeps two temporaries alive instead of
+   * six, and V8 then spills far less (measured 15 % faster than a balanced XOR tree).
+   */
   const sigma = (a: Val, r1: number, r2: number, r3: number, lastIsShift: boolean): Leaf => {
     const x = materialize(a);
     if (simd && x.t === 'v') {
-      const parts: Val[] = [op('shr', x, r1), op('shl', x, 32 - r1), op('shr', x, r2), op('shl', x, 32 - r2), op('shr', x, r3)];
-      if (!lastIsShift) parts.push(op('shl', x, 32 - r3));
-      return xorAll(parts);
+      const shifts: [string, number][] = [['shr', r1], ['shl', 32 - r1], ['shr', r2], ['shl', 32 - r2], ['shr', r3]];
+      if (!lastIsShift) shifts.push(['shl', 32 - r3]);
+      let acc: Leaf = op(shifts[0][0], x, shifts[0][1]);
+      for (const [name, n] of shifts.slice(1)) acc = xor(acc, op(name, x, n));
+      return acc;
     }
-    return xorAll([op('rotr', x, r1), op('rotr', x, r2), op(lastIsShift ? 'shr' : 'rotr', x, r3)]);
+    return xor(xor(op('rotr', x, r1), op('rotr', x, r2)), op(lastIsShift ? 'shr' : 'rotr', x, r3));
   };
   const bigSigma0 = (x: Val) => sigma(x, 2, 13, 22, false);
   const bigSigma1 = (x: Val) => sigma(x, 6, 11, 25, false);
@@ -274,20 +268,11 @@ export function kernelWat(opts: KernelWatOptions): string {
     let uni: Leaf | null = x.c !== 0 ? k(x.c) : null;
     for (const t of x.u) uni = uni ? op('add', uni, t) : t;
     if (x.v.length === 0) return (x.mat = uni ?? k(0));
-    // Per-nonce part: early terms first, the last two (usually Σ and Ch/Maj, the latest to be
-    // ready) added pairwise, so the critical path gets one addition instead of two.
-    const vs = x.v;
-    let acc: Leaf;
-    if (vs.length >= 3) {
-      let early: Leaf = vs[0];
-      if (uni) early = op('add', early, uni);
-      for (let i = 1; i < vs.length - 2; i++) early = op('add', early, vs[i]);
-      acc = op('add', early, op('add', vs[vs.length - 2], vs[vs.length - 1]));
-    } else {
-      acc = vs[0];
-      if (uni) acc = op('add', acc, uni);
-      for (let i = 1; i < vs.length; i++) acc = op('add', acc, vs[i]);
-    }
+    // Per-nonce part: a plain chain in the caller's order (early-ready terms first). Pairing the
+    // two latest terms to shorten the critical path measured slower: register pressure wins.
+    let acc: Leaf = x.v[0];
+    if (uni) acc = op('add', acc, uni);
+    for (let i = 1; i < x.v.length; i++) acc = op('add', acc, x.v[i]);
     return (x.mat = acc);
   }
 

@@ -8,7 +8,7 @@
  * of the hash read little-endian). Candidates are confirmed with the exact 256-bit comparison.
  * @module
  */
-import { checkScanArgs, meetsTarget, targetTopWord, type Scanner } from './scanner.ts';
+import { checkScanArgs, meetsTarget, sameTemplate, targetTopWord, type Scanner } from './scanner.ts';
 import { SHA256_IV as IV, SHA256_K } from './wasm/kernel-wat.ts';
 
 const K = Int32Array.from(SHA256_K);
@@ -61,16 +61,23 @@ export function createJsScanner(): Scanner {
   const mid = new Int32Array(8);
   const tmp = new Int32Array(8);
   const tail = new Int32Array(3);
+  const prepared = new Uint8Array(80);
+  let hasPrepared = false;
   return {
     kind: 'js',
     scan(header80, startNonce, count, target) {
       checkScanArgs(header80, startNonce, count, target);
       if (count === 0) return null;
-      const view = new DataView(header80.buffer, header80.byteOffset, 80);
-      for (let i = 0; i < 16; i++) w[i] = view.getInt32(i * 4, false);
-      compress(IV32, w, 64, tmp);
-      for (let i = 0; i < 8; i++) mid[i] = (IV32[i] + tmp[i]) | 0;
-      for (let i = 0; i < 3; i++) tail[i] = view.getInt32(64 + i * 4, false);
+      if (!hasPrepared || !sameTemplate(prepared, header80)) {
+        // Midstate of the first 64 bytes, once per template.
+        const view = new DataView(header80.buffer, header80.byteOffset, 80);
+        for (let i = 0; i < 16; i++) w[i] = view.getInt32(i * 4, false);
+        compress(IV32, w, 64, tmp);
+        for (let i = 0; i < 8; i++) mid[i] = (IV32[i] + tmp[i]) | 0;
+        for (let i = 0; i < 3; i++) tail[i] = view.getInt32(64 + i * 4, false);
+        prepared.set(header80);
+        hasPrepared = true;
+      }
       const top = targetTopWord(target);
       const scratch = header80.slice();
       const end = startNonce + count;

@@ -10,7 +10,7 @@
  */
 import { base64 } from '@scure/base';
 import { SHA256D_SCALAR_WASM_BASE64, SHA256D_SIMD_WASM_BASE64 } from './wasm/build/kernels.ts';
-import { checkScanArgs, meetsTarget, targetTopWord, type Scanner } from './scanner.ts';
+import { checkScanArgs, meetsTarget, sameTemplate, targetTopWord, type Scanner } from './scanner.ts';
 
 interface KernelExports {
   memory: WebAssembly.Memory;
@@ -74,13 +74,19 @@ export async function createWasmScanner(kind: 'wasm-simd' | 'wasm'): Promise<Sca
   const k = instance.exports as unknown as KernelExports;
   const lanes = kind === 'wasm-simd' ? 4 : 1;
   const mem = new Uint8Array(k.memory.buffer, 0, 80);
+  let prepared = false;
   return {
     kind,
     scan(header80, startNonce, count, target) {
       checkScanArgs(header80, startNonce, count, target);
       if (count === 0) return null;
-      mem.set(header80);
-      k.prepare();
+      // Midstate and the other per-template values depend on bytes 0..75 only: recompute them
+      // only when those change (a new template or extraNonce), not per chunk.
+      if (!prepared || !sameTemplate(mem, header80)) {
+        mem.set(header80);
+        k.prepare();
+        prepared = true;
+      }
       const top = targetTopWord(target) | 0;
       const scratch = header80.slice();
       const end = startNonce + count;

@@ -66,3 +66,13 @@ export function meetsTarget(scratch: Uint8Array, nonce: number, target: bigint):
   scratch[79] = nonce >>> 24;
   return leToBigInt(sha256d(scratch)) <= target;
 }
+
+/**
+ * Whether two headers are the same template: bytes 0..75 (everything but the nonce) equal. The
+ * kernels recompute the midstate only when this changes.
+ * @example sameTemplate(a, b)
+ */
+export function sameTemplate(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 76; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

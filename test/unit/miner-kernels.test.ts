@@ -128,6 +128,21 @@ describe('miner kernels agree with the @noble/hashes reference', () => {
     }
   });
 
+  it('recompute the per-template values whenever any header byte but the nonce changes', () => {
+    const base = hexToBytes(fixtures.headers[2].headerHex);
+    const target = MAX >> 6n;
+    for (const k of kernels) {
+      for (const at of [0, 4, 35, 36, 63, 64, 67, 68, 71, 72, 75]) {
+        const h = base.slice();
+        expect(k.scan(h, 500, 300, target), `${k.kind} before byte ${at}`).toBe(referenceScan(h, 500, 300, target));
+        h[at] ^= 0x01;
+        expect(k.scan(h, 500, 300, target), `${k.kind} byte ${at}`).toBe(referenceScan(h, 500, 300, target));
+        h[79] ^= 0xff; // the nonce bytes are ignored
+        expect(k.scan(h, 500, 300, target), `${k.kind} byte ${at}, nonce bytes`).toBe(referenceScan(h, 500, 300, target));
+      }
+    }
+  });
+
   it('reject bad arguments and leave the header untouched', () => {
     const h = hexToBytes(fixtures.headers[0].headerHex);
     const copy = h.slice();

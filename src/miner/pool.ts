@@ -103,9 +103,14 @@ export function defaultWorkerCount(): number {
   return Math.max(1, (Number.isInteger(n) ? n : 2) - 1);
 }
 
-const MAX_WORKERS = 256;
+/** Most workers a pool runs. */
+export const MAX_WORKERS = 256;
 
-function checkWorkers(n: number): number {
+/**
+ * Returns n if it is a valid worker count (an integer in [1, MAX_WORKERS]), else throws RangeError.
+ * @example checkWorkers(2) // 2
+ */
+export function checkWorkers(n: number): number {
   if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS) throw new RangeError(`miner: workers must be an integer in [1, ${MAX_WORKERS}], got ${n}`);
   return n;
 }

@@ -5,7 +5,7 @@
  * template, and restarts on every new template.
  * @module
  */
-import { MinerPool, defaultWorkerCount, type FoundNonce, type MinerPoolOptions, type MiningWork } from './pool.ts';
+import { MinerPool, checkWorkers, defaultWorkerCount, type FoundNonce, type MinerPoolOptions, type MiningWork } from './pool.ts';
 
 /**
  * A block template in the miner's terms. The node layer adapts its own template (e.g. src/chain's
@@ -63,7 +63,7 @@ export class MinerService<B> {
 
   constructor(opts: MinerServiceOptions<B>) {
     this.#opts = opts;
-    this.#workers = opts.workers ?? defaultWorkerCount();
+    this.#workers = checkWorkers(opts.workers ?? defaultWorkerCount());
   }
 
   /** The node tells the miner whether it is synced; it never mines unsynced. */
@@ -81,7 +81,7 @@ export class MinerService<B> {
 
   /** Starts mining (when synced and given a template), optionally with a new worker count. */
   async start(opts: { workers?: number } = {}): Promise<void> {
-    if (opts.workers !== undefined) this.#workers = opts.workers;
+    if (opts.workers !== undefined) this.#workers = checkWorkers(opts.workers);
     this.#started = true;
     const pool = await this.#ensurePool();
     if (pool.size !== this.#workers) pool.setWorkers(this.#workers);
@@ -96,7 +96,7 @@ export class MinerService<B> {
 
   /** Changes the number of workers, mining or not. */
   setWorkers(n: number): void {
-    this.#workers = n;
+    this.#workers = checkWorkers(n);
     this.#pool?.setWorkers(n);
   }
 

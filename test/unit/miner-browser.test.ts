@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { build } from 'vite';
-import { launchChromium } from '../../scripts/chromium.ts';
+import { ensureChromium, launchChromium } from '../../scripts/chromium.ts';
 
 // The miner in a real browser: the page (built by vite, exactly as the app's bundle would be)
 // runs every kernel on the main thread and the MinerPool on Web Workers.
@@ -30,6 +30,9 @@ async function serve(dir: string): Promise<Server> {
 }
 
 describe('miner in Chromium', () => {
+  // On a machine without Chromium this installs Debian's package (root) or fails saying how.
+  beforeAll(() => void ensureChromium(), 600_000);
+
   it('kernels find the real nonces, the pool mines on Web Workers and rolls the extraNonce', async () => {
     const out = await mkdtemp(join(tmpdir(), 'tabchain-miner-test-'));
     const server = await (async () => {

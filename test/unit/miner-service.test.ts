@@ -134,6 +134,9 @@ describe('miner service', () => {
     await miner.start({ workers: 1 });
     expect(miner.status()).toMatchObject({ mining: true, workers: 1 });
     expect(miner.pool!.size).toBe(1);
+    expect(() => miner.setWorkers(0)).toThrow(RangeError);
+    await expect(miner.start({ workers: -1 })).rejects.toThrow(RangeError);
+    expect(miner.status().workers).toBe(1);
     miner.close();
   });
 

@@ -1,0 +1,156 @@
+/**
+ * The events a {@link FullNode} emits, and the tiny typed emitter it emits them with.
+ *
+ * Hashes and txids are display hex (`hashToHex`, byte-reversed as Bitcoin prints them), so a
+ * listener can hand them straight to the UI or to `window.tabchain` callers. Listeners run
+ * synchronously in registration order; one that throws does not stop the others (its error goes
+ * to the emitter's `onListenerError`, by default `console.error`).
+ * @module
+ */
+import type { RuleCode } from '../chain/errors.ts';
+import type { MinerStatus } from '../miner/service.ts';
+
+/** Where a block or transaction came from. */
+export type Source = 'local' | 'miner' | 'peer' | 'storage';
+
+/**
+ * What {@link FullNode.processBlock} did with a block:
+ * - `extended`: connected on top of the tip (the tip moved forward);
+ * - `reorged`: connected as part of a switch to a branch with more work (blocks were disconnected);
+ * - `side`: valid so far and stored, on a branch with no more work than the active one;
+ * - `orphan`: its parent is unknown; kept in the orphan pool until the parent arrives;
+ * - `duplicate`: already stored;
+ * - `held`: TIME_TOO_NEW — kept and retried once the clock has caught up (not a verdict, no ban);
+ * - `invalid`: breaks a rule (`code`); its header is marked invalid unless only the body was
+ *   wrong (a mutated block, BAD_MERKLE / DUPLICATE_TX), so the right body can still come.
+ */
+export interface ProcessBlockResult {
+  status: 'extended' | 'reorged' | 'orphan' | 'duplicate' | 'side' | 'held' | 'invalid';
+  code?: RuleCode;
+  /** Display hex; '' when the bytes were too short to hold a header. */
+  hash: string;
+  height?: number;
+}
+
+/** What {@link FullNode.processTx} did with a transaction. */
+export interface ProcessTxResult {
+  status: 'accepted' | 'duplicate' | 'invalid';
+  code?: RuleCode;
+  /** Display hex; '' when the bytes did not decode. */
+  txid: string;
+}
+
+/** Why a transaction left the mempool. `replaced`: a tx with the same (from, nonce) and a higher fee took its place. */
+export type TxRemovedReason = 'confirmed' | 'invalid' | 'expired' | 'evicted' | 'replaced';
+
+/** Every event of a FullNode with its payload. */
+export interface NodeEvents {
+  /** The active tip changed (once per processing step, with the final tip). */
+  tip: { hash: string; height: number };
+  /** A block was processed (also each orphan child processed after its parent). */
+  block: { hash: string; /** -1 when unknown (orphan, undecodable) */ height: number; result: ProcessBlockResult; source: Source };
+  /** The active chain switched branches. `dropped`: transactions of the old branch that could not come back, and pending ones the new chain made invalid. */
+  reorg: {
+    fork: { hash: string; height: number };
+    disconnected: string[];
+    connected: string[];
+    readmitted: string[];
+    dropped: { txid: string; code: string }[];
+  };
+  /** A transaction was processed. */
+  tx: { txid: string; result: ProcessTxResult; source: Source };
+  /** A transaction left the mempool. */
+  txRemoved: { txid: string; reason: TxRemovedReason; code?: string; blockHash?: string };
+  /** Mempool size after a change. */
+  mempool: { size: number; bytes: number };
+  /** The synced flag changed. */
+  synced: { synced: boolean };
+  /** Miner status (on start/stop, each found block, and every few seconds while mining). */
+  miner: MinerStatus;
+  /** Something went wrong outside any caller's promise (a timer task, the miner, storage). */
+  error: { message: string; code?: string };
+}
+
+type Listener<T> = (payload: T) => void;
+
+/**
+ * A minimal typed event emitter.
+ * @example
+ * ```ts
+ * const events = new Emitter<NodeEvents>();
+ * const off = events.on('tip', ({ height }) => console.log('height', height));
+ * events.emit('tip', { hash: 'ab…', height: 1 });
+ * off();
+ * ```
+ */
+export class Emitter<E extends object> {
+  readonly #listeners = new Map<keyof E, Set<Listener<never>>>();
+  /** Receives errors thrown by listeners. */
+  onListenerError: (err: unknown, type: keyof E) => void = (err, type) => console.error(`listener of '${String(type)}' failed:`, err);
+
+  /** Adds a listener; returns a function that removes it. @example const off = events.on('block', (b) => log(b.hash)) */
+  on<K extends keyof E>(type: K, fn: Listener<E[K]>): () => void {
+    let set = this.#listeners.get(type);
+    if (!set) this.#listeners.set(type, (set = new Set()));
+    set.add(fn as Listener<never>);
+    return () => this.off(type, fn);
+  }
+
+  /** Adds a listener that runs once. @example events.once('tip', () => done()) */
+  once<K extends keyof E>(type: K, fn: Listener<E[K]>): () => void {
+    const off = this.on(type, (p) => {
+      off();
+      fn(p);
+    });
+    return off;
+  }
+
+  /** Removes a listener. @example events.off('tip', onTip) */
+  off<K extends keyof E>(type: K, fn: Listener<E[K]>): void {
+    this.#listeners.get(type)?.delete(fn as Listener<never>);
+  }
+
+  /** Calls every listener of `type` with `payload`. @example events.emit('mempool', { size: 0, bytes: 0 }) */
+  emit<K extends keyof E>(type: K, payload: E[K]): void {
+    const set = this.#listeners.get(type);
+    if (!set) return;
+    for (const fn of [...set]) {
+      try {
+        (fn as Listener<E[K]>)(payload);
+      } catch (err) {
+        this.onListenerError(err, type);
+      }
+    }
+  }
+
+  /** Number of listeners of `type`. @example events.listenerCount('tip') */
+  listenerCount(type: keyof E): number {
+    return this.#listeners.get(type)?.size ?? 0;
+  }
+
+  /**
+   * Resolves with the first payload of `type` that satisfies `pred`; rejects after `timeoutMs`
+   * (if given).
+   * @example
+   * ```ts
+   * await events.waitFor('tip', (t) => t.height >= 10, 30_000);
+   * ```
+   */
+  waitFor<K extends keyof E>(type: K, pred: (payload: E[K]) => boolean = () => true, timeoutMs?: number): Promise<E[K]> {
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const off = this.on(type, (p) => {
+        if (!pred(p)) return;
+        off();
+        if (timer !== undefined) clearTimeout(timer);
+        resolve(p);
+      });
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          off();
+          reject(Object.assign(new Error(`timed out after ${timeoutMs} ms waiting for '${String(type)}'`), { code: 'TIMEOUT' }));
+        }, timeoutMs);
+      }
+    });
+  }
+}

@@ -1,0 +1,1159 @@
+/**
+ * FullNode: the one owner of a node's chain — store, header index, chain state, mempool, orphan
+ * pool and miner — with ONE serialized path for blocks and transactions from every source (peers,
+ * our own miner, the local API, storage), like Bitcoin Core's `ProcessNewBlock` /
+ * `AcceptToMemoryPool` under `cs_main`.
+ *
+ * Block path ({@link FullNode.processBlock}), cheapest checks first:
+ * 1. decode (MALFORMED), duplicate check, proof of work against the block's own bits;
+ * 2. unknown parent → orphan pool (processed when the parent arrives);
+ * 3. header context (`checkHeaderContext`: bits = ASERT, time > MTP, time ≤ now + 120 s —
+ *    TIME_TOO_NEW is held and retried, never a verdict);
+ * 4. sanity (`checkBlockSanity`: merkle, signatures, limits); a body that does not match its
+ *    header (BAD_MERKLE / DUPLICATE_TX) is rejected WITHOUT marking the header invalid;
+ * 5. store header and body, then fork choice (`ActivateBestChain`): while the most-work header
+ *    chain with every body stored has more work than the tip, switch to it — disconnect down to
+ *    the fork point with the stored undo records, connect the new blocks one by one. A block that
+ *    fails to connect is marked invalid with its descendants, the node returns to the chain it was
+ *    on, and fork choice runs again among what is left. Each connect is ONE atomic store write
+ *    (body, undo, state changes, txid index, header status, tip).
+ * 6. mempool: transactions of connected blocks leave it, those of disconnected blocks come back
+ *    (`Mempool.afterReorg`), and events go out once per processing step with the net effect.
+ *
+ * Starting never replays the chain: the header index and the state are loaded as stored.
+ * @module
+ */
+import {
+  RuleError,
+  applyBlock,
+  blockHash,
+  buildBlockTemplate,
+  checkBlockSanity,
+  checkHeaderContext,
+  checkProofOfWork,
+  decodeBlock,
+  decodeTx,
+  encodeBlock,
+  equalBytes,
+  hashToHex,
+  hexToHash,
+  isMutationError,
+  medianTimePast,
+  merkleRoot,
+  sha256d,
+  txid as txidOf,
+  undoBlock,
+  ChainState,
+  HeaderIndex,
+  Mempool,
+  OrphanPool,
+  type Block,
+  type BlockHeader,
+  type BlockTemplate,
+  type HeaderEntry,
+  type MempoolEntry,
+  type MempoolOptions,
+  type MempoolRejection,
+  type NetworkParams,
+  type RuleCode,
+  type Transaction,
+} from '../chain/index.ts';
+import type { ChainStore } from '../storage/chain-store.ts';
+import { MinerPool, MinerService, spawnInlineWorker, type FoundNonce, type MinerStatus, type MiningWork, type SpawnWorker } from '../miner/index.ts';
+import { Emitter, type NodeEvents, type ProcessBlockResult, type ProcessTxResult, type Source } from './events.ts';
+import { minerTemplate } from './miner-template.ts';
+import { SerialQueue } from './queue.ts';
+
+export type { NodeEvents, ProcessBlockResult, ProcessTxResult, Source } from './events.ts';
+
+/** Miner options of a node. */
+export interface NodeMinerOptions {
+  /** Worker count (default: CPUs − 1). */
+  workers?: number;
+  /** Scan kernel (default: the fastest available). */
+  kind?: 'wasm-simd' | 'wasm' | 'js';
+  /** false: scan in this thread (Node tests without worker_threads). Default true. */
+  useWorkers?: boolean;
+  /** Worker transport override (tests). Takes precedence over `useWorkers`. */
+  spawn?: SpawnWorker;
+}
+
+/** Options of {@link FullNode}. */
+export interface FullNodeOptions {
+  params: NetworkParams;
+  store: ChainStore;
+  /** Current time in unix SECONDS (default: the system clock). Tests inject a clock. */
+  now?: () => number;
+  miner?: NodeMinerOptions;
+  /** Who mined blocks pay (32-byte public key); needed before mining or `template()`. */
+  minerPubKey?: Uint8Array;
+  log?: (msg: string) => void;
+  /** Mempool bounds. */
+  mempool?: MempoolOptions;
+  /** Timing knobs (ms unless named otherwise). */
+  timing?: {
+    /** Retry of held (TIME_TOO_NEW) blocks; default 5000. */
+    heldRetryMs?: number;
+    /** Mempool expiry / orphan expiry period; default 60,000. */
+    maintenanceMs?: number;
+    /** Age after which a pending tx expires, seconds; default 24 h. */
+    mempoolMaxAgeSeconds?: number;
+    /** Age after which an orphan block is dropped, seconds; default 20 min. */
+    orphanMaxAgeSeconds?: number;
+    /** Delay before a mempool change reaches the miner's template; default 500. */
+    templateDebounceMs?: number;
+    /** Period of 'miner' status events while mining; default 2000. */
+    minerStatusMs?: number;
+  };
+}
+
+/** What {@link FullNode.processHeaders} did. */
+export interface ProcessHeadersResult {
+  /** Headers newly added to the index (as 'headers-only'). */
+  added: number;
+  /** The first header that broke a rule; processing stopped there (it and its descendants are invalid). */
+  invalid?: { hash: string; code: RuleCode };
+  /** The first header whose parent is unknown; processing stopped there. */
+  unconnected?: string;
+  /** The first header too far in the future (TIME_TOO_NEW); processing stopped there, nothing marked. */
+  held?: string;
+  /** Bodies to fetch, oldest first, along the best header chain (see {@link FullNode.missingBodies}). */
+  needBodies: string[];
+}
+
+/** A transaction as {@link FullNode.findTx} finds it. */
+export interface FoundTx {
+  state: 'pending' | 'confirmed';
+  blockHash?: string;
+  height?: number;
+  confirmations?: number;
+  tx: Transaction;
+}
+
+/** An Error with a stable `code`, for failures that are not rule violations. */
+function nodeError(code: string, message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code });
+}
+
+/** Bookkeeping of one queue task: what it loaded and changed. */
+interface Task {
+  startTip: HeaderEntry;
+  /** Blocks seen or loaded during the task, by display hex. */
+  blocks: Map<string, Block>;
+  /** Bodies accepted but not written yet: the connect writes them in its atomic write. */
+  pending: Map<string, Uint8Array>;
+}
+
+interface HeldBlock {
+  block: Block;
+  source: Source;
+}
+
+const MAX_HELD = 64;
+const MAX_INVALID_CODES = 10_000;
+const MAX_MINE_BLOCKS = 100_000;
+
+/**
+ * A full node.
+ * @example
+ * ```ts
+ * const node = new FullNode({ params: NETWORKS.dev, store: new MemoryStore({ network: 'dev' }), minerPubKey });
+ * await node.start();
+ * node.events.on('tip', ({ height }) => console.log('height', height));
+ * const [hash] = await node.mineBlocks(1);
+ * await node.processTx(signedTx, 'local');
+ * await node.stop();
+ * ```
+ */
+export class FullNode {
+  readonly params: NetworkParams;
+  readonly events = new Emitter<NodeEvents>();
+  readonly mempool: Mempool;
+  readonly headers: HeaderIndex;
+  readonly store: ChainStore;
+
+  readonly #now: () => number;
+  readonly #log: (msg: string) => void;
+  readonly #minerOpts: NodeMinerOptions;
+  readonly #timing: Required<NonNullable<FullNodeOptions['timing']>>;
+  readonly #queue = new SerialQueue();
+  readonly #orphans = new OrphanPool();
+  readonly #orphanSources = new Map<string, Source>();
+  readonly #held = new Map<string, HeldBlock>();
+  readonly #invalidCodes = new Map<string, RuleCode>();
+
+  #state = new ChainState();
+  #tip: HeaderEntry;
+  #synced = true;
+  #running: 'new' | 'running' | 'stopped' = 'new';
+  #minerPubKey: Uint8Array | undefined;
+
+  #heldTimer: ReturnType<typeof setTimeout> | undefined;
+  #maintenanceTimer: ReturnType<typeof setInterval> | undefined;
+  #templateTimer: ReturnType<typeof setTimeout> | undefined;
+  #minerStatusTimer: ReturnType<typeof setInterval> | undefined;
+
+  #miner: MinerService<Block> | null = null;
+  #miningWanted = false;
+  readonly #mineQueue = new SerialQueue();
+  #solver: MinerPool | null = null;
+  #solverPromise: Promise<MinerPool> | null = null;
+  #solverJob: { work: MiningWork; resolve: (f: FoundNonce | null) => void } | null = null;
+
+  constructor(opts: FullNodeOptions) {
+    if (!opts?.params || !opts.store) throw new TypeError('FullNode: params and store are required');
+    if (opts.store.network !== opts.params.name) {
+      throw new TypeError(`FullNode: the store holds network ${opts.store.network}, the params are ${opts.params.name}`);
+    }
+    this.params = opts.params;
+    this.store = opts.store;
+    this.#now = opts.now ?? (() => Math.floor(Date.now() / 1000));
+    this.#log = opts.log ?? (() => {});
+    this.#minerOpts = opts.miner ?? {};
+    const t = opts.timing ?? {};
+    this.#timing = {
+      heldRetryMs: t.heldRetryMs ?? 5000,
+      maintenanceMs: t.maintenanceMs ?? 60_000,
+      mempoolMaxAgeSeconds: t.mempoolMaxAgeSeconds ?? 24 * 3600,
+      orphanMaxAgeSeconds: t.orphanMaxAgeSeconds ?? 20 * 60,
+      templateDebounceMs: t.templateDebounceMs ?? 500,
+      minerStatusMs: t.minerStatusMs ?? 2000,
+    };
+    this.mempool = new Mempool(opts.mempool);
+    this.headers = new HeaderIndex(this.params.genesis.header);
+    this.#tip = this.headers.genesis;
+    if (opts.minerPubKey) this.setMinerPubKey(opts.minerPubKey);
+  }
+
+  // --- lifecycle -----------------------------------------------------------------------------
+
+  /**
+   * Opens the store and loads the header index and the state as stored (no replay). A fresh
+   * store gets the genesis block (connected with an empty undo: genesis is never applied). If a
+   * stored branch has more work than the stored tip (a crash between storing and connecting), the
+   * node switches to it.
+   * @example await node.start(); node.height
+   */
+  async start(): Promise<void> {
+    if (this.#running !== 'new') throw nodeError('INVALID_STATE', `FullNode.start: the node is ${this.#running}`);
+    this.#running = 'running';
+    try {
+      await this.#queue.run(() => this.#open());
+    } catch (e) {
+      this.#running = 'stopped';
+      await this.store.close().catch(() => undefined);
+      throw e;
+    }
+    this.#maintenanceTimer = setInterval(() => void this.#maintenance(), this.#timing.maintenanceMs);
+    unref(this.#maintenanceTimer);
+  }
+
+  async #open(): Promise<void> {
+    const { meta, headers, state } = await this.store.open();
+    const genesisHash = this.params.genesisHash;
+    if (meta.tipHash === null) {
+      if (state.length > 0) throw nodeError('CORRUPT', 'the store has state entries but no tip');
+      const g = this.params.genesis;
+      await this.store.connectBlock({
+        hash: genesisHash,
+        height: 0,
+        body: encodeBlock(g),
+        undo: { hash: genesisHash, height: 0, changes: [] },
+        headers: [{ ...this.headers.genesis }],
+        txids: g.txs.map(txidOf),
+      });
+      // Headers of an earlier session whose chain was disconnected down to nothing stay known.
+      this.headers.load(headers.filter((e) => e.height > 0));
+    } else {
+      const storedGenesis = headers.find((e) => e.height === 0);
+      if (storedGenesis && !equalBytes(storedGenesis.hash, genesisHash)) {
+        throw nodeError('WRONG_GENESIS', `the store holds another ${this.params.name} chain (genesis ${hashToHex(storedGenesis.hash)})`);
+      }
+      this.headers.load(headers, { preferredTip: meta.tipHash });
+      const tip = this.headers.get(meta.tipHash);
+      if (!tip || tip.height !== meta.tipHeight) throw nodeError('CORRUPT', `the stored tip ${hashToHex(meta.tipHash)} is not in the stored header index`);
+      this.#tip = tip;
+      this.#state = new ChainState(state);
+    }
+    this.#log(`opened ${this.params.name} at height ${this.#tip.height} (${hashToHex(this.#tip.hash)}), ${this.headers.size} headers`);
+    const task = this.#newTask();
+    try {
+      await this.#activate(task);
+    } finally {
+      await this.#finishTask(task);
+    }
+  }
+
+  /**
+   * Stops the miner and the timers, lets queued work finish, and closes the store.
+   * @example await node.stop()
+   */
+  async stop(): Promise<void> {
+    if (this.#running === 'stopped') return;
+    const wasRunning = this.#running === 'running';
+    this.#running = 'stopped';
+    for (const t of [this.#heldTimer, this.#templateTimer]) if (t !== undefined) clearTimeout(t);
+    for (const t of [this.#maintenanceTimer, this.#minerStatusTimer]) if (t !== undefined) clearInterval(t);
+    this.#miningWanted = false;
+    this.#miner?.close();
+    this.#miner = null;
+    this.#solverJob?.resolve(null);
+    this.#solverJob = null;
+    this.#solver?.close();
+    this.#solver = null;
+    await this.#queue.idle();
+    await this.#mineQueue.idle();
+    if (wasRunning) await this.store.close();
+  }
+
+  // --- read access ---------------------------------------------------------------------------
+
+  /** The active tip (an index entry: treat as read-only). @example node.tip.height */
+  get tip(): HeaderEntry {
+    return this.#tip;
+  }
+
+  /** Height of the active tip. @example node.height */
+  get height(): number {
+    return this.#tip.height;
+  }
+
+  /** The chain state at the tip (treat as read-only). @example node.state.account(pub).balance */
+  get state(): ChainState {
+    return this.#state;
+  }
+
+  /** Whether the node considers itself synced (true without a network). @example if (node.synced) … */
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /** Number of held (TIME_TOO_NEW) blocks. @example node.heldCount */
+  get heldCount(): number {
+    return this.#held.size;
+  }
+
+  /** Number of orphan blocks waiting for a parent. @example node.orphanCount */
+  get orphanCount(): number {
+    return this.#orphans.size;
+  }
+
+  /** Parent hashes (display hex) that orphans are waiting for: what to ask peers for. @example node.missingParents() */
+  missingParents(): string[] {
+    return this.#orphans.missingParents().map(hashToHex).filter((h) => !this.headers.has(h));
+  }
+
+  /**
+   * Sets the synced flag (the p2p layer does, while it catches up); the miner mines only when
+   * synced. A node without a network is synced.
+   * @example node.setSynced(false)
+   */
+  setSynced(synced: boolean): void {
+    if (synced === this.#synced) return;
+    this.#synced = synced;
+    this.#miner?.setSynced(synced);
+    this.events.emit('synced', { synced });
+  }
+
+  /**
+   * A stored block by hash (bytes in internal order, or display hex), or null.
+   * @example const block = await node.getBlock(node.tip.hash)
+   */
+  async getBlock(hash: Uint8Array | string): Promise<Block | null> {
+    const h = typeof hash === 'string' ? hexToHash(hash) : hash;
+    const bytes = await this.store.getBlock(h);
+    return bytes && decodeBlock(bytes, this.params);
+  }
+
+  /** The block at `height` on the active chain, or null. @example await node.getBlockAtHeight(0) // genesis */
+  async getBlockAtHeight(height: number): Promise<Block | null> {
+    if (!Number.isSafeInteger(height) || height < 0) return null;
+    const e = this.headers.ancestorAt(this.#tip, height);
+    return e ? this.getBlock(e.hash) : null;
+  }
+
+  /**
+   * A transaction the node knows: pending in the mempool, or confirmed on the active chain (via
+   * the store's txid index). null if neither.
+   * @example
+   * ```ts
+   * const found = await node.findTx(txidHex); found?.state === 'confirmed' && found.confirmations
+   * ```
+   */
+  async findTx(txid: string): Promise<FoundTx | null> {
+    const id = hexToHash(txid);
+    const pending = this.mempool.get(id);
+    if (pending) return { state: 'pending', tx: pending.tx };
+    const loc = await this.store.getTxLocation(id);
+    if (!loc) return null;
+    const block = await this.getBlock(loc.blockHash);
+    const tx = block?.txs.find((t) => equalBytes(txidOf(t), id));
+    if (!tx) return null;
+    return { state: 'confirmed', blockHash: hashToHex(loc.blockHash), height: loc.height, confirmations: Math.max(0, this.#tip.height - loc.height + 1), tx };
+  }
+
+  /**
+   * Display hashes of block bodies to fetch, oldest first: along the best known header chain
+   * (which may be headers-only, from {@link processHeaders}), the blocks without a stored body
+   * after the active chain's fork point. At most `max`.
+   * @example for (const h of node.missingBodies(16)) peer.getBlock(h)
+   */
+  missingBodies(max = 128): string[] {
+    const best = this.headers.bestTip();
+    if (best.chainwork <= this.#tip.chainwork) return [];
+    const { connect } = this.headers.reorgPath(this.#tip, best);
+    const out: string[] = [];
+    for (const e of connect) {
+      if (out.length >= max) break;
+      if (!e.hasBody) out.push(hashToHex(e.hash));
+    }
+    return out;
+  }
+
+  // --- blocks ----------------------------------------------------------------------------------
+
+  /**
+   * THE path of every block (peers, own miner, local API): see the module doc. Resolves with what
+   * happened to this block; rejects only on a storage failure or when the node is stopped.
+   * @example
+   * ```ts
+   * const r = await node.processBlock(bytes, 'peer');
+   * if (r.status === 'invalid') peer.penalise(r.code);
+   * ```
+   */
+  processBlock(block: Block | Uint8Array, source: Source): Promise<ProcessBlockResult> {
+    return this.#enqueue(async () => {
+      const task = this.#newTask();
+      try {
+        return await this.#processBlocks([{ input: block, source }], task);
+      } finally {
+        await this.#finishTask(task);
+      }
+    });
+  }
+
+  /**
+   * Headers-first sync: validates headers (proof of work, context) in order and stores them as
+   * 'headers-only', without bodies. Stops at the first header that is invalid, has an unknown
+   * parent or is too far in the future. Returns which bodies are now wanted.
+   * @example
+   * ```ts
+   * const { needBodies } = await node.processHeaders(headers);
+   * for (const h of needBodies) peer.requestBlock(h);
+   * ```
+   */
+  processHeaders(headers: BlockHeader[]): Promise<ProcessHeadersResult> {
+    return this.#enqueue(async () => {
+      const task = this.#newTask();
+      const result: ProcessHeadersResult = { added: 0, needBodies: [] };
+      try {
+        const toStore: HeaderEntry[] = [];
+        for (const header of headers) {
+          let hash: Uint8Array;
+          try {
+            hash = blockHash(header);
+          } catch {
+            result.invalid = { hash: '', code: 'MALFORMED' };
+            break;
+          }
+          const hex = hashToHex(hash);
+          const known = this.headers.get(hash);
+          if (known) {
+            if (known.status === 'invalid') {
+              result.invalid = { hash: hex, code: this.#invalidCodes.get(hex) ?? 'BAD_PREV' };
+              break;
+            }
+            continue;
+          }
+          const prev = this.headers.get(header.prevHash);
+          if (!prev) {
+            result.unconnected = hex;
+            break;
+          }
+          try {
+            checkProofOfWork(hash, header.bits, this.params.powLimit);
+          } catch (e) {
+            if (!(e instanceof RuleError)) throw e;
+            result.invalid = { hash: hex, code: e.code };
+            break;
+          }
+          try {
+            this.#checkContext(header, prev);
+          } catch (e) {
+            if (!(e instanceof RuleError)) throw e;
+            if (e.code === 'TIME_TOO_NEW') {
+              result.held = hex;
+              break;
+            }
+            toStore.push(this.headers.add(header, { status: 'invalid', hasBody: false }));
+            this.#rememberInvalid(hex, e.code);
+            result.invalid = { hash: hex, code: e.code };
+            break;
+          }
+          toStore.push(this.headers.add(header, { status: 'headers-only', hasBody: false }));
+          result.added++;
+        }
+        if (toStore.length > 0) await this.store.putHeaders(toStore.map((e) => ({ ...e })));
+        // Orphans whose parent is now known go through the block path.
+        const children = toStore.filter((e) => e.status !== 'invalid').flatMap((e) => this.#takeOrphans(e.hash));
+        if (children.length > 0) await this.#processBlocks(children, task);
+        result.needBodies = this.missingBodies();
+        return result;
+      } finally {
+        await this.#finishTask(task);
+      }
+    });
+  }
+
+  /**
+   * Processes the held (TIME_TOO_NEW) blocks again now; the node also does this on a timer.
+   * @example await node.retryHeld()
+   */
+  async retryHeld(): Promise<ProcessBlockResult[]> {
+    const held = [...this.#held.values()];
+    return Promise.all(held.map((h) => this.processBlock(h.block, h.source)));
+  }
+
+  #enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#running !== 'running') return Promise.reject(nodeError('STOPPED', `the node is ${this.#running === 'new' ? 'not started' : 'stopped'}`));
+    return this.#queue.run(() => {
+      if (this.#running !== 'running') throw nodeError('STOPPED', 'the node is stopped');
+      return fn();
+    });
+  }
+
+  #newTask(): Task {
+    return { startTip: this.#tip, blocks: new Map(), pending: new Map() };
+  }
+
+  #takeOrphans(parentHash: Uint8Array): { input: Block; source: Source }[] {
+    return this.#orphans.takeChildren(parentHash).map((o) => {
+      const hex = hashToHex(o.hash);
+      const source = this.#orphanSources.get(hex) ?? 'peer';
+      this.#orphanSources.delete(hex);
+      return { input: o.block, source };
+    });
+  }
+
+  /** Processes blocks, then the orphans each one unlocks; returns the first block's result. */
+  async #processBlocks(work: { input: Block | Uint8Array; source: Source }[], task: Task): Promise<ProcessBlockResult> {
+    let first: ProcessBlockResult | undefined;
+    for (let item = work.shift(); item !== undefined; item = work.shift()) {
+      const result = await this.#acceptBlock(item.input, item.source, task);
+      first ??= result;
+      this.events.emit('block', { hash: result.hash, height: result.height ?? -1, result, source: item.source });
+      if (result.status !== 'orphan' && result.status !== 'held' && result.hash !== '' && this.headers.has(result.hash)) {
+        work.push(...this.#takeOrphans(hexToHash(result.hash)));
+      }
+    }
+    return first!;
+  }
+
+  /** Header context against the parent, with MTP and the ASERT anchor from the index. */
+  #checkContext(header: BlockHeader, prev: HeaderEntry): void {
+    const mtp = medianTimePast(this.headers.timesForMtp(prev, this.params.medianTimeSpan), this.params.medianTimeSpan);
+    const block1Time = prev.height >= 1 ? this.headers.ancestorAt(prev, 1)!.header.time : undefined;
+    checkHeaderContext(header, prev, { params: this.params, medianTimePast: mtp, now: this.#now(), block1Time });
+  }
+
+  #rememberInvalid(hex: string, code: RuleCode): void {
+    this.#invalidCodes.set(hex, code);
+    if (this.#invalidCodes.size > MAX_INVALID_CODES) this.#invalidCodes.delete(this.#invalidCodes.keys().next().value!);
+  }
+
+  /** Marks a block and its descendants invalid in the index and the store. */
+  async #markInvalid(hash: Uint8Array, code: RuleCode): Promise<void> {
+    const changed = this.headers.markInvalid(hash);
+    for (const e of changed) this.#rememberInvalid(hashToHex(e.hash), equalBytes(e.hash, hash) ? code : 'BAD_PREV');
+    if (changed.length > 0) await this.store.putHeaders(changed.map((e) => ({ ...e })));
+  }
+
+  #invalidResult(hex: string, entry: HeaderEntry | undefined, code?: RuleCode): ProcessBlockResult {
+    const r: ProcessBlockResult = { status: 'invalid', hash: hex };
+    const c = code ?? this.#invalidCodes.get(hex);
+    if (c) r.code = c;
+    if (entry) r.height = entry.height;
+    return r;
+  }
+
+  /** One block through steps 1–5 of the module doc. */
+  async #acceptBlock(input: Block | Uint8Array, source: Source, task: Task): Promise<ProcessBlockResult> {
+    const params = this.params;
+    // 1. Decode.
+    let block: Block;
+    let bytes: Uint8Array;
+    if (input instanceof Uint8Array) {
+      bytes = input;
+      try {
+        block = decodeBlock(bytes, params);
+      } catch (e) {
+        if (!(e instanceof RuleError)) throw e;
+        return { status: 'invalid', code: 'MALFORMED', hash: bytes.length >= 80 ? hashToHex(sha256d(bytes.subarray(0, 80))) : '' };
+      }
+    } else {
+      block = input;
+      try {
+        bytes = encodeBlock(block);
+      } catch {
+        let hash = '';
+        try {
+          hash = hashToHex(blockHash(block.header));
+        } catch {
+          // not even the header encodes
+        }
+        return { status: 'invalid', code: 'MALFORMED', hash };
+      }
+    }
+    const header = block.header;
+    const hash = blockHash(header);
+    const hex = hashToHex(hash);
+
+    // Duplicates.
+    const known = this.headers.get(hash);
+    if (known?.status === 'invalid') return this.#invalidResult(hex, known);
+    if (known?.hasBody) return { status: 'duplicate', hash: hex, height: known.height };
+    if (this.#orphans.has(hash)) return { status: 'orphan', hash: hex };
+    this.#held.delete(hex); // a held block sent again is simply re-checked
+
+    // Proof of work against its own bits: cheap, and nothing is kept for a block without it.
+    try {
+      checkProofOfWork(hash, header.bits, params.powLimit);
+    } catch (e) {
+      if (!(e instanceof RuleError)) throw e;
+      return this.#invalidResult(hex, undefined, e.code);
+    }
+
+    // 2. Orphan.
+    const prev = this.headers.get(header.prevHash);
+    if (!prev) {
+      this.#orphans.add(block, bytes.length, this.#now());
+      this.#orphanSources.set(hex, source);
+      return { status: 'orphan', hash: hex };
+    }
+
+    // 3. Header context (a header already in the index passed it when it was added).
+    if (!known) {
+      try {
+        this.#checkContext(header, prev);
+      } catch (e) {
+        if (!(e instanceof RuleError)) throw e;
+        if (e.code === 'TIME_TOO_NEW') {
+          this.#hold(hex, block, source);
+          return { status: 'held', code: 'TIME_TOO_NEW', hash: hex, height: prev.height + 1 };
+        }
+        const entry = this.headers.add(header, { status: 'invalid', hasBody: false });
+        this.#rememberInvalid(hex, e.code);
+        await this.store.putHeaders([{ ...entry }]);
+        return this.#invalidResult(hex, entry, e.code);
+      }
+    }
+
+    // 4. Sanity.
+    try {
+      checkBlockSanity(block, params);
+    } catch (e) {
+      if (!(e instanceof RuleError)) throw e;
+      // A body that does not match its header says nothing about the header (Core's
+      // BLOCK_MUTATED): keep nothing, mark nothing, so the right body can still be accepted.
+      if (isMutationError(e) || !this.#bodyMatchesHeader(block)) return { status: 'invalid', code: e.code, hash: hex, height: prev.height + 1 };
+      if (known) {
+        await this.#markInvalid(hash, e.code);
+      } else {
+        const entry = this.headers.add(header, { status: 'invalid', hasBody: false });
+        this.#rememberInvalid(hex, e.code);
+        await this.store.putHeaders([{ ...entry }]);
+      }
+      return this.#invalidResult(hex, this.headers.get(hash), e.code);
+    }
+
+    // 5. Store, then fork choice.
+    const entry = known ? this.headers.setHasBody(hash) : this.headers.add(header, { status: 'headers-only', hasBody: true });
+    task.blocks.set(hex, block);
+    if (equalBytes(prev.hash, this.#tip.hash)) {
+      // Extends the tip: the connect writes header, body and all in one atomic write.
+      task.pending.set(hex, bytes);
+    } else {
+      if (!known) await this.store.putHeaders([{ ...entry, hasBody: false }]);
+      await this.store.putBlock(hash, bytes);
+    }
+    const reorged = await this.#activate(task);
+
+    const now = this.headers.get(hash)!;
+    if (now.status === 'invalid') return this.#invalidResult(hex, now);
+    if (this.#onActiveChain(now)) return { status: reorged ? 'reorged' : 'extended', hash: hex, height: now.height };
+    return { status: 'side', hash: hex, height: now.height };
+  }
+
+  /** Whether the block's merkle root matches its header (a failing body may just be mutated). */
+  #bodyMatchesHeader(block: Block): boolean {
+    try {
+      return block.txs.length > 0 && equalBytes(merkleRoot(block.txs), block.header.merkleRoot);
+    } catch {
+      return false;
+    }
+  }
+
+  #onActiveChain(e: HeaderEntry): boolean {
+    const a = this.headers.ancestorAt(this.#tip, e.height);
+    return a !== undefined && equalBytes(a.hash, e.hash);
+  }
+
+  #hold(hex: string, block: Block, source: Source): void {
+    this.#held.set(hex, { block, source });
+    while (this.#held.size > MAX_HELD) this.#held.delete(this.#held.keys().next().value!);
+    if (this.#heldTimer === undefined) {
+      this.#heldTimer = setTimeout(() => {
+        this.#heldTimer = undefined;
+        if (this.#running !== 'running') return;
+        this.retryHeld().catch((e) => this.#error(e));
+      }, this.#timing.heldRetryMs);
+      unref(this.#heldTimer);
+    }
+  }
+
+  /**
+   * Fork choice (Bitcoin Core `ActivateBestChain`): while the best candidate with every body
+   * stored has MORE work than the tip (equal work keeps the first seen, i.e. the tip), switch to
+   * it. Returns whether blocks were disconnected on the way.
+   */
+  async #activate(task: Task): Promise<boolean> {
+    let reorged = false;
+    for (let guard = 0; ; guard++) {
+      if (guard > 1_000_000) throw new Error('FullNode: fork choice does not settle');
+      const candidate = this.headers.bestFullTip();
+      if (candidate.chainwork <= this.#tip.chainwork) return reorged;
+      const path = this.headers.reorgPath(this.#tip, candidate);
+      const ok = await this.#switchChain(path.disconnect, path.connect, task);
+      if (ok && path.disconnect.length > 0) reorged = true;
+    }
+  }
+
+  /**
+   * Disconnects `disconnect` (tip first) and connects `connect` (oldest first). If a block fails
+   * to connect, it is marked invalid with its descendants and the old chain is restored; returns
+   * false then.
+   */
+  async #switchChain(disconnect: HeaderEntry[], connect: HeaderEntry[], task: Task): Promise<boolean> {
+    const disconnected: HeaderEntry[] = [];
+    for (const e of disconnect) {
+      await this.#disconnectTip(task);
+      disconnected.push(e);
+    }
+    const connected: HeaderEntry[] = [];
+    for (const e of connect) {
+      try {
+        await this.#connectTip(e, task);
+      } catch (err) {
+        if (!(err instanceof RuleError)) throw err;
+        const hex = hashToHex(e.hash);
+        this.#log(`block ${e.height} ${hex} is invalid: ${err.message}`);
+        if (task.pending.delete(hex)) this.headers.setHasBody(e.hash, false); // its body was never written
+        await this.#markInvalid(e.hash, err.code);
+        // Back to the chain we were on (Core would stay on the valid part; fork choice runs again
+        // right after and picks the best of what is left, which may be that part).
+        for (let i = connected.length - 1; i >= 0; i--) await this.#disconnectTip(task);
+        for (let i = disconnected.length - 1; i >= 0; i--) await this.#connectTip(disconnected[i], task);
+        return false;
+      }
+      connected.push(e);
+    }
+    return true;
+  }
+
+  async #blockOf(e: HeaderEntry, task: Task): Promise<Block> {
+    const hex = hashToHex(e.hash);
+    let block = task.blocks.get(hex);
+    if (!block) {
+      const bytes = await this.store.getBlock(e.hash);
+      if (!bytes) throw nodeError('CORRUPT', `the body of block ${e.height} ${hex} is missing from the store`);
+      block = decodeBlock(bytes, this.params);
+      task.blocks.set(hex, block);
+    }
+    return block;
+  }
+
+  /** Connects `e` (a child of the tip): applyBlock, then ONE atomic store write. */
+  async #connectTip(e: HeaderEntry, task: Task): Promise<void> {
+    const hex = hashToHex(e.hash);
+    const block = await this.#blockOf(e, task);
+    const undo = applyBlock(this.#state, block, { params: this.params, height: e.height, hash: e.hash });
+    const prevTip = this.#tip;
+    this.#tip = e; // state and tip move together, before the await
+    try {
+      await this.store.connectBlock({
+        hash: e.hash,
+        height: e.height,
+        body: task.pending.get(hex),
+        undo,
+        txids: block.txs.map(txidOf),
+        headers: [{ ...e, status: 'valid', hasBody: true }],
+      });
+    } catch (err) {
+      undoBlock(this.#state, undo);
+      this.#tip = prevTip;
+      throw err;
+    }
+    task.pending.delete(hex);
+    if (e.status !== 'valid') this.headers.setStatus(e.hash, 'valid');
+  }
+
+  /** Disconnects the tip with its stored undo record, in ONE atomic store write. */
+  async #disconnectTip(task: Task): Promise<void> {
+    const e = this.#tip;
+    const parent = this.headers.parentOf(e);
+    if (!parent) throw new Error('FullNode: cannot disconnect genesis');
+    await this.#blockOf(e, task); // for the mempool: its transactions come back
+    const undo = await this.store.getUndo(e.hash);
+    if (!undo) throw nodeError('CORRUPT', `no undo record for block ${e.height} ${hashToHex(e.hash)}`);
+    undoBlock(this.#state, undo);
+    this.#tip = parent;
+    try {
+      await this.store.disconnectBlock({ hash: e.hash, undo, newTipHash: parent.hash, newTipHeight: parent.height });
+    } catch (err) {
+      this.#state.applyChanges(undo.changes);
+      this.#tip = e;
+      throw err;
+    }
+  }
+
+  /** After a task: persist leftovers, update the mempool for the net chain change, emit events, refresh the miner. */
+  async #finishTask(task: Task): Promise<void> {
+    // Bodies accepted but never connected (a storage failure mid-way): store them normally.
+    for (const [hex, bytes] of task.pending) {
+      const e = this.headers.get(hex);
+      try {
+        if (e) await this.store.putHeaders([{ ...e, hasBody: false }]);
+        await this.store.putBlock(hexToHash(hex), bytes);
+      } catch (err) {
+        if (e) this.headers.setHasBody(hex, false);
+        this.#error(err);
+      }
+    }
+    task.pending.clear();
+    const start = task.startTip;
+    const end = this.#tip;
+    if (start === end) return;
+    const path = this.headers.reorgPath(start, end);
+    const blockOf = (e: HeaderEntry) => task.blocks.get(hashToHex(e.hash))!;
+    const connected = path.connect.map(blockOf);
+    const ctx = { params: this.params, height: end.height, now: this.#now() };
+    const confirmedIn = new Map<string, string>();
+    path.connect.forEach((e, i) => {
+      for (const tx of connected[i].txs) if (tx.kind !== 'coinbase') confirmedIn.set(hashToHex(txidOf(tx)), hashToHex(e.hash));
+    });
+    let confirmed: MempoolEntry[];
+    let invalid: MempoolRejection[];
+    if (path.disconnect.length === 0) {
+      ({ confirmed, invalid } = this.mempool.removeForBlocks(connected, this.#state, ctx));
+    } else {
+      const r = this.mempool.afterReorg(path.disconnect.map(blockOf), connected, this.#state, ctx);
+      confirmed = r.confirmed;
+      invalid = r.invalid;
+      this.#log(`reorg at height ${path.fork.height}: -${path.disconnect.length} +${path.connect.length} blocks`);
+      this.events.emit('reorg', {
+        fork: { hash: hashToHex(path.fork.hash), height: path.fork.height },
+        disconnected: path.disconnect.map((e) => hashToHex(e.hash)),
+        connected: path.connect.map((e) => hashToHex(e.hash)),
+        readmitted: r.readmitted.map((e) => e.id),
+        dropped: [...r.rejected.map((x) => ({ txid: hashToHex(txidOf(x.tx)), code: x.error.code })), ...r.invalid.map((x) => ({ txid: x.entry.id, code: x.code }))],
+      });
+    }
+    for (const e of confirmed) this.events.emit('txRemoved', { txid: e.id, reason: 'confirmed', blockHash: confirmedIn.get(e.id) });
+    for (const x of invalid) this.events.emit('txRemoved', { txid: x.entry.id, reason: 'invalid', code: x.code });
+    this.#emitMempool();
+    this.events.emit('tip', { hash: hashToHex(end.hash), height: end.height });
+    this.#refreshMinerTemplate();
+  }
+
+  // --- transactions ----------------------------------------------------------------------------
+
+  /**
+   * THE path of every transaction: decode, duplicate (pending or confirmed), mempool policy
+   * against the tip's state.
+   * @example
+   * ```ts
+   * const r = await node.processTx(signTx(unsigned, priv), 'local');
+   * if (r.status === 'invalid') throw new Error(r.code);
+   * ```
+   */
+  processTx(input: Transaction | Uint8Array, source: Source): Promise<ProcessTxResult> {
+    return this.#enqueue(async () => {
+      const result = await this.#acceptTx(input);
+      this.events.emit('tx', { txid: result.txid, result, source });
+      return result;
+    });
+  }
+
+  async #acceptTx(input: Transaction | Uint8Array): Promise<ProcessTxResult> {
+    let tx: Transaction;
+    if (input instanceof Uint8Array) {
+      try {
+        tx = decodeTx(input, this.params.maxTxBytes);
+      } catch (e) {
+        if (!(e instanceof RuleError)) throw e;
+        return { status: 'invalid', code: 'MALFORMED', txid: '' };
+      }
+    } else {
+      tx = input;
+    }
+    let id: Uint8Array;
+    try {
+      id = txidOf(tx);
+    } catch {
+      return { status: 'invalid', code: 'MALFORMED', txid: '' };
+    }
+    const txid = hashToHex(id);
+    if (this.mempool.has(id) || (await this.store.getTxLocation(id))) return { status: 'duplicate', txid };
+    let r;
+    try {
+      r = this.mempool.add(tx, this.#state, { params: this.params, height: this.#tip.height, now: this.#now() });
+    } catch (e) {
+      if (!(e instanceof RuleError)) throw e;
+      return { status: 'invalid', code: e.code, txid };
+    }
+    if (!r.added) return { status: 'duplicate', txid };
+    if (r.replaced) this.events.emit('txRemoved', { txid: r.replaced.id, reason: 'replaced' });
+    for (const x of r.invalidated) this.events.emit('txRemoved', { txid: x.entry.id, reason: 'invalid', code: x.code });
+    for (const e of r.evicted) this.events.emit('txRemoved', { txid: e.id, reason: 'evicted' });
+    this.#emitMempool();
+    this.#scheduleTemplate();
+    return { status: 'accepted', txid };
+  }
+
+  #emitMempool(): void {
+    this.events.emit('mempool', { size: this.mempool.size, bytes: this.mempool.bytes });
+  }
+
+  /** Mempool expiry and orphan expiry, on a timer. */
+  async #maintenance(): Promise<void> {
+    if (this.#running !== 'running') return;
+    try {
+      await this.#enqueue(async () => {
+        const now = this.#now();
+        const expired = this.mempool.expire(now, this.#timing.mempoolMaxAgeSeconds);
+        for (const e of expired) this.events.emit('txRemoved', { txid: e.id, reason: 'expired' });
+        if (expired.length > 0) {
+          this.#emitMempool();
+          this.#scheduleTemplate();
+        }
+        for (const o of this.#orphans.expire(now, this.#timing.orphanMaxAgeSeconds)) this.#orphanSources.delete(hashToHex(o.hash));
+        for (const hex of this.#orphanSources.keys()) if (!this.#orphans.has(hex)) this.#orphanSources.delete(hex);
+      });
+    } catch (e) {
+      this.#error(e);
+    }
+  }
+
+  #error(e: unknown): void {
+    if ((e as { code?: string })?.code === 'STOPPED') return;
+    const message = e instanceof Error ? e.message : String(e);
+    this.#log(`error: ${message}`);
+    const code = (e as { code?: unknown })?.code;
+    this.events.emit('error', typeof code === 'string' ? { message, code } : { message });
+  }
+
+  // --- mining ----------------------------------------------------------------------------------
+
+  /** Sets who mined blocks pay (32-byte public key). @example node.setMinerPubKey(wallet.publicKey) */
+  setMinerPubKey(pub: Uint8Array): void {
+    if (!(pub instanceof Uint8Array) || pub.length !== 32) throw new TypeError('setMinerPubKey: a 32-byte public key is required');
+    this.#minerPubKey = pub.slice();
+    this.#scheduleTemplate();
+  }
+
+  /** The public key mined blocks pay, if set. @example node.minerPubKey */
+  get minerPubKey(): Uint8Array | undefined {
+    return this.#minerPubKey?.slice();
+  }
+
+  /**
+   * A block template on the current tip with the best-paying mempool transactions, paying the
+   * miner key. Throws (code NO_MINER_KEY) if none is set.
+   * @example const t = node.template(); t.block.txs.length
+   */
+  template(): BlockTemplate {
+    const minerPubKey = this.#minerPubKey;
+    if (!minerPubKey) throw nodeError('NO_MINER_KEY', 'no miner key: call setMinerPubKey first');
+    const prev = this.#tip;
+    return buildBlockTemplate({
+      params: this.params,
+      state: this.#state,
+      prev,
+      mempool: this.mempool,
+      minerPubKey,
+      now: this.#now(),
+      medianTimePast: medianTimePast(this.headers.timesForMtp(prev, this.params.medianTimeSpan), this.params.medianTimeSpan),
+      block1Time: prev.height >= 1 ? this.headers.ancestorAt(prev, 1)!.header.time : undefined,
+    });
+  }
+
+  /** The template, unless its time would be too far ahead of the clock (blocks faster than 1/s). */
+  #usableTemplate(): BlockTemplate | null {
+    const t = this.template();
+    return t.block.header.time > this.#now() + this.params.maxFutureSeconds ? null : t;
+  }
+
+  #spawn(): SpawnWorker | undefined {
+    return this.#minerOpts.spawn ?? (this.#minerOpts.useWorkers === false ? spawnInlineWorker : undefined);
+  }
+
+  /**
+   * Starts continuous mining with the worker pool (optionally a new worker count). Mined blocks
+   * go through {@link processBlock}; the template follows every tip change and (debounced)
+   * mempool change. Mines only while synced.
+   * @example await node.startMining({ workers: 2 })
+   */
+  async startMining(opts: { workers?: number } = {}): Promise<void> {
+    if (this.#running !== 'running') throw nodeError('STOPPED', 'the node is not running');
+    if (!this.#minerPubKey) throw nodeError('NO_MINER_KEY', 'no miner key: call setMinerPubKey first');
+    this.#miner ??= new MinerService<Block>({
+      workers: opts.workers ?? this.#minerOpts.workers,
+      kind: this.#minerOpts.kind,
+      spawn: this.#spawn(),
+      onBlock: async (block) => {
+        const r = await this.processBlock(block, 'miner');
+        this.#log(`mined block ${r.height ?? '?'} ${r.hash}: ${r.status}${r.code ? ` ${r.code}` : ''}`);
+        this.events.emit('miner', this.minerStatus());
+      },
+      onError: (e) => this.#error(e),
+    });
+    this.#miner.setSynced(this.#synced);
+    this.#miningWanted = true;
+    await this.#queue.run(() => this.#refreshMinerTemplate());
+    await this.#miner.start(opts);
+    if (this.#minerStatusTimer === undefined) {
+      this.#minerStatusTimer = setInterval(() => this.events.emit('miner', this.minerStatus()), this.#timing.minerStatusMs);
+      unref(this.#minerStatusTimer);
+    }
+    this.events.emit('miner', this.minerStatus());
+  }
+
+  /** Stops continuous mining (workers stay alive for a quick restart). @example await node.stopMining() */
+  async stopMining(): Promise<void> {
+    this.#miningWanted = false;
+    await this.#miner?.stop();
+    if (this.#minerStatusTimer !== undefined) clearInterval(this.#minerStatusTimer);
+    this.#minerStatusTimer = undefined;
+    this.events.emit('miner', this.minerStatus());
+  }
+
+  /** The miner's status. @example node.minerStatus().hashrate */
+  minerStatus(): MinerStatus {
+    return (
+      this.#miner?.status() ?? {
+        started: false,
+        synced: this.#synced,
+        mining: false,
+        workers: this.#minerOpts.workers ?? 0,
+        hashrate: 0,
+        workerHashrates: [],
+        blocksFound: 0,
+      }
+    );
+  }
+
+  /** Gives the miner a template for the current tip (call inside a queue task). */
+  #refreshMinerTemplate(): void {
+    if (!this.#miner || !this.#miningWanted) return;
+    let t: BlockTemplate | null = null;
+    try {
+      t = this.#usableTemplate();
+    } catch (e) {
+      this.#error(e);
+    }
+    this.#miner.setTemplate(t && minerTemplate(t));
+    // A template too far ahead of the clock is retried in a second.
+    if (!t) this.#scheduleTemplate(1000);
+  }
+
+  #scheduleTemplate(delayMs = this.#timing.templateDebounceMs): void {
+    if (!this.#miner || !this.#miningWanted || this.#templateTimer !== undefined) return;
+    this.#templateTimer = setTimeout(() => {
+      this.#templateTimer = undefined;
+      if (this.#running !== 'running') return;
+      this.#enqueue(async () => this.#refreshMinerTemplate()).catch((e) => this.#error(e));
+    }, delayMs);
+    unref(this.#templateTimer);
+  }
+
+  /**
+   * Mines `n` blocks one after another on the current tip, including mempool transactions, each
+   * through {@link processBlock}; resolves with their display hashes once all are connected. If
+   * another block moves the tip meanwhile, the current block is abandoned and mined again on the
+   * new tip. Uses the miner's kernels (in workers unless `miner.useWorkers` is false), and works
+   * whether or not continuous mining is on or the node is synced.
+   * @example const [h1, h2] = await node.mineBlocks(2)
+   */
+  mineBlocks(n: number): Promise<string[]> {
+    if (!Number.isSafeInteger(n) || n < 0 || n > MAX_MINE_BLOCKS) return Promise.reject(new RangeError(`mineBlocks: n must be an integer in 0..${MAX_MINE_BLOCKS}`));
+    return this.#mineQueue.run(async () => {
+      const hashes: string[] = [];
+      while (hashes.length < n) {
+        if (this.#running !== 'running') throw nodeError('STOPPED', 'the node stopped while mining');
+        const t = await this.#enqueue(async () => this.#usableTemplate());
+        if (!t) {
+          // Blocks came faster than one per second for long enough that the next block's time
+          // (> median time past) would be too far in the future: wait for the clock.
+          await sleep(1000);
+          continue;
+        }
+        const block = await this.#solve(t);
+        if (!block) continue; // the tip moved: mine on the new one
+        const r = await this.processBlock(block, 'miner');
+        if (r.status === 'extended' || r.status === 'reorged') hashes.push(r.hash);
+        else if (r.status === 'invalid') throw nodeError(r.code ?? 'INVALID', `mineBlocks: our own block was rejected (${r.code})`);
+        // 'side' / 'duplicate': another block won the race; go again on the new tip.
+      }
+      return hashes;
+    });
+  }
+
+  async #solverPool(): Promise<MinerPool> {
+    this.#solverPromise ??= MinerPool.create({
+      workers: this.#spawn() === spawnInlineWorker ? 1 : this.#minerOpts.workers,
+      kind: this.#minerOpts.kind,
+      spawn: this.#spawn(),
+      onFound: (f) => {
+        const job = this.#solverJob;
+        if (job && f.work === job.work) {
+          this.#solverJob = null;
+          job.resolve(f);
+        }
+      },
+      onError: (e) => this.#error(e),
+    }).then((p) => (this.#solver = p));
+    return this.#solverPromise;
+  }
+
+  /** Finds a nonce for `t` with the solver pool; null if the tip moved first (or the node stopped). */
+  async #solve(t: BlockTemplate): Promise<Block | null> {
+    const pool = await this.#solverPool();
+    if (this.#running !== 'running') return null;
+    const mt = minerTemplate(t);
+    const work: MiningWork = { target: mt.target, headerFor: mt.headerFor };
+    const prevHex = hashToHex(t.block.header.prevHash);
+    const found = await new Promise<FoundNonce | null>((resolve) => {
+      const offTip = this.events.on('tip', ({ hash }) => {
+        if (hash === prevHex || this.#solverJob?.work !== work) return;
+        this.#solverJob = null;
+        pool.stop();
+        finish(null);
+      });
+      const finish = (f: FoundNonce | null) => {
+        offTip();
+        resolve(f);
+      };
+      this.#solverJob = { work, resolve: finish };
+      pool.mine(work);
+    });
+    return found && mt.blockFor(found.extraNonce, found.nonce);
+  }
+}
+
+function unref(t: unknown): void {
+  (t as { unref?: () => void } | undefined)?.unref?.();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

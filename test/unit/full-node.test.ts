@@ -1,0 +1,347 @@
+/**
+ * FullNode: one serialized block/tx path, fork choice with reorgs (and failed reorgs), orphans,
+ * held blocks, headers-first, mempool upkeep, mining, and restart without replay. Every node runs
+ * on the 'test' network (about two hashes per block) with a clock that advances by targetSpacing
+ * per block of its own chain, so blocks stay on schedule and difficulty at genesis.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  COIN,
+  ChainState,
+  applyBlock,
+  blockHash,
+  hashToHex,
+  makeCoinbase,
+  merkleRoot,
+  nextBits,
+  signTx,
+  txid,
+  NETWORKS,
+  type Block,
+  type HeaderEntry,
+  type Transaction,
+} from '../../src/chain/index.ts';
+import { MemoryDatabase, MemoryStore } from '../../src/storage/memory-store.ts';
+import type { ChainStore } from '../../src/storage/chain-store.ts';
+import { FullNode, type NodeEvents } from '../../src/node/full-node.ts';
+import { mineHeader, wallet } from './helpers/chain-builder.ts';
+
+const params = NETWORKS.test;
+const G = params.genesis.header.time;
+const alice = wallet('alice');
+const bob = wallet('bob');
+const carol = wallet('carol');
+const dave = wallet('dave'); // never paid anything
+const FEE = 5_000n;
+
+const nodes: FullNode[] = [];
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await n.stop();
+});
+
+interface TestNode {
+  node: FullNode;
+  store: ChainStore;
+  /** Seconds added to the node's clock. */
+  skew: { s: number };
+  events: { [K in keyof NodeEvents]?: NodeEvents[K][] };
+}
+
+/** A started node whose clock reads genesis time + targetSpacing × (its height + 1) + skew. */
+async function startNode(opts: { miner?: Uint8Array; database?: MemoryDatabase; store?: ChainStore } = {}): Promise<TestNode> {
+  const store = opts.store ?? new MemoryStore({ network: 'test', database: opts.database });
+  const skew = { s: 0 };
+  let node: FullNode | undefined;
+  const now = () => G + params.targetSpacing * ((node?.height ?? 0) + 1) + skew.s;
+  node = new FullNode({ params, store, now, minerPubKey: opts.miner ?? alice.pub, miner: { useWorkers: false } });
+  nodes.push(node);
+  const events: TestNode['events'] = {};
+  for (const type of ['tip', 'block', 'reorg', 'tx', 'txRemoved', 'mempool'] as const) {
+    node.events.on(type, (p: never) => void (events[type] ??= [] as never[]).push(p));
+  }
+  await node.start();
+  return { node, store, skew, events };
+}
+
+/** A transfer signed by `from` with the next nonce after its confirmed and pending ones. */
+function transfer(node: FullNode, from = alice, to = bob, amount = COIN, nonce?: number): Transaction {
+  const n = nonce ?? node.state.account(from.pub).nonce + 1 + node.mempool.pendingFor(from.pub).length;
+  return signTx({ chainId: params.chainId, kind: 'transfer', from: from.pub, nonce: n, fee: FEE, to: to.pub, amount }, from.priv) as Transaction;
+}
+
+/** Recomputes the state by applying the node's active chain from genesis; must equal node.state. */
+async function expectStateIsReplay(node: FullNode): Promise<void> {
+  const state = new ChainState();
+  for (let h = 1; h <= node.height; h++) {
+    const block = (await node.getBlockAtHeight(h))!;
+    applyBlock(state, block, { params, height: h, hash: blockHash(block.header) });
+  }
+  expect(node.state.entries()).toEqual(state.entries());
+}
+
+/** The node's active chain blocks 1..height. */
+async function blocksOf(node: FullNode, from = 1, to = node.height): Promise<Block[]> {
+  const out: Block[] = [];
+  for (let h = from; h <= to; h++) out.push((await node.getBlockAtHeight(h))!);
+  return out;
+}
+
+/** A node that has `blocks` (fed in order) and then mines `more` blocks of its own. */
+async function branchNode(blocks: Block[], more: number, miner = carol.pub): Promise<{ node: FullNode; mined: Block[] }> {
+  const { node } = await startNode({ miner });
+  for (const b of blocks) expect((await node.processBlock(b, 'peer')).status).toBe('extended');
+  const hashes = await node.mineBlocks(more);
+  return { node, mined: await Promise.all(hashes.map(async (h) => (await node.getBlock(h))!)) };
+}
+
+/** A mined block on `parent` (any branch), with a coinbase and `txs`, time on schedule unless given. */
+function childOf(node: FullNode, parent: HeaderEntry, txs: Transaction[] = [], time?: number): Block {
+  const height = parent.height + 1;
+  const block1Time = parent.height >= 1 ? node.headers.ancestorAt(parent, 1)!.header.time : undefined;
+  const all = [makeCoinbase(params, height, carol.pub, 0n), ...txs];
+  const header = mineHeader({
+    version: 1,
+    prevHash: parent.hash,
+    merkleRoot: merkleRoot(all),
+    time: time ?? parent.header.time + params.targetSpacing,
+    bits: nextBits(params, { height: parent.height, time: parent.header.time }, block1Time),
+    nonce: 0,
+  });
+  return { header, txs: all };
+}
+
+const hex = (b: Block) => hashToHex(blockHash(b.header));
+
+describe('FullNode', () => {
+  it('mines 200 blocks with a mempool transaction confirmed on the way; state equals a replay', async () => {
+    const { node, events } = await startNode();
+    expect(node.height).toBe(0);
+    expect(hashToHex(node.tip.hash)).toBe(hashToHex(params.genesisHash));
+    await node.mineBlocks(3); // block 1's reward matures at height 1 + 2 = 3
+    const tx = transfer(node);
+    const id = hashToHex(txid(tx));
+    expect(await node.processTx(tx, 'local')).toEqual({ status: 'accepted', txid: id });
+    expect(events.tx?.at(-1)).toMatchObject({ txid: id, source: 'local', result: { status: 'accepted' } });
+    expect(await node.findTx(id)).toMatchObject({ state: 'pending' });
+    expect(await node.processTx(tx, 'peer')).toEqual({ status: 'duplicate', txid: id });
+
+    const [h4] = await node.mineBlocks(1);
+    expect(node.mempool.size).toBe(0);
+    expect(events.txRemoved).toContainEqual({ txid: id, reason: 'confirmed', blockHash: h4 });
+    expect((await node.getBlock(h4))!.txs.map((t) => hashToHex(txid(t)))).toContain(id);
+    expect(await node.processTx(tx, 'peer')).toEqual({ status: 'duplicate', txid: id }); // confirmed
+
+    const hashes = await node.mineBlocks(196);
+    expect(hashes).toHaveLength(196);
+    expect(node.height).toBe(200);
+    expect(hashes.at(-1)).toBe(hashToHex(node.tip.hash));
+    expect(events.tip?.at(-1)).toEqual({ hash: hashes.at(-1), height: 200 });
+    expect(await node.findTx(id)).toMatchObject({ state: 'confirmed', blockHash: h4, height: 4, confirmations: 197 });
+    expect(node.state.account(bob.pub).balance).toBe(COIN);
+    await expectStateIsReplay(node);
+  });
+
+  it('reorgs to a heavier branch and back; readmits a dropped transaction, then confirms it again', async () => {
+    const a = await startNode();
+    await a.node.mineBlocks(24);
+    const tx = transfer(a.node);
+    const id = hashToHex(txid(tx));
+    expect((await a.node.processTx(tx, 'local')).status).toBe('accepted');
+    await a.node.mineBlocks(6); // tx confirmed in block 25; tip 30
+    const original = await blocksOf(a.node);
+    expect(original[24].txs.map((t) => hashToHex(txid(t)))).toContain(id);
+
+    // Branch B: forks at 20, 20 blocks of its own (40 > 30).
+    const b = await branchNode(original.slice(0, 20), 20);
+    const results = [];
+    for (const block of b.mined) results.push(await a.node.processBlock(block, 'peer'));
+    expect(results.slice(0, 10).map((r) => r.status)).toEqual(Array(10).fill('side')); // up to equal work
+    expect(results[10].status).toBe('reorged');
+    expect(results.slice(11).map((r) => r.status)).toEqual(Array(9).fill('extended'));
+    expect(hashToHex(a.node.tip.hash)).toBe(hashToHex(b.node.tip.hash));
+    expect(a.node.height).toBe(40);
+    const reorg = a.events.reorg!.at(-1)!;
+    expect(reorg.fork).toEqual({ hash: hex(original[19]), height: 20 });
+    expect(reorg.disconnected).toEqual(original.slice(20).reverse().map(hex));
+    expect(reorg.connected).toEqual(b.mined.slice(0, 11).map(hex));
+    expect(reorg.readmitted).toEqual([id]);
+    expect(await a.node.findTx(id)).toMatchObject({ state: 'pending' });
+    expect(a.node.state.entries()).toEqual(b.node.state.entries());
+    await expectStateIsReplay(a.node);
+
+    // The original branch grows (C has it and mines 15 more: 45 > 40) and wins again.
+    const c = await branchNode(original, 15, alice.pub);
+    let last;
+    for (const block of c.mined) last = await a.node.processBlock(block, 'peer');
+    expect(last?.status).toBe('extended');
+    expect(a.events.reorg!.at(-1)).toMatchObject({ fork: { height: 20 }, readmitted: [] });
+    expect(hashToHex(a.node.tip.hash)).toBe(hashToHex(c.node.tip.hash));
+    expect(a.node.mempool.size).toBe(0); // the readmitted tx is confirmed again, in block 25
+    expect(a.events.txRemoved).toContainEqual({ txid: id, reason: 'confirmed', blockHash: hex(original[24]) });
+    expect(await a.node.findTx(id)).toMatchObject({ state: 'confirmed', height: 25 });
+    await expectStateIsReplay(a.node);
+  });
+
+  it('an invalid block in a heavier branch: stays on the best valid chain, marks it and its descendants invalid', async () => {
+    const { node, events } = await startNode();
+    await node.mineBlocks(10);
+    const tipBefore = hashToHex(node.tip.hash);
+    const fork = node.headers.ancestorAt(node.tip, 8)!;
+    // b1 valid; b2 spends coins dave does not have (sane: signed, fee ok; fails to connect); b3.. on top.
+    const b1 = childOf(node, fork);
+    expect((await node.processBlock(b1, 'peer')).status).toBe('side');
+    const unfunded = signTx({ chainId: params.chainId, kind: 'transfer', from: dave.pub, nonce: 1, fee: FEE, to: bob.pub, amount: 10n * COIN }, dave.priv) as Transaction;
+    const b2 = childOf(node, node.headers.get(blockHash(b1.header))!, [unfunded]);
+    expect((await node.processBlock(b2, 'peer')).status).toBe('side'); // equal work: first seen stays
+    const b3 = childOf(node, node.headers.get(blockHash(b2.header))!);
+    const r3 = await node.processBlock(b3, 'peer');
+    expect(r3).toMatchObject({ status: 'invalid', code: 'BAD_PREV', height: 11 });
+    expect(hashToHex(node.tip.hash)).toBe(tipBefore);
+    expect(node.height).toBe(10);
+    expect(events.reorg ?? []).toEqual([]); // it went back: no net reorg
+    expect(node.headers.get(blockHash(b1.header))!.status).not.toBe('invalid');
+    expect(node.headers.get(blockHash(b2.header))!.status).toBe('invalid');
+    expect(node.headers.get(blockHash(b3.header))!.status).toBe('invalid');
+    await expectStateIsReplay(node);
+
+    // The bad block itself is answered with its rule; a block on top of the branch is rejected.
+    expect(await node.processBlock(b2, 'peer')).toMatchObject({ status: 'invalid', code: 'INSUFFICIENT_FUNDS' });
+    const b4 = childOf(node, node.headers.get(blockHash(b3.header))!);
+    expect(await node.processBlock(b4, 'peer')).toMatchObject({ status: 'invalid', code: 'BAD_PREV' });
+    expect(node.headers.get(blockHash(b4.header))!.status).toBe('invalid');
+    // The node goes on normally.
+    await node.mineBlocks(1);
+    expect(node.height).toBe(11);
+  });
+
+  it('a mutated body (duplicated transaction) is rejected without marking the header; the right body connects', async () => {
+    const { node } = await startNode();
+    await node.mineBlocks(4);
+    for (let i = 0; i < 2; i++) expect((await node.processTx(transfer(node), 'local')).status).toBe('accepted');
+    const t = node.template().block;
+    expect(t.txs).toHaveLength(3);
+    const header = mineHeader(t.header);
+    // CVE-2012-2459: [cb, t1, t2, t2] has the merkle root of [cb, t1, t2].
+    const mutated: Block = { header, txs: [...t.txs, t.txs[2]] };
+    expect(await node.processBlock(mutated, 'peer')).toMatchObject({ status: 'invalid', code: 'DUPLICATE_TX' });
+    expect(node.headers.has(blockHash(header))).toBe(false);
+    expect(await node.processBlock({ header, txs: t.txs }, 'peer')).toMatchObject({ status: 'extended', height: 5 });
+    expect(node.mempool.size).toBe(0);
+  });
+
+  it('orphans fed in reverse order connect when their parent arrives', async () => {
+    const src = await branchNode([], 12);
+    const { node, events } = await startNode();
+    const statuses = [];
+    for (const b of [...src.mined].reverse()) statuses.push((await node.processBlock(b, 'peer')).status);
+    expect(statuses).toEqual([...Array(11).fill('orphan'), 'extended']);
+    expect(node.orphanCount).toBe(0);
+    expect(node.height).toBe(12);
+    expect(hashToHex(node.tip.hash)).toBe(hashToHex(src.node.tip.hash));
+    // Every orphan was processed through the block path after its parent, with its own source.
+    const connected = events.block!.filter((e) => e.result.status === 'extended');
+    expect(connected.map((e) => e.height)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(connected.every((e) => e.source === 'peer')).toBe(true);
+    expect(events.tip!.at(-1)).toEqual({ hash: hashToHex(node.tip.hash), height: 12 });
+    await expectStateIsReplay(node);
+  });
+
+  it('answers duplicates and undecodable bytes', async () => {
+    const { node } = await startNode();
+    const [h] = await node.mineBlocks(1);
+    const block = (await node.getBlock(h))!;
+    expect(await node.processBlock(block, 'peer')).toEqual({ status: 'duplicate', hash: h, height: 1 });
+    expect(await node.processBlock(params.genesis, 'peer')).toMatchObject({ status: 'duplicate', height: 0 });
+    expect(await node.processBlock(Uint8Array.of(1, 2, 3), 'peer')).toEqual({ status: 'invalid', code: 'MALFORMED', hash: '' });
+    expect(await node.processTx(Uint8Array.of(9), 'peer')).toEqual({ status: 'invalid', code: 'MALFORMED', txid: '' });
+    const broke = transfer(node, dave);
+    expect(await node.processTx(broke, 'peer')).toMatchObject({ status: 'invalid', code: 'INSUFFICIENT_FUNDS' });
+    expect(node.mempool.size).toBe(0);
+  });
+
+  it('holds a block too far in the future (TIME_TOO_NEW) and connects it once the clock has moved', async () => {
+    const { node, skew } = await startNode();
+    await node.mineBlocks(2);
+    const future = node.tip.header.time + 1000; // far beyond now + 120
+    const block = childOf(node, node.tip, [], future);
+    expect(await node.processBlock(block, 'peer')).toMatchObject({ status: 'held', code: 'TIME_TOO_NEW', height: 3 });
+    expect(node.heldCount).toBe(1);
+    expect(node.headers.has(blockHash(block.header))).toBe(false); // nothing marked, nothing stored
+    expect(await node.retryHeld()).toMatchObject([{ status: 'held' }]);
+    skew.s = 1000;
+    expect(await node.retryHeld()).toMatchObject([{ status: 'extended', height: 3 }]);
+    expect(node.heldCount).toBe(0);
+    expect(hashToHex(node.tip.hash)).toBe(hex(block));
+  });
+
+  it('headers first: stores headers-only entries, asks for their bodies, connects when the bodies arrive', async () => {
+    const src = await branchNode([], 5);
+    const { node } = await startNode();
+    const r = await node.processHeaders(src.mined.map((b) => b.header));
+    expect(r).toEqual({ added: 5, needBodies: src.mined.map(hex) });
+    expect(node.height).toBe(0);
+    expect(node.headers.bestTip().height).toBe(5);
+    expect(await node.processHeaders(src.mined.map((b) => b.header))).toEqual({ added: 0, needBodies: src.mined.map(hex) });
+    // Bodies in reverse order: stored on the side until the chain of bodies is complete.
+    const statuses = [];
+    for (const b of [...src.mined].reverse()) statuses.push((await node.processBlock(b, 'peer')).status);
+    expect(statuses).toEqual(['side', 'side', 'side', 'side', 'extended']);
+    expect(node.height).toBe(5);
+    expect(node.missingBodies()).toEqual([]);
+    // A header with bad bits is invalid; one whose parent is unknown stops the batch.
+    const bad = { ...childOf(node, node.tip).header, bits: 0x1d00ffff };
+    expect((await node.processHeaders([bad])).invalid?.code).toMatch(/BAD_BITS|BAD_POW/);
+    const stray = mineHeader({ ...childOf(node, node.tip).header, prevHash: new Uint8Array(32).fill(7) });
+    expect((await node.processHeaders([stray])).unconnected).toBe(hashToHex(blockHash(stray)));
+    await expectStateIsReplay(node);
+  });
+
+  it('restarts on the same store with the same tip, state and invalid marks, without replaying blocks', async () => {
+    const database = new MemoryDatabase();
+    const first = await startNode({ database });
+    await first.node.mineBlocks(3);
+    await first.node.processTx(transfer(first.node), 'local');
+    await first.node.mineBlocks(17);
+    const bad = childOf(first.node, first.node.tip, [transfer(first.node, dave)]);
+    expect((await first.node.processBlock(bad, 'peer')).status).toBe('invalid');
+    const tip = hashToHex(first.node.tip.hash);
+    const entries = first.node.state.entries();
+    await first.node.stop();
+
+    // Count what start() asks of the store: no block is read or connected.
+    const store = new MemoryStore({ network: 'test', database });
+    const calls = { getBlock: 0, connectBlock: 0, getUndo: 0 };
+    for (const m of Object.keys(calls) as (keyof typeof calls)[]) {
+      const orig = store[m].bind(store) as (...a: unknown[]) => Promise<unknown>;
+      (store as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => {
+        calls[m]++;
+        return orig(...a);
+      };
+    }
+    const second = await startNode({ store });
+    expect(calls).toEqual({ getBlock: 0, connectBlock: 0, getUndo: 0 });
+    expect(hashToHex(second.node.tip.hash)).toBe(tip);
+    expect(second.node.height).toBe(20);
+    expect(second.node.state.entries()).toEqual(entries);
+    expect(second.node.headers.get(blockHash(bad.header))?.status).toBe('invalid');
+    expect((await second.node.processBlock(bad, 'peer')).status).toBe('invalid');
+    await second.node.mineBlocks(1);
+    expect(second.node.height).toBe(21);
+    await expectStateIsReplay(second.node);
+  });
+
+  it('continuous mining through the miner service (same-thread worker) until stopped', async () => {
+    const { node } = await startNode();
+    await node.startMining({ workers: 1 });
+    expect(node.minerStatus()).toMatchObject({ started: true, synced: true });
+    await node.events.waitFor('tip', (t) => t.height >= 3, 20_000);
+    await node.stopMining();
+    expect(node.minerStatus().started).toBe(false);
+    const blocks = await blocksOf(node);
+    expect(blocks.every((b) => b.txs[0].kind === 'coinbase' && b.txs[0].miner.every((x, i) => x === alice.pub[i]))).toBe(true);
+    await expectStateIsReplay(node);
+    // Unsynced, the service does not mine; mineBlocks still does (explicit request).
+    node.setSynced(false);
+    expect(await node.mineBlocks(1)).toHaveLength(1);
+  });
+});

@@ -1012,7 +1012,7 @@ export class FullNode {
       spawn: this.#spawn(),
       onBlock: async (block) => {
         const r = await this.processBlock(block, 'miner');
-        this.#log(`mined block ${r.height ?? '?'} ${r.hash}: ${r.status}${r.code ? ` ${r.code}` : ''}`);
+        if (r.status === 'invalid') this.#error(nodeError(r.code ?? 'INVALID', `our miner's block ${r.hash} was rejected (${r.code})`));
         this.events.emit('miner', this.minerStatus());
       },
       onError: (e) => this.#error(e),

@@ -214,6 +214,34 @@ describe('FullNode', () => {
     expect(node.height).toBe(11);
   });
 
+  it('a reorg that fails part-way goes back, then settles on the valid part of the branch if it has more work', async () => {
+    const { node, events } = await startNode();
+    await node.mineBlocks(10);
+    const old = await blocksOf(node);
+    // Branch from 8: b1..b5 valid, b6 invalid, b7 on top. Headers first, then bodies b7..b1.
+    const branch: Block[] = [];
+    let parent = node.headers.ancestorAt(node.tip, 8)!;
+    const unfunded = signTx({ chainId: params.chainId, kind: 'transfer', from: dave.pub, nonce: 1, fee: FEE, to: bob.pub, amount: COIN }, dave.priv) as Transaction;
+    for (let i = 1; i <= 7; i++) {
+      const b = childOf(node, parent, i === 6 ? [unfunded] : []);
+      branch.push(b);
+      await node.processHeaders([b.header]);
+      parent = node.headers.get(blockHash(b.header))!;
+    }
+    for (const b of [...branch].reverse().slice(0, 6)) expect((await node.processBlock(b, 'peer')).status).toBe('side');
+    // b1 completes the bodies: fork choice tries b7, fails at b6, returns to the old chain, then
+    // takes b5 (13 blocks > 10).
+    expect(await node.processBlock(branch[0], 'peer')).toMatchObject({ status: 'reorged', height: 9 });
+    expect(node.height).toBe(13);
+    expect(hashToHex(node.tip.hash)).toBe(hex(branch[4]));
+    expect(node.headers.get(blockHash(branch[5].header))!.status).toBe('invalid');
+    expect(node.headers.get(blockHash(branch[6].header))!.status).toBe('invalid');
+    expect(events.reorg).toHaveLength(1);
+    expect(events.reorg![0]).toMatchObject({ fork: { height: 8 }, disconnected: [hex(old[9]), hex(old[8])], connected: branch.slice(0, 5).map(hex) });
+    expect(events.tip!.at(-1)).toEqual({ hash: hex(branch[4]), height: 13 });
+    await expectStateIsReplay(node);
+  });
+
   it('a mutated body (duplicated transaction) is rejected without marking the header; the right body connects', async () => {
     const { node } = await startNode();
     await node.mineBlocks(4);

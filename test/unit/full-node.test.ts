@@ -51,14 +51,12 @@ interface TestNode {
 async function startNode(opts: { miner?: Uint8Array; database?: MemoryDatabase; store?: ChainStore } = {}): Promise<TestNode> {
   const store = opts.store ?? new MemoryStore({ network: 'test', database: opts.database });
   const skew = { s: 0 };
-  let node: FullNode | undefined;
-  const now = () => G + params.targetSpacing * ((node?.height ?? 0) + 1) + skew.s;
-  node = new FullNode({ params, store, now, minerPubKey: opts.miner ?? alice.pub, miner: { useWorkers: false } });
+  const now = () => G + params.targetSpacing * (node.height + 1) + skew.s;
+  const node: FullNode = new FullNode({ params, store, now, minerPubKey: opts.miner ?? alice.pub, miner: { useWorkers: false } });
   nodes.push(node);
   const events: TestNode['events'] = {};
-  for (const type of ['tip', 'block', 'reorg', 'tx', 'txRemoved', 'mempool'] as const) {
-    node.events.on(type, (p: never) => void (events[type] ??= [] as never[]).push(p));
-  }
+  const record = <K extends keyof NodeEvents>(type: K) => node.events.on(type, (p) => void ((events[type] ??= []) as NodeEvents[K][]).push(p));
+  for (const type of ['tip', 'block', 'reorg', 'tx', 'txRemoved', 'mempool'] as const) record(type);
   await node.start();
   return { node, store, skew, events };
 }

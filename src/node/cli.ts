@@ -2,20 +2,21 @@
  * The headless full node: `npm run node -- [--network dev|main|test] [--mine] [--workers N] [--data DIR]`.
  *
  * The same FullNode as a browser tab, in Node: MemoryStore by default (gone at exit), LevelStore
- * with `--data DIR` (reopens where it stopped, without replaying). Mined blocks pay a key kept in
- * the store (the first wallet key; one is created and stored if there is none), so a `--data` node
- * keeps mining to the same address across restarts. Prints the height on every new tip (at most
+ * with `--data DIR` (reopens where it stopped, without replaying). Mined blocks pay the wallet key
+ * kept in the store (src/node/wallet.ts creates it on first use), so a `--data` node keeps mining
+ * to the same address across restarts. Prints the height on every new tip (at most
  * once a second) and a status line with the hashrate every `--status-every` seconds. SIGINT or
  * SIGTERM stops the miner and closes the store before exiting (a second signal exits at once).
  * @module
  */
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { addressOf, generatePrivateKey, getParams, hashToHex, publicKeyOf, type NetworkName } from '../chain/index.ts';
+import { addressOf, getParams, hashToHex, type NetworkName } from '../chain/index.ts';
 import type { ChainStore } from '../storage/chain-store.ts';
 import { MemoryStore } from '../storage/memory-store.ts';
 import { LevelStore } from '../storage/level-store.ts';
 import { FullNode } from './full-node.ts';
+import { Wallet } from './wallet.ts';
 
 /** Parsed command line. */
 export interface CliOptions {
@@ -77,16 +78,6 @@ export function parseCliArgs(argv: string[]): CliOptions {
   return { network, mine: values.mine ?? false, workers, data: values.data, statusEvery };
 }
 
-/** The key mined blocks pay: the store's first wallet key, or a new one that is stored. */
-async function minerKey(store: ChainStore, network: NetworkName): Promise<Uint8Array> {
-  const [first] = await store.getKeys();
-  if (first) return first.publicKey;
-  const privateKey = generatePrivateKey();
-  const publicKey = publicKeyOf(privateKey);
-  await store.putKey({ id: addressOf(publicKey, getParams(network)), privateKey, publicKey, createdAt: Date.now(), label: 'miner' });
-  return publicKey;
-}
-
 function formatRate(hs: number): string {
   if (hs >= 1e6) return `${(hs / 1e6).toFixed(2)} MH/s`;
   if (hs >= 1e3) return `${(hs / 1e3).toFixed(1)} kH/s`;
@@ -112,7 +103,8 @@ export async function runCli(argv: string[], out: (line: string) => void = (l) =
   const node = new FullNode({ params, store, miner: { workers: opts.workers }, log: (m) => out(m) });
   try {
     await node.start();
-    node.setMinerPubKey(await minerKey(store, opts.network));
+    // The profile's wallet key (created and stored on first use), as a browser tab does.
+    node.setMinerPubKey((await Wallet.open({ store, node })).publicKey);
   } catch (e) {
     console.error(`error: cannot start the node: ${e instanceof Error ? e.message : String(e)}`);
     await node.stop().catch(() => undefined);

@@ -1,0 +1,126 @@
+/**
+ * Errors of the network layer. Each names what went wrong and, when the remote peer is to blame,
+ * the {@link Offence} to charge it with (see peer-score.ts), so that callers can write
+ * `const o = offenceOf(err); if (o) scores.penalize(peer, o)` once for every failure.
+ * @module
+ */
+import { DecodeError } from '../chain/index.ts';
+import type { Offence } from './peer-score.ts';
+
+/**
+ * A frame announced a length above the maximum. Raised as soon as the length prefix is read,
+ * before any of the payload is buffered.
+ * @example
+ * ```ts
+ * try { decoder.push(chunk) } catch (e) { if (e instanceof FrameTooLargeError) stream.abort(e) }
+ * ```
+ */
+export class FrameTooLargeError extends Error {
+  override readonly name: string = 'FrameTooLargeError';
+  readonly offence: Offence = 'oversizedFrame';
+  constructor(
+    readonly length: number,
+    readonly max: number,
+  ) {
+    super(`frame of ${length} bytes over the maximum ${max}`);
+  }
+}
+
+/**
+ * The byte stream ended inside a frame (or a frame was expected and none came).
+ * @example
+ * ```ts
+ * decoder.end(); // throws FrameTruncatedError if half a frame is buffered
+ * ```
+ */
+export class FrameTruncatedError extends Error {
+  override readonly name: string = 'FrameTruncatedError';
+  readonly offence: Offence = 'malformedFrame';
+}
+
+/**
+ * A request got no answer in time.
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof SyncTimeoutError) scores.penalize(peer, 'timeout') }
+ * ```
+ */
+export class SyncTimeoutError extends Error {
+  override readonly name: string = 'SyncTimeoutError';
+  readonly offence: Offence = 'timeout';
+}
+
+/**
+ * The peer broke the sync protocol: an answer of the wrong type or id, more items than asked,
+ * headers that do not link up, data nobody asked for.
+ * @example
+ * ```ts
+ * throw new SyncProtocolError('headers do not connect', 'malformedFrame');
+ * ```
+ */
+export class SyncProtocolError extends Error {
+  override readonly name: string = 'SyncProtocolError';
+  constructor(
+    message: string,
+    readonly offence: Offence = 'malformedFrame',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The peer answered with an error message (it is busy, or found the request bad). Not an offence
+ * in itself: the peer behaved correctly by saying so.
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof RemoteSyncError && e.code === 'BUSY') retryLater() }
+ * ```
+ */
+export class RemoteSyncError extends Error {
+  override readonly name: string = 'RemoteSyncError';
+  readonly offence: Offence | undefined = undefined;
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+/**
+ * Our side refused to send: too many requests to that peer are already waiting, or the client is
+ * closed. Never the peer's fault.
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof SyncUnavailableError) pickAnotherPeer() }
+ * ```
+ */
+export class SyncUnavailableError extends Error {
+  override readonly name: string = 'SyncUnavailableError';
+  readonly offence: Offence | undefined = undefined;
+}
+
+/**
+ * The offence a failure charges the remote peer with, if any: DecodeError (bytes that do not
+ * decode) is a malformed frame; our errors carry their own; anything else (a local bug, an
+ * aborted dial) charges nothing.
+ * @example
+ * ```ts
+ * const offence = offenceOf(err);
+ * if (offence) scores.penalize(peerId, offence);
+ * ```
+ */
+export function offenceOf(err: unknown): Offence | undefined {
+  if (err instanceof DecodeError) return 'malformedFrame';
+  if (
+    err instanceof FrameTooLargeError ||
+    err instanceof FrameTruncatedError ||
+    err instanceof SyncTimeoutError ||
+    err instanceof SyncProtocolError ||
+    err instanceof RemoteSyncError ||
+    err instanceof SyncUnavailableError
+  ) {
+    return err.offence;
+  }
+  return undefined;
+}

@@ -1,0 +1,260 @@
+/**
+ * The sync protocol over libp2p streams, as a libp2p service:
+ * `services: { sync: tabchainSync({ network, chainView }) }`.
+ *
+ * One request per stream: the asker opens a stream on `/tabchain/<network>/sync/1`, sends one
+ * frame (frames.ts) holding one request (messages.ts) and closes its writing end; the answerer
+ * reads exactly one frame, answers with one frame and closes. Streams are cheap on yamux and this
+ * keeps both sides stateless: no pipelining, no ordering, no head-of-line blocking between a big
+ * `blocks` answer and a `status` ping; the request id is still checked.
+ *
+ * Limits: at most `maxInboundStreams` sync streams per connection at once (the registrar refuses
+ * more), frames over 2 MiB rejected before buffering, every request and answer under a timeout
+ * (`AbortSignal.timeout`), the stream aborted on any violation and the peer reported through
+ * `onOffence` (wire it to PeerScores). Runs on limited (relayed) connections by default, so two
+ * tabs that only reach each other through the relay can still sync.
+ * @module
+ */
+import type { AbortOptions, Connection, DialTarget, PeerId, Startable, Stream, StreamHandler, StreamHandlerOptions, StreamMessageEvent } from '@libp2p/interface';
+import type { BlockHeader } from '../chain/index.ts';
+import { FrameTruncatedError, offenceOf, SyncProtocolError, SyncTimeoutError } from './errors.ts';
+import { encodeFrame, FrameDecoder, MAX_FRAME_BYTES } from './frames.ts';
+import { decodeRequest, decodeResponse, encodeMessage, MAX_HEADERS_PER_REQUEST, type SyncRequest, type SyncStatus } from './messages.ts';
+import type { Offence } from './peer-score.ts';
+import { protocolIds } from './protocol.ts';
+import { checkResponse, DEFAULT_SYNC_TIMEOUT_MS, type BlocksResult, type SyncRequestBody, type SyncResultOf } from './sync-client.ts';
+import { handleSyncRequest, type ChainView } from './sync-server.ts';
+
+/** What the service needs from libp2p (a subset of its internal components). */
+export interface TabchainSyncComponents {
+  registrar: {
+    handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>;
+    unhandle(protocol: string, options?: AbortOptions): Promise<void>;
+  };
+  connectionManager: {
+    openConnection(peer: DialTarget, options?: AbortOptions): Promise<Connection>;
+  };
+}
+
+export interface TabchainSyncInit {
+  /** Network name: the protocol id is `/tabchain/<network>/sync/1`. */
+  network: string;
+  /** The chain to serve. Without one (or until {@link TabchainSync.setChainView}) requests get a BUSY answer. */
+  chainView?: ChainView;
+  /** Time a request (dial + answer) or the answering of one may take, ms. Default 10 s. */
+  timeoutMs?: number;
+  /** Sync streams a peer may have open to us at once, per connection. Default 4. */
+  maxInboundStreams?: number;
+  /** Sync streams we open to a peer at once, per connection. Default 8. */
+  maxOutboundStreams?: number;
+  /** Serve and ask over relayed (limited) connections. Default true. */
+  runOnLimitedConnection?: boolean;
+  /** A peer misbehaved (malformed or oversized frame, bad answer, timeout): charge it. */
+  onOffence?: (peer: PeerId, offence: Offence, err: Error) => void;
+  /** Our own failures while serving (chain view errors), for logging. */
+  onError?: (err: unknown) => void;
+}
+
+/** The service's public face (`libp2p.services.sync`). */
+export interface TabchainSync {
+  readonly protocol: string;
+  /** Sets (or replaces) the chain served to peers. */
+  setChainView(view: ChainView | undefined): void;
+  /** Sends one request to a peer and returns its checked result (see sync-client.ts `checkResponse`). */
+  request<B extends SyncRequestBody>(peer: DialTarget, body: B, opts?: AbortOptions): Promise<SyncResultOf[B['type']]>;
+  getStatus(peer: DialTarget, opts?: AbortOptions): Promise<SyncStatus>;
+  getHeaders(peer: DialTarget, locator: Uint8Array[], opts?: AbortOptions & { max?: number; stopHash?: Uint8Array | null }): Promise<BlockHeader[]>;
+  getBlocks(peer: DialTarget, hashes: Uint8Array[], opts?: AbortOptions): Promise<BlocksResult>;
+}
+
+/**
+ * Reads exactly one frame from a stream. Rejects with FrameTooLargeError as soon as an oversized
+ * length arrives, SyncProtocolError if more than one frame's bytes arrive together, and
+ * FrameTruncatedError if the stream ends first; `signal` aborts the wait.
+ * @example
+ * ```ts
+ * const payload = await readOneFrame(stream, AbortSignal.timeout(10_000));
+ * ```
+ */
+export function readOneFrame(stream: Stream, signal: AbortSignal, max: number = MAX_FRAME_BYTES): Promise<Uint8Array> {
+  return new Promise<Uint8Array>((resolve, reject) => {
+    const decoder = new FrameDecoder(max);
+    let done = false;
+    const finish = (err: unknown, frame?: Uint8Array) => {
+      if (done) return;
+      done = true;
+      stream.removeEventListener('message', onMessage);
+      stream.removeEventListener('end', onEnd);
+      stream.removeEventListener('close', onClose);
+      signal.removeEventListener('abort', onAbort);
+      if (frame) resolve(frame);
+      else reject(err);
+    };
+    const onMessage = (evt: StreamMessageEvent) => {
+      try {
+        const chunk = evt.data instanceof Uint8Array ? evt.data : evt.data.subarray();
+        const frames = decoder.push(chunk);
+        if (frames.length > 1 || (frames.length === 1 && decoder.buffered > 0)) {
+          finish(new SyncProtocolError('more than one message on a sync stream'));
+        } else if (frames.length === 1) finish(undefined, frames[0]);
+      } catch (err) {
+        finish(err);
+      }
+    };
+    const onEnd = () => {
+      try {
+        decoder.end();
+        finish(new FrameTruncatedError('stream ended before a message arrived'));
+      } catch (err) {
+        finish(err);
+      }
+    };
+    const onClose = (evt: Event) => finish((evt as Event & { error?: Error }).error ?? new FrameTruncatedError('stream closed before a message arrived'));
+    const onAbort = () => finish(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    stream.addEventListener('message', onMessage);
+    stream.addEventListener('end', onEnd);
+    stream.addEventListener('close', onClose);
+    if (stream.readableEnded) onEnd();
+  });
+}
+
+/**
+ * Writes bytes and waits until the stream's send buffer drained (`send` returning false means
+ * full: wait for `onDrain`).
+ * @example
+ * ```ts
+ * await writeAll(stream, encodeFrame(bytes), signal);
+ * ```
+ */
+export async function writeAll(stream: Stream, bytes: Uint8Array, signal: AbortSignal): Promise<void> {
+  if (!stream.send(bytes)) await stream.onDrain({ signal });
+}
+
+/** Turns an aborted timeout signal's reason into our SyncTimeoutError. */
+function timeoutAware(err: unknown, timeout: AbortSignal, what: string): unknown {
+  return timeout.aborted && (err === timeout.reason || (err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError')
+    ? new SyncTimeoutError(`${what} timed out`)
+    : err;
+}
+
+class TabchainSyncService implements TabchainSync, Startable {
+  readonly protocol: string;
+  readonly [Symbol.toStringTag] = '@tabchain/sync';
+  private readonly components: TabchainSyncComponents;
+  private readonly init: TabchainSyncInit;
+  private readonly timeoutMs: number;
+  private chainView: ChainView | undefined;
+  private nextId = 1;
+  private started = false;
+
+  constructor(components: TabchainSyncComponents, init: TabchainSyncInit) {
+    this.components = components;
+    this.init = init;
+    this.protocol = protocolIds(init.network).sync;
+    this.timeoutMs = init.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS;
+    this.chainView = init.chainView;
+  }
+
+  isStarted(): boolean {
+    return this.started;
+  }
+
+  async start(): Promise<void> {
+    await this.components.registrar.handle(this.protocol, (stream, connection) => this.onStream(stream, connection), {
+      maxInboundStreams: this.init.maxInboundStreams ?? 4,
+      maxOutboundStreams: this.init.maxOutboundStreams ?? 8,
+      runOnLimitedConnection: this.init.runOnLimitedConnection ?? true,
+    });
+    this.started = true;
+  }
+
+  async stop(): Promise<void> {
+    await this.components.registrar.unhandle(this.protocol);
+    this.started = false;
+  }
+
+  setChainView(view: ChainView | undefined): void {
+    this.chainView = view;
+  }
+
+  private report(peer: PeerId, err: unknown): void {
+    const offence = offenceOf(err);
+    if (offence && err instanceof Error) this.init.onOffence?.(peer, offence, err);
+  }
+
+  /** Answers one request on an inbound stream. */
+  private async onStream(stream: Stream, connection: Connection): Promise<void> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    try {
+      const req = decodeRequest(await readOneFrame(stream, timeout));
+      const view = this.chainView;
+      const res = view
+        ? await handleSyncRequest(req, view, this.init.onError)
+        : ({ type: 'error', id: req.id, code: 'BUSY', message: 'not serving yet' } as const);
+      await writeAll(stream, encodeFrame(encodeMessage(res)), timeout);
+      await stream.close({ signal: timeout });
+    } catch (e) {
+      const err = timeoutAware(e, timeout, 'answering a sync request');
+      this.report(connection.remotePeer, err);
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  async request<B extends SyncRequestBody>(peer: DialTarget, body: B, opts: AbortOptions = {}): Promise<SyncResultOf[B['type']]> {
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
+    const req = { ...body, id } as SyncRequest;
+    const frame = encodeFrame(encodeMessage(req));
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    const connection = await this.components.connectionManager.openConnection(peer, { signal });
+    let stream: Stream | undefined;
+    try {
+      stream = await connection.newStream(this.protocol, {
+        signal,
+        runOnLimitedConnection: this.init.runOnLimitedConnection ?? true,
+        maxOutboundStreams: this.init.maxOutboundStreams ?? 8,
+      });
+      await writeAll(stream, frame, signal);
+      await stream.close({ signal }); // our writing end: the answerer may answer now
+      const res = decodeResponse(await readOneFrame(stream, signal));
+      return checkResponse(req, res) as SyncResultOf[B['type']];
+    } catch (e) {
+      const err = timeoutAware(e, timeout, `${req.type} to ${connection.remotePeer.toString()}`);
+      // Only a stream that got as far as opening can be the peer's fault.
+      if (stream) this.report(connection.remotePeer, err);
+      stream?.abort(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
+  }
+
+  getStatus(peer: DialTarget, opts: AbortOptions = {}): Promise<SyncStatus> {
+    return this.request(peer, { type: 'getStatus' }, opts);
+  }
+
+  getHeaders(peer: DialTarget, locator: Uint8Array[], opts: AbortOptions & { max?: number; stopHash?: Uint8Array | null } = {}): Promise<BlockHeader[]> {
+    return this.request(peer, { type: 'getHeaders', locator, stopHash: opts.stopHash ?? null, max: opts.max ?? MAX_HEADERS_PER_REQUEST }, opts);
+  }
+
+  getBlocks(peer: DialTarget, hashes: Uint8Array[], opts: AbortOptions = {}): Promise<BlocksResult> {
+    return this.request(peer, { type: 'getBlocks', hashes }, opts);
+  }
+}
+
+/**
+ * The libp2p service factory.
+ * @example
+ * ```ts
+ * const node = await createLibp2p({
+ *   // transports, encrypters, muxers...
+ *   services: { sync: tabchainSync({ network: 'main', chainView, onOffence: (p, o) => scores.penalize(p.toString(), o) }) },
+ * });
+ * const status = await node.services.sync.getStatus(peerId);
+ * ```
+ */
+export function tabchainSync(init: TabchainSyncInit): (components: TabchainSyncComponents) => TabchainSync {
+  protocolIds(init.network); // fail at configuration time on a bad network name
+  return (components) => new TabchainSyncService(components, init);
+}

@@ -132,6 +132,16 @@ export async function writeAll(stream: Stream, bytes: Uint8Array, signal: AbortS
   if (!stream.send(bytes)) await stream.onDrain({ signal });
 }
 
+/** Settles like `promise`, or rejects with `signal.reason` once the signal aborts. */
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 /** Turns an aborted timeout signal's reason into our SyncTimeoutError. */
 function timeoutAware(err: unknown, timeout: AbortSignal, what: string): unknown {
   return timeout.aborted && (err === timeout.reason || (err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError')
@@ -187,17 +197,23 @@ class TabchainSyncService implements TabchainSync, Startable {
   /** Answers one request on an inbound stream. */
   private async onStream(stream: Stream, connection: Connection): Promise<void> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
+    // Who is to blame if time runs out: the peer while we wait for its request or while it does
+    // not take our answer; we ourselves while our chain view computes the answer.
+    let phase: 'reading' | 'answering' | 'writing' = 'reading';
     try {
       const req = decodeRequest(await readOneFrame(stream, timeout));
+      phase = 'answering';
       const view = this.chainView;
       const res = view
-        ? await handleSyncRequest(req, view, this.init.onError)
+        ? await raceSignal(handleSyncRequest(req, view, this.init.onError), timeout)
         : ({ type: 'error', id: req.id, code: 'BUSY', message: 'not serving yet' } as const);
+      phase = 'writing';
       await writeAll(stream, encodeFrame(encodeMessage(res)), timeout);
       await stream.close({ signal: timeout });
     } catch (e) {
-      const err = timeoutAware(e, timeout, 'answering a sync request');
-      this.report(connection.remotePeer, err);
+      const err = timeoutAware(e, timeout, `sync stream (${phase})`);
+      if (phase === 'answering') this.init.onError?.(err);
+      else this.report(connection.remotePeer, err);
       stream.abort(err instanceof Error ? err : new Error(String(err)));
     }
   }

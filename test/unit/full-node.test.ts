@@ -23,7 +23,7 @@ import {
 } from '../../src/chain/index.ts';
 import { MemoryDatabase, MemoryStore } from '../../src/storage/memory-store.ts';
 import type { ChainStore } from '../../src/storage/chain-store.ts';
-import { FullNode, type NodeEvents } from '../../src/node/full-node.ts';
+import { FullNode, type FullNodeOptions, type NodeEvents } from '../../src/node/full-node.ts';
 import { mineHeader, wallet } from './helpers/chain-builder.ts';
 
 const params = NETWORKS.test;
@@ -48,11 +48,11 @@ interface TestNode {
 }
 
 /** A started node whose clock reads genesis time + targetSpacing × (its height + 1) + skew. */
-async function startNode(opts: { miner?: Uint8Array; database?: MemoryDatabase; store?: ChainStore } = {}): Promise<TestNode> {
+async function startNode(opts: { miner?: Uint8Array; database?: MemoryDatabase; store?: ChainStore; timing?: FullNodeOptions['timing'] } = {}): Promise<TestNode> {
   const store = opts.store ?? new MemoryStore({ network: 'test', database: opts.database });
   const skew = { s: 0 };
   const now = () => G + params.targetSpacing * (node.height + 1) + skew.s;
-  const node: FullNode = new FullNode({ params, store, now, minerPubKey: opts.miner ?? alice.pub, miner: { useWorkers: false } });
+  const node: FullNode = new FullNode({ params, store, now, minerPubKey: opts.miner ?? alice.pub, miner: { useWorkers: false }, timing: opts.timing });
   nodes.push(node);
   const events: TestNode['events'] = {};
   const record = <K extends keyof NodeEvents>(type: K) => node.events.on(type, (p) => void ((events[type] ??= []) as NodeEvents[K][]).push(p));
@@ -298,6 +298,21 @@ describe('FullNode', () => {
     expect(await node.retryHeld()).toMatchObject([{ status: 'extended', height: 3 }]);
     expect(node.heldCount).toBe(0);
     expect(hashToHex(node.tip.hash)).toBe(hex(block));
+  });
+
+  it('on its own timers, retries held blocks and expires old transactions', async () => {
+    const { node, skew } = await startNode({ timing: { heldRetryMs: 20, maintenanceMs: 20, mempoolMaxAgeSeconds: 3600 } });
+    await node.mineBlocks(3);
+    const tx = transfer(node);
+    expect((await node.processTx(tx, 'local')).status).toBe('accepted');
+    const block = childOf(node, node.tip, [], node.tip.header.time + 500);
+    expect((await node.processBlock(block, 'peer')).status).toBe('held');
+    const tip = node.events.waitFor('tip', (t) => t.hash === hex(block), 10_000);
+    const expired = node.events.waitFor('txRemoved', (e) => e.reason === 'expired', 10_000);
+    skew.s = 3601;
+    expect(await tip).toEqual({ hash: hex(block), height: 4 });
+    expect(await expired).toEqual({ txid: hashToHex(txid(tx)), reason: 'expired' });
+    expect(node.mempool.size).toBe(0);
   });
 
   it('headers first: stores headers-only entries, asks for their bodies, connects when the bodies arrive', async () => {

@@ -1007,7 +1007,8 @@ export class FullNode {
     if (this.#running !== 'running') throw nodeError('STOPPED', 'the node is not running');
     if (!this.#minerPubKey) throw nodeError('NO_MINER_KEY', 'no miner key: call setMinerPubKey first');
     this.#miner ??= new MinerService<Block>({
-      workers: opts.workers ?? this.#minerOpts.workers,
+      // Same-thread workers share one thread: more than one only adds overhead.
+      workers: opts.workers ?? this.#minerOpts.workers ?? (this.#spawn() === spawnInlineWorker ? 1 : undefined),
       kind: this.#minerOpts.kind,
       spawn: this.#spawn(),
       onBlock: async (block) => {

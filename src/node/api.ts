@@ -132,6 +132,8 @@ export interface TabchainApiDeps {
   storage?: () => Promise<StorageUsage | null>;
   /** Default waitForHeight timeout, ms (60,000). */
   defaultTimeoutMs?: number;
+  /** scrypt costs of exported backups (tests use cheap ones); backup.ts's default otherwise. */
+  backupKdf?: { N: number; r: number; p: number };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -445,7 +447,7 @@ export function createTabchainApi(deps: TabchainApiDeps): TabchainApiExtended {
 
     rebroadcast: api(() => outbox.rebroadcastPending()),
 
-    exportWallet: api(async (passphrase: string) => JSON.stringify(await wallet.exportBackup(passphrase), null, 2)),
+    exportWallet: api(async (passphrase: string) => JSON.stringify(await wallet.exportBackup(passphrase, deps.backupKdf && { kdf: deps.backupKdf }), null, 2)),
 
     importWallet: api(async (backup: string, passphrase: string, opts: { confirm: boolean }) => {
       const result = await wallet.importBackup(backup, passphrase, { confirm: opts?.confirm === true });

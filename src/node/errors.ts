@@ -29,8 +29,8 @@ export const API_CODES = [
 
 export type ApiCode = (typeof API_CODES)[number];
 
-/** Any code an API failure can carry. */
-export type ApiErrorCode = ApiCode | RuleCode | StorageError['code'];
+/** Any code an API failure can carry (node errors bring their own, e.g. 'STOPPED', 'NO_MINER_KEY'). */
+export type ApiErrorCode = ApiCode | RuleCode | StorageError['code'] | (string & {});
 
 /**
  * A failure of an API call. `code` is stable; `message` starts with it.
@@ -49,8 +49,8 @@ export class ApiError extends Error {
 }
 
 /**
- * Converts anything thrown below the API into an ApiError, keeping RuleError and StorageError
- * codes; an unknown error becomes `INTERNAL` with its message.
+ * Converts anything thrown below the API into an ApiError, keeping the code of a RuleError, a
+ * StorageError or any error with an UPPER_CASE string `code`; anything else becomes `INTERNAL`.
  * @example
  * ```ts
  * try { await work() } catch (e) { throw toApiError(e) }
@@ -60,5 +60,8 @@ export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   if (e instanceof RuleError || e instanceof StorageError) return new ApiError(e.code, e.message, { cause: e });
   const message = e instanceof Error ? e.message : String(e);
+  // Errors of the node and miner carry a stable string code of their own (FullNode's nodeError).
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code)) return new ApiError(code, message, { cause: e });
   return new ApiError('INTERNAL', message, { cause: e });
 }

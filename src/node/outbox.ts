@@ -92,6 +92,7 @@ export class Outbox {
   private running: Promise<void> | null = null;
   private again = false;
   private started = false;
+  private readonly inFlight = new Set<Promise<unknown>>();
   rebroadcastHook: ((txBytes: Uint8Array) => void | Promise<void>) | undefined;
 
   constructor(opts: OutboxOptions) {
@@ -121,9 +122,9 @@ export class Outbox {
     }
     const events = this.node.events;
     this.unsubscribes.push(
-      events.on('tip', () => void this.reconcile()),
-      events.on('reorg', (e) => void this.onReorg(e)),
-      events.on('txRemoved', (e) => void this.onRemoved(e)),
+      events.on('tip', () => this.track(this.reconcile())),
+      events.on('reorg', (e) => this.track(this.onReorg(e))),
+      events.on('txRemoved', (e) => this.track(this.onRemoved(e))),
     );
     await this.reconcile();
     const every = this.opts.rebroadcastIntervalMs ?? 60_000;
@@ -133,13 +134,31 @@ export class Outbox {
     }
   }
 
-  /** Unsubscribes and stops the timer; waits for a running pass. @example await outbox.stop() */
+  /** Unsubscribes and stops the timer; waits for running work. @example await outbox.stop() */
   async stop(): Promise<void> {
     this.started = false;
     for (const u of this.unsubscribes.splice(0)) u();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.running;
+    await this.idle();
+  }
+
+  /**
+   * Resolves once every event the outbox has received so far is handled and no pass is running
+   * (tests, and callers that want a settled view right after a block).
+   * @example await node.mineBlocks(1); await outbox.idle(); outbox.get(txid)!.state // 'confirmed'
+   */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0 || this.running) {
+      await Promise.all([...this.inFlight, this.running]);
+    }
+  }
+
+  private track(p: Promise<unknown>): void {
+    const t = p
+      .catch((e) => this.opts.log?.(`outbox: ${(e as Error).message}`))
+      .finally(() => this.inFlight.delete(t));
+    this.inFlight.add(t);
   }
 
   /** Calls `fn` whenever a record changes (added, confirmed, back to pending, rejected). @example outbox.onChange((e) => ui.update(e)) */
@@ -185,6 +204,8 @@ export class Outbox {
     const entry: OutboxEntry = { txid, tx: encodeTx(tx), state: 'pending', createdAt: (this.opts.now ?? Date.now)(), decoded: tx, confirmations: 0 };
     this.records.set(txid, entry);
     await this.persist(entry);
+    // A block may have confirmed it between processTx and now: look once.
+    if (this.started) this.track(this.reconcile());
     return this.view(entry);
   }
 

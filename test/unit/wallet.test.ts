@@ -1,7 +1,32 @@
-import { describe, expect, it } from 'vitest';
-import { bytesToHex, encodeAddress, generatePrivateKey, publicKeyOf } from '../../src/chain/index.ts';
+/**
+ * The wallet: its key in the profile store (memory and IndexedDB), builders for every kind with
+ * the next nonce and the minimum fee, key replacement, and the passphrase-encrypted backup format.
+ */
+import 'fake-indexeddb/auto';
+import { IDBFactory } from 'fake-indexeddb';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  COIN,
+  bytesToHex,
+  checkTxSanity,
+  encodeAddress,
+  generatePrivateKey,
+  hashToHex,
+  itemIdFor,
+  publicKeyOf,
+  txSize,
+  txid as txidOf,
+  type TxPayload,
+} from '../../src/chain/index.ts';
+import { IdbStore } from '../../src/storage/idb-store.ts';
 import { decryptWalletBackup, encryptWalletBackup, parseWalletBackup } from '../../src/node/backup.ts';
 import { ApiError } from '../../src/node/errors.ts';
+import { FullNode } from '../../src/node/full-node.ts';
+import { Outbox } from '../../src/node/outbox.ts';
+import { PRIMARY_KEY_ID, Wallet } from '../../src/node/wallet.ts';
+import { FAST_KDF, codeOf as apiCodeOf, params, startRig, stopAll } from './helpers/wallet-node.ts';
+
+afterEach(stopAll);
 
 // Small scrypt costs keep the suite fast; the format records them, so decryption uses the same.
 const FAST = { kdf: { N: 1 << 10, r: 8, p: 1 } };
@@ -73,5 +98,129 @@ describe('wallet backup', () => {
 
   it('refuses an empty passphrase', async () => {
     expect(await codeOf(encryptWalletBackup(generatePrivateKey(), '', NET, FAST))).toBe('BAD_INPUT');
+  });
+});
+
+describe('wallet key', () => {
+  it('is made on first start, kept in the profile store, and the same after a reopen; profiles differ', async () => {
+    const rig = await startRig({ profiles: [{ name: 'A' }, { name: 'B' }] });
+    const [A, B] = rig.profiles;
+    expect(A.wallet.address).not.toBe(B.wallet.address);
+    expect(A.wallet.address.startsWith(params.addressPrefix + '1')).toBe(true);
+    const keys = await A.store.getKeys();
+    expect(keys).toHaveLength(1);
+    expect(keys[0].id).toBe(PRIMARY_KEY_ID);
+    expect(bytesToHex(keys[0].publicKey)).toBe(bytesToHex(A.wallet.publicKey));
+    expect(bytesToHex(publicKeyOf(keys[0].privateKey))).toBe(bytesToHex(A.wallet.publicKey));
+    const again = await Wallet.open({ store: A.store, node: rig.node });
+    expect(again.address).toBe(A.wallet.address);
+  });
+
+  it('survives a restart of a node over IndexedDB (fake-indexeddb), with its outbox', async () => {
+    const factory = new IDBFactory();
+    const G = params.genesis.header.time;
+    const open = async () => {
+      const store = new IdbStore({ network: 'test', profileId: 'p1', indexedDB: factory });
+      const node: FullNode = new FullNode({ params, store, now: () => G + params.targetSpacing * (node.height + 1), miner: { useWorkers: false, kind: 'js' } });
+      await node.start();
+      const outbox = new Outbox({ node, store, rebroadcastIntervalMs: 0 });
+      const wallet = await Wallet.open({ store, node, outbox });
+      await outbox.start();
+      node.setMinerPubKey(wallet.publicKey);
+      return { node, outbox, wallet };
+    };
+    const first = await open();
+    await first.node.mineBlocks(3);
+    const { txid } = await first.wallet.transfer(first.wallet.publicKey, COIN);
+    const address = first.wallet.address;
+    await first.outbox.stop();
+    await first.node.stop();
+
+    const second = await open();
+    try {
+      expect(second.wallet.address).toBe(address);
+      expect(second.node.height).toBe(3);
+      expect(second.outbox.get(txid)?.state).toBe('pending');
+      expect(second.node.mempool.has(txid)).toBe(true);
+    } finally {
+      await second.outbox.stop();
+      await second.node.stop();
+    }
+  });
+
+  it('replacing the key keeps the old one in the store under a retired id', async () => {
+    const rig = await startRig();
+    const [A] = rig.profiles;
+    const old = A.wallet.publicKey;
+    const secret = generatePrivateKey();
+    await A.wallet.replaceKey(secret);
+    expect(bytesToHex(A.wallet.publicKey)).toBe(bytesToHex(publicKeyOf(secret)));
+    const keys = await A.store.getKeys();
+    expect(keys).toHaveLength(2);
+    expect(keys.map((k) => k.id)).toContain(PRIMARY_KEY_ID);
+    expect(keys.find((k) => k.id !== PRIMARY_KEY_ID)!.id).toMatch(/^retired-tabtest1/);
+    expect(bytesToHex(keys.find((k) => k.id !== PRIMARY_KEY_ID)!.publicKey)).toBe(bytesToHex(old));
+    expect(bytesToHex((await Wallet.open({ store: A.store, node: rig.node })).publicKey)).toBe(bytesToHex(publicKeyOf(secret)));
+  });
+
+  it('imports a backup only with confirm: true, and only of its own network', async () => {
+    const rig = await startRig();
+    const [A] = rig.profiles;
+    const secret = generatePrivateKey();
+    const backup = await encryptWalletBackup(secret, 'pw', NET, FAST);
+    const before = A.wallet.address;
+    expect(await apiCodeOf(A.wallet.importBackup(backup, 'pw'))).toBe('CONFIRM_REQUIRED');
+    expect(A.wallet.address).toBe(before);
+    const devBackup = await encryptWalletBackup(secret, 'pw', { network: 'dev', addressPrefix: 'tabtest' }, FAST);
+    expect(await apiCodeOf(A.wallet.importBackup(devBackup, 'pw', { confirm: true }))).toBe('BAD_BACKUP');
+    expect(await A.wallet.importBackup(JSON.stringify(backup), 'pw', { confirm: true })).toEqual({ address: encodeAddress(publicKeyOf(secret), 'tabtest'), previous: before });
+    // And the exported backup of the new key decrypts to it.
+    const out = await decryptWalletBackup(await A.wallet.exportBackup('again', { kdf: FAST_KDF }), 'again', 'tabtest');
+    expect(bytesToHex(out.secretKey)).toBe(bytesToHex(secret));
+  });
+});
+
+describe('wallet builders', () => {
+  it('sign every kind with the next nonce and exactly the minimum relay fee', async () => {
+    const rig = await startRig();
+    const [A] = rig.profiles;
+    const other = publicKeyOf(generatePrivateKey());
+    const itemId = itemIdFor(A.wallet.publicKey, 'SKU');
+    const payloads: TxPayload[] = [
+      { kind: 'transfer', to: other, amount: 5n },
+      { kind: 'item.create', sku: 'SKU', name: 'Thing', quantity: 3n },
+      { kind: 'item.mint', itemId, quantity: 1n },
+      { kind: 'item.transfer', itemId, to: other, quantity: 1n },
+      { kind: 'item.burn', itemId, quantity: 1n },
+      { kind: 'offer.create', give: { asset: { type: 'item', itemId }, amount: 1n }, want: { asset: { type: 'coin' }, amount: COIN }, lots: 2, expiresAtHeight: null },
+      { kind: 'offer.accept', offerId: itemId, lots: 1 },
+      { kind: 'offer.cancel', offerId: itemId },
+    ];
+    for (const p of payloads) {
+      const tx = A.wallet.build(p);
+      expect(tx.kind).toBe(p.kind);
+      expect(tx.nonce).toBe(1);
+      expect(tx.fee).toBe(params.minFeePerByte * BigInt(txSize(tx)));
+      expect(() => checkTxSanity(tx, params)).not.toThrow(); // chain id, bounds, signature
+    }
+    expect(A.wallet.build(payloads[0], { fee: 10n ** 6n }).fee).toBe(10n ** 6n);
+    expect(await apiCodeOf(Promise.resolve().then(() => A.wallet.build(payloads[0], { fee: 1n })))).toBe('BAD_FEE');
+    expect(await apiCodeOf(Promise.resolve().then(() => A.wallet.build({ kind: 'item.create', sku: 'bad\u0001', name: 'x', quantity: 1n })))).toBe('BAD_INPUT');
+  });
+
+  it('submit pre-checks against our pending chain and adds nothing when a rule fails', async () => {
+    const rig = await startRig();
+    const [A] = rig.profiles;
+    await A.api.mineBlocks(3); // 50 TAB spendable
+    const created = await A.wallet.createItem('CUP', 'Cup', 2n);
+    expect(hashToHex(created.itemId)).toBe(hashToHex(itemIdFor(A.wallet.publicKey, 'CUP')));
+    // Minting the item created by our own pending tx passes (our pending chain is applied first).
+    const minted = await A.wallet.mintItem(created.itemId, 1n);
+    expect(minted.tx.nonce).toBe(2);
+    const size = rig.node.mempool.size;
+    expect(await apiCodeOf(A.wallet.burnItem(created.itemId, 4n))).toBe('INSUFFICIENT_FUNDS');
+    expect(await apiCodeOf(A.wallet.acceptOffer(new Uint8Array(32), 1))).toBe('OFFER_NOT_FOUND');
+    expect(rig.node.mempool.size).toBe(size);
+    expect(A.outbox.pendingTxs().map((t) => hashToHex(txidOf(t)))).toEqual([created.txid, minted.txid]);
   });
 });

@@ -189,9 +189,14 @@ class TabchainSyncService implements TabchainSync, Startable {
     this.chainView = view;
   }
 
-  private report(peer: PeerId, err: unknown): void {
+  private report(connection: Connection, err: unknown): void {
     const offence = offenceOf(err);
-    if (offence && err instanceof Error) this.init.onOffence?.(peer, offence, err);
+    if (!offence || !(err instanceof Error)) return;
+    // A relayed (limited) connection is reset by the relay when it reaches its data or time
+    // limit: a stream cut short or an answer that never came may be the relay's doing, not the
+    // peer's. Bytes that do not decode are the peer's doing on any connection.
+    if (connection.limits !== undefined && (err instanceof FrameTruncatedError || err instanceof SyncTimeoutError)) return;
+    this.init.onOffence?.(connection.remotePeer, offence, err);
   }
 
   /** Answers one request on an inbound stream. */
@@ -213,7 +218,7 @@ class TabchainSyncService implements TabchainSync, Startable {
     } catch (e) {
       const err = timeoutAware(e, timeout, `sync stream (${phase})`);
       if (phase === 'answering') this.init.onError?.(err);
-      else this.report(connection.remotePeer, err);
+      else this.report(connection, err);
       stream.abort(err instanceof Error ? err : new Error(String(err)));
     }
   }
@@ -240,7 +245,7 @@ class TabchainSyncService implements TabchainSync, Startable {
     } catch (e) {
       const err = timeoutAware(e, timeout, `${req.type} to ${connection.remotePeer.toString()}`);
       // Only a stream that got as far as opening can be the peer's fault.
-      if (stream) this.report(connection.remotePeer, err);
+      if (stream) this.report(connection, err);
       stream?.abort(err instanceof Error ? err : new Error(String(err)));
       throw err;
     }

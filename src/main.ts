@@ -68,7 +68,6 @@ async function start(network: NetworkName): Promise<TabchainApiExtended> {
   const wallet = await Wallet.open({ store, node, outbox });
   node.setMinerPubKey(wallet.publicKey);
   await outbox.start();
-  addEventListener('pagehide', () => void outbox.stop());
   return createTabchainApi({
     node,
     wallet,

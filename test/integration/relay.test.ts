@@ -2,13 +2,16 @@
  * The relay for real: HTTP (a temp dist with an index.html), /health, /bootstrap.json, headers,
  * its libp2p node reached over WebSockets by Node libp2p clients (through the HTTP port and the
  * listener's own port), identify, a circuit relay reservation, a relayed connection carrying the
- * sync protocol, peer discovery through its gossipsub, a stable peer id across restarts, and the
- * command line (prints its URL, stops cleanly on SIGTERM).
+ * sync protocol, peer discovery through its gossipsub, a stable peer id across restarts, HTTPS
+ * with wss: on the same port (test/fixtures/tls: a self-signed localhost certificate for tests
+ * only), and the command line (prints its URL, stops cleanly on SIGTERM).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { get } from 'node:http';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLibp2p, type Libp2p } from 'libp2p';
@@ -218,6 +221,45 @@ describe('relay libp2p', () => {
     const other = await startRelay(opts({ dataDir: join(tmp, 'other-data') }));
     expect(other.peerId).not.toBe(first);
     await other.close();
+  });
+});
+
+describe('relay over HTTPS', () => {
+  it('serves the page and passes wss: upgrades on the same port to libp2p', async () => {
+    const fixtures = join(import.meta.dirname, '../fixtures/tls');
+    const secure = await startRelay(
+      opts({ host: '127.0.0.1', tls: { cert: readFileSync(join(fixtures, 'localhost-cert.pem')), key: readFileSync(join(fixtures, 'localhost-key.pem')) } }),
+    );
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        httpsGet({ host: '127.0.0.1', port: secure.port, path: '/bootstrap.json', headers: { host: `localhost:${secure.port}` }, rejectUnauthorized: false }, (res) => {
+          let b = '';
+          res.on('data', (c: Buffer) => (b += c.toString()));
+          res.on('end', () => resolve(b));
+        }).on('error', reject);
+      });
+      // Only the same-port secure address: a page served over HTTPS may not open ws:.
+      expect(JSON.parse(body).multiaddrs).toEqual([`/dns4/localhost/tcp/${secure.port}/tls/ws/p2p/${secure.peerId}`]);
+      expect(secure.url).toBe(`https://127.0.0.1:${secure.port}/`);
+
+      // A WebSocket handshake over TLS on the HTTP port is answered by the libp2p listener.
+      const reply = await new Promise<string>((resolve, reject) => {
+        const sock = tlsConnect({ host: '127.0.0.1', port: secure.port, servername: 'localhost', rejectUnauthorized: false }, () => {
+          sock.write(
+            ['GET / HTTP/1.1', `Host: localhost:${secure.port}`, 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', '', ''].join('\r\n'),
+          );
+        });
+        sock.once('data', (c: Buffer) => {
+          resolve(c.toString());
+          sock.destroy();
+        });
+        sock.on('error', reject);
+      });
+      expect(reply).toMatch(/^HTTP\/1\.1 101 /);
+      expect(reply).toContain('Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+    } finally {
+      await secure.close();
+    }
   });
 });
 

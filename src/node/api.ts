@@ -421,6 +421,10 @@ export function createTabchainApi(deps: TabchainApiDeps): TabchainApiExtended {
           pendingOut += tx.fee;
           if (tx.kind === 'transfer') pendingOut += tx.amount;
           if (tx.kind === 'offer.create' && tx.give.asset.type === 'coin') pendingOut += tx.give.amount * BigInt(tx.lots);
+          if (tx.kind === 'offer.accept') {
+            const offer = node.state.getOffer(tx.offerId);
+            if (offer?.want.asset.type === 'coin') pendingOut += offer.want.amount * BigInt(tx.lots);
+          }
         }
       }
       return { address: addressOf(pub), balance: acc.balance.toString(), immature: acc.immature.toString(), nonce: acc.nonce, pendingOut: pendingOut.toString() };

@@ -66,6 +66,7 @@ describe('status, mining and waiting', () => {
     expect(s.address.startsWith('tabtest1')).toBe(true);
     expect(await A.api.address()).toBe(s.address);
     expect(await A.api.balance()).toBe('0');
+    expect(await A.api.storage()).toBeNull(); // no storage estimate given (the page passes navigator.storage's)
   });
 
   it('mineBlocks returns the display hashes of connected blocks, paying this profile (spendable after maturity)', async () => {
@@ -254,6 +255,8 @@ describe('offers', () => {
     await expectRefused(rig, B, B.api.acceptOffer(offerId, 6), 'LOTS_EXCEEDED');
     await expectRefused(rig, A, A.api.acceptOffer(offerId, 1), 'SELF_TRADE');
     const take = await B.api.acceptOffer(offerId, 2);
+    const takeFee = BigInt((await B.api.outbox()).find((o) => o.txid === take)!.fee);
+    expect(await B.api.account()).toMatchObject({ balance: bBefore.toString(), pendingOut: (4n * COIN + takeFee).toString() });
     await confirm(rig);
     expect(await B.api.txStatus(take)).toEqual({ state: 'confirmed', confirmations: 1 });
 

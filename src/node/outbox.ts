@@ -93,6 +93,9 @@ export class Outbox {
   private again = false;
   private started = false;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** The next pass also looks up rejected records (set by a reorg). */
+  private rejectedToo = false;
+  /** Hands a pending transaction to the network; p2p sets it once it runs (undefined = no network). */
   rebroadcastHook: ((txBytes: Uint8Array) => void | Promise<void>) | undefined;
 
   constructor(opts: OutboxOptions) {
@@ -293,8 +296,6 @@ export class Outbox {
       });
     return this.running;
   }
-
-  private rejectedToo = false;
 
   private onBestChain(blockHash: string): HeaderEntry | undefined {
     const entry = this.node.headers.get(blockHash);

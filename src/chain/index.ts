@@ -15,6 +15,7 @@ export * from './orphans.ts';
 export * from './codec.ts';
 export * from './keys.ts';
 export * from './tx.ts';
+export * from './sigcache.ts';
 export * from './block.ts';
 export * from './params.ts';
 export * from './state.ts';

@@ -44,6 +44,7 @@ import { RuleError, fail, type RuleCode } from './errors.ts';
 import { hashToHex } from './hash.ts';
 import type { ChainState } from './state.ts';
 import { checkTxSanity, txSize, txid as txidOf } from './tx.ts';
+import type { SignatureCache } from './sigcache.ts';
 import type { Block, NetworkParams, Transaction } from './types.ts';
 
 /** A pending transaction with its bookkeeping. */
@@ -112,6 +113,8 @@ export interface MempoolOptions {
   maxBytes?: number;
   /** Most pending transactions per sender, and how far ahead of its confirmed nonce (default 256). */
   maxPerSender?: number;
+  /** Shared with block validation so a block's transactions seen here are not verified twice. */
+  sigCache?: SignatureCache;
 }
 
 export const DEFAULT_MEMPOOL_MAX_COUNT = 20_000;
@@ -170,10 +173,13 @@ export class Mempool {
   private totalBytes = 0;
   private nextSeq = 0;
 
+  readonly #sigCache: SignatureCache | undefined;
+
   constructor(opts: MempoolOptions = {}) {
     this.maxCount = opts.maxCount ?? DEFAULT_MEMPOOL_MAX_COUNT;
     this.maxBytes = opts.maxBytes ?? DEFAULT_MEMPOOL_MAX_BYTES;
     this.maxPerSender = opts.maxPerSender ?? DEFAULT_MEMPOOL_MAX_PER_SENDER;
+    this.#sigCache = opts.sigCache;
     for (const [k, v] of Object.entries({ maxCount: this.maxCount, maxBytes: this.maxBytes, maxPerSender: this.maxPerSender })) {
       if (!(Number.isSafeInteger(v) && v >= 1)) throw new RangeError(`Mempool: ${k} must be a positive integer`);
     }
@@ -247,7 +253,7 @@ export class Mempool {
     }
     const known = txid && this.byId.get(hashToHex(txid));
     if (known) return { added: false, entry: known, future: false, invalidated: [], evicted: [] };
-    checkTxSanity(tx, params);
+    checkTxSanity(tx, params, this.#sigCache);
     txid ??= txidOf(tx);
     const id = hashToHex(txid);
 

@@ -47,6 +47,7 @@ import { sha256, sha256d } from './hash.ts';
 import { publicKeyOf, signMessage, verifySignature } from './keys.ts';
 import { TX_KIND_TAGS } from './types.ts';
 import type { Asset, AssetAmount, NetworkParams, Transaction, TxKind, TxOfKind, UnsignedTransaction } from './types.ts';
+import { SignatureCache } from './sigcache.ts';
 
 /** Maximum encoded size of a transaction by default (consensus: 8 KiB). */
 export const MAX_TX_BYTES = 8192;
@@ -494,7 +495,7 @@ function checkFields(tx: Transaction): void {
  * checkTxSanity(tx, params); // throws RuleError
  * ```
  */
-export function checkTxSanity(tx: Transaction, params: Pick<NetworkParams, 'chainId' | 'maxTxBytes'>): void {
+export function checkTxSanity(tx: Transaction, params: Pick<NetworkParams, 'chainId' | 'maxTxBytes'>, sigCache?: SignatureCache): void {
   if (tx?.chainId !== params.chainId) throw new RuleError('WRONG_CHAIN', `chainId ${tx?.chainId} is not ${params.chainId}`);
   checkFields(tx);
   const size = txSize(tx);
@@ -506,5 +507,12 @@ export function checkTxSanity(tx: Transaction, params: Pick<NetworkParams, 'chai
     return;
   }
   if (tx.nonce < 1) throw new RuleError('BAD_NONCE', 'nonce must be at least 1');
+  if (sigCache) {
+    const key = SignatureCache.keyOf(encodeTx(tx));
+    if (sigCache.has(key)) return;
+    if (!verifyTxSignature(tx)) throw new RuleError('BAD_SIGNATURE');
+    sigCache.add(key);
+    return;
+  }
   if (!verifyTxSignature(tx)) throw new RuleError('BAD_SIGNATURE');
 }

@@ -21,6 +21,7 @@ import { blockHash } from './header.ts';
 import { checkProofOfWork } from './pow.ts';
 import type { ChainState } from './state.ts';
 import { checkTxSanity } from './tx.ts';
+import type { SignatureCache } from './sigcache.ts';
 import type { Block, BlockHeader, BlockUndo, HeaderEntry, NetworkParams } from './types.ts';
 
 /**
@@ -65,7 +66,7 @@ export function isMutationError(err: unknown): boolean {
  * checkBlockSanity(decodeBlock(bytes), params); // throws RuleError
  * ```
  */
-export function checkBlockSanity(block: Block, params: NetworkParams): void {
+export function checkBlockSanity(block: Block, params: NetworkParams, opts: { sigCache?: SignatureCache } = {}): void {
   const { header, txs } = block;
   if (!(header.version >= MIN_BLOCK_VERSION)) fail('BAD_VERSION', `version ${header.version}`);
   checkProofOfWork(blockHash(header), header.bits, params.powLimit);
@@ -91,7 +92,7 @@ export function checkBlockSanity(block: Block, params: NetworkParams): void {
   if (txs[0].kind !== 'coinbase') fail('BAD_COINBASE', 'first transaction is not a coinbase');
   for (let i = 1; i < txs.length; i++) if (txs[i].kind === 'coinbase') fail('BAD_COINBASE', `coinbase at position ${i}`);
 
-  for (const tx of txs) checkTxSanity(tx, params);
+  for (const tx of txs) checkTxSanity(tx, params, opts.sigCache);
 }
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {

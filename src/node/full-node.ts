@@ -47,6 +47,7 @@ import {
   HeaderIndex,
   Mempool,
   OrphanPool,
+  SignatureCache,
   type Block,
   type BlockHeader,
   type BlockTemplate,
@@ -169,6 +170,8 @@ export class FullNode {
   readonly params: NetworkParams;
   readonly events = new Emitter<NodeEvents>();
   readonly mempool: Mempool;
+  /** Signatures verified by the mempool are not verified again when their block arrives. */
+  readonly #sigCache = new SignatureCache();
   readonly headers: HeaderIndex;
   readonly store: ChainStore;
 
@@ -219,7 +222,7 @@ export class FullNode {
       templateDebounceMs: t.templateDebounceMs ?? 500,
       minerStatusMs: t.minerStatusMs ?? 2000,
     };
-    this.mempool = new Mempool(opts.mempool);
+    this.mempool = new Mempool({ sigCache: this.#sigCache, ...opts.mempool });
     this.headers = new HeaderIndex(this.params.genesis.header);
     this.#tip = this.headers.genesis;
     if (opts.minerPubKey) this.setMinerPubKey(opts.minerPubKey);
@@ -650,7 +653,7 @@ export class FullNode {
 
     // 4. Sanity.
     try {
-      checkBlockSanity(block, params);
+      checkBlockSanity(block, params, { sigCache: this.#sigCache });
     } catch (e) {
       if (!(e instanceof RuleError)) throw e;
       // A body that does not match its header says nothing about the header (Core's

@@ -2,21 +2,20 @@
  * Miner benchmark (`npm run bench miner`): MH/s per worker of every kernel and of the reference
  * sha256d loops (@noble/hashes, hash-wasm, node:crypto), and the MinerPool total with 1 and 2
  * workers — in Node and in headless Chromium Web Workers (Debian's chromium via playwright-core;
- * the page is built with vite's build API and served on 127.0.0.1 by a tiny static server).
+ * the page is built with vite's build API and served on 127.0.0.1 by a tiny static server, see
+ * bench/browser-page.ts).
  *
  * Env: MINER_BENCH_MS (measure window per row, default 2500), MINER_BENCH_CHROMIUM=0 to skip
  * the browser part.
  */
 import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir, loadavg } from 'node:os';
-import { extname, join, normalize, dirname } from 'node:path';
+import { loadavg } from 'node:os';
+import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AddressInfo } from 'node:net';
 import type { BenchContext, BenchRow } from './run.ts';
 import { BENCH_KERNELS, GENESIS_HEADER_HEX, hexBytes, makeHasher, measure, type BenchKernel } from './miner-page/measure.ts';
 import { MinerPool } from '../src/miner/pool.ts';
+import { launchSession, pageResult, withBuiltPage } from './browser-page.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const measureMs = Number(process.env.MINER_BENCH_MS ?? 2500);
@@ -57,23 +56,6 @@ async function nodePool(workers: number): Promise<number> {
   return total;
 }
 
-const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json' };
-
-function serve(dir: string): Promise<Server> {
-  const server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-    const file = join(dir, path.endsWith('/') ? `${path}index.html` : path);
-    if (!file.startsWith(dir)) return void res.writeHead(403).end();
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 interface PageResult {
   results: { name: string; mhs: number }[];
   userAgent: string;
@@ -82,50 +64,25 @@ interface PageResult {
 }
 
 async function chromiumRows(ctx: BenchContext): Promise<BenchRow[]> {
-  const { build } = await import('vite');
-  const { launchChromium } = await import('../scripts/chromium.ts');
-  const out = await mkdtemp(join(tmpdir(), 'tabchain-miner-bench-'));
-  let server: Server | undefined;
-  let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
-  try {
-    await build({
-      root: join(here, 'miner-page'),
-      configFile: false,
-      logLevel: 'warn',
-      base: './',
-      build: { outDir: out, emptyOutDir: true, target: 'es2022', minify: true },
-      worker: { format: 'es' },
-    });
-    server = await serve(out);
-    const { port } = server.address() as AddressInfo;
-    browser = await launchChromium();
-    const page = await browser.newPage();
-    page.on('pageerror', (err) => ctx.log(`chromium page error: ${err.message}`));
-    await page.goto(`http://127.0.0.1:${port}/index.html?warm=${warmMs}&measure=${measureMs}`);
-    await page.waitForFunction(() => {
-      const w = window as unknown as { minerBench?: unknown; minerBenchError?: string };
-      return w.minerBench !== undefined || w.minerBenchError !== undefined;
-    }, null, { timeout: 300_000, polling: 500 });
-    const { result, error } = await page.evaluate(() => {
-      const w = window as unknown as { minerBench?: unknown; minerBenchError?: string };
-      return { result: w.minerBench, error: w.minerBenchError };
-    });
-    if (error) throw new Error(`chromium bench failed: ${error}`);
-    const r = result as PageResult;
-    const version = /Chrome\/([\d.]+)/.exec(r.userAgent)?.[1] ?? '?';
-    ctx.log(`chromium ${version}, ${r.cores} cores, pool transports ${r.pool.map((p) => p.transports.join('+')).join(', ')}`);
-    const get = (n: string) => r.results.find((x) => x.name === n)!.mhs;
-    const rows = BENCH_KERNELS.map((k) => row(`${LABEL[k]} (Chromium)`, get(k), 'MH/s', `Web Worker, Chromium ${version}`));
-    rows.push(row('pool 1 worker total (Chromium)', get('pool-1'), 'MH/s', 'MinerPool, Web Workers, wasm-simd'));
-    rows.push(row('pool 2 workers total (Chromium)', get('pool-2'), 'MH/s', `per worker (moving avg): ${r.pool[1].perWorker.map((x) => x.toFixed(2)).join(', ')}`));
-    rows.push(row('wasm-simd / noble (Chromium)', get('wasm-simd') / get('noble'), '×'));
-    rows.push(row('pool 2 / pool 1 (Chromium)', get('pool-2') / get('pool-1'), '×'));
-    return rows;
-  } finally {
-    await browser?.close();
-    server?.close();
-    await rm(out, { recursive: true, force: true });
-  }
+  return withBuiltPage({ root: join(here, 'miner-page'), tmpPrefix: 'tabchain-miner-bench-' }, async (base) => {
+    const browser = await launchSession();
+    try {
+      const page = await browser.newPage();
+      page.on('pageerror', (err) => ctx.log(`chromium page error: ${err.message}`));
+      const r = await pageResult<PageResult>(page, `${base}index.html?warm=${warmMs}&measure=${measureMs}`, 'minerBench', 300_000);
+      const version = /Chrome\/([\d.]+)/.exec(r.userAgent)?.[1] ?? '?';
+      ctx.log(`chromium ${version}, ${r.cores} cores, pool transports ${r.pool.map((p) => p.transports.join('+')).join(', ')}`);
+      const get = (n: string) => r.results.find((x) => x.name === n)!.mhs;
+      const rows = BENCH_KERNELS.map((k) => row(`${LABEL[k]} (Chromium)`, get(k), 'MH/s', `Web Worker, Chromium ${version}`));
+      rows.push(row('pool 1 worker total (Chromium)', get('pool-1'), 'MH/s', 'MinerPool, Web Workers, wasm-simd'));
+      rows.push(row('pool 2 workers total (Chromium)', get('pool-2'), 'MH/s', `per worker (moving avg): ${r.pool[1].perWorker.map((x) => x.toFixed(2)).join(', ')}`));
+      rows.push(row('wasm-simd / noble (Chromium)', get('wasm-simd') / get('noble'), '×'));
+      rows.push(row('pool 2 / pool 1 (Chromium)', get('pool-2') / get('pool-1'), '×'));
+      return rows;
+    } finally {
+      await browser.close();
+    }
+  });
 }
 
 export default async function minerBench(ctx: BenchContext): Promise<BenchRow[]> {

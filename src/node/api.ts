@@ -39,7 +39,8 @@ import {
 import type { StorageUsage } from '../storage/index.ts';
 import type { MinerStatus } from '../miner/index.ts';
 import { ApiError, toApiError } from './errors.ts';
-import type { Outbox, OutboxNode } from './outbox.ts';
+import type { Outbox, OutboxNode, TxLocation } from './outbox.ts';
+import { createExplorerApi, type ExplorerApi, type ExplorerNode, type ExplorerProfiles } from './explorer.ts';
 import type { Wallet } from './wallet.ts';
 
 /** The automation API, exactly as ARCHITECTURE.md specifies it. */
@@ -108,8 +109,17 @@ export interface TabchainApiExtended extends TabchainApi {
   storage(): Promise<StorageUsage | null>;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Explorer / UI section (additive): block, tx and address views, the recent header tree, chain
+// numbers, every item, events and the profile list — see explorer.ts. The page's explorer, chain
+// view and header bar read these; they are usable from the console like the rest.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface TabchainApiExtended extends ExplorerApi {}
+
 /** What the API needs of the node (FullNode provides it). */
-export interface ApiNode extends OutboxNode {
+export interface ApiNode extends OutboxNode, ExplorerNode {
+  readonly events: OutboxNode['events'];
+  findTx(txid: string): Promise<(TxLocation & { tx?: Transaction }) | null>;
   readonly synced: boolean;
   startMining(opts?: { workers?: number }): Promise<void>;
   stopMining(): Promise<void>;
@@ -134,6 +144,8 @@ export interface TabchainApiDeps {
   defaultTimeoutMs?: number;
   /** scrypt costs of exported backups (tests use cheap ones); backup.ts's default otherwise. */
   backupKdf?: { N: number; r: number; p: number };
+  /** The browser's profile list (ProfileManager) for profiles()/deleteProfile()/labelProfile(). */
+  profiles?: ExplorerProfiles;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,6 +472,9 @@ export function createTabchainApi(deps: TabchainApiDeps): TabchainApiExtended {
     }),
 
     storage: api(async () => (deps.storage ? await deps.storage() : null)),
+
+    // --- explorer / UI section (explorer.ts) --------------------------------------------------
+    ...createExplorerApi({ node, outbox, profiles: deps.profiles }),
   };
 }
 
@@ -498,6 +513,9 @@ export function deferTabchainApi(started: Promise<TabchainApiExtended>): Tabchai
     createItem: true, mintItem: true, transferItem: true, inventory: true, createOffer: true, offers: true, acceptOffer: true,
     cancelOffer: true, txStatus: true, address: true, account: true, burnItem: true, createOfferUntil: true, outbox: true,
     rebroadcast: true, exportWallet: true, importWallet: true, storage: true,
+    // explorer / UI section
+    chainInfo: true, block: true, latestBlocks: true, tx: true, addressView: true, headerTree: true, allItems: true,
+    offerViews: true, mempoolTxs: true, search: true, subscribe: true, profiles: true, deleteProfile: true, labelProfile: true,
   };
   const names = Object.keys(methods) as Exclude<keyof TabchainApiExtended, 'ready'>[];
   const out: Record<string, unknown> = { ready };

@@ -1,0 +1,660 @@
+/**
+ * The read-only "explorer" part of the extended automation API: what the page's explorer, chain
+ * view, market and header bar need beyond ARCHITECTURE.md's `TabchainApi` — blocks by hash or
+ * height with their header fields and transactions, transaction detail, an address view, the
+ * recent header tree including side branches (from the node's HeaderIndex), difficulty and the
+ * expected work per block, every item on the chain, the mempool, search, an event subscription
+ * and the browser's profile list.
+ *
+ * Same conventions as api.ts: JSON-serialisable results, ids in display hex, u64 amounts and
+ * quantities as decimal strings, failures as ApiError (bad input: BAD_ID / BAD_ADDRESS /
+ * BAD_INPUT; "not found" is `null`, not an error, as an explorer's lookups are).
+ * @module
+ */
+import {
+  bitsToTarget,
+  blockReward,
+  blockSize,
+  bytesToHex,
+  decodeAddress,
+  encodeAddress,
+  equalBytes,
+  hashToHex,
+  hexToBytes,
+  hexToHash,
+  isAddress,
+  nextBits,
+  txid as txidOf,
+  txSize,
+  workForBits,
+  type AssetAmount,
+  type Block,
+  type ChainState,
+  type HeaderEntry,
+  type HeaderIndex,
+  type Mempool,
+  type NetworkParams,
+  type Offer,
+  type Transaction,
+} from '../chain/index.ts';
+import { ApiError, toApiError } from './errors.ts';
+import type { Emitter, NodeEvents } from './events.ts';
+import type { OutboxEntry } from './outbox.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Result types.
+
+/** An asset amount as the API prints it: asset 'coin' or an itemId; amount in base units. */
+export interface ApiAssetAmount {
+  asset: string;
+  amount: string;
+}
+
+/**
+ * One transaction, flattened for display. Fields present depend on `kind`; addresses are
+ * bech32m, amounts and quantities decimal strings.
+ */
+export interface ApiTxView {
+  txid: string;
+  kind: Transaction['kind'];
+  /** Sender address; null for a coinbase. */
+  from: string | null;
+  nonce: number;
+  fee: string;
+  /** Encoded bytes. */
+  size: number;
+  /** transfer / item.transfer recipient, coinbase miner. */
+  to?: string;
+  /** Coins moved by a transfer, or the coinbase's total (reward + fees). */
+  amount?: string;
+  itemId?: string;
+  sku?: string;
+  name?: string;
+  quantity?: string;
+  give?: ApiAssetAmount;
+  want?: ApiAssetAmount;
+  lots?: number;
+  expiresAtHeight?: number | null;
+  /** offer.accept / offer.cancel: the offer; offer.create: its own id (= txid). */
+  offerId?: string;
+  /** Coinbase: the height it commits to. */
+  height?: number;
+}
+
+/** The 80-byte header's fields, hashes in display hex, bits as 8 hex digits. */
+export interface ApiHeaderFields {
+  version: number;
+  prevHash: string;
+  merkleRoot: string;
+  time: number;
+  bits: string;
+  nonce: number;
+}
+
+/** A block as the explorer shows it. */
+export interface ApiBlockView {
+  hash: string;
+  height: number;
+  /** On the active chain (false: a side branch). */
+  active: boolean;
+  /** tip height − height + 1 on the active chain, 0 off it. */
+  confirmations: number;
+  status: HeaderEntry['status'];
+  header: ApiHeaderFields;
+  /** Cumulative work, 64 hex digits (as Bitcoin Core's getblock). */
+  chainwork: string;
+  /** powLimit / target: how many times harder than the easiest block. */
+  difficulty: number;
+  size: number;
+  txCount: number;
+  /** Who the coinbase pays. */
+  miner: string | null;
+  txs: ApiTxView[];
+  /** Next block on the active chain, if any. */
+  next: string | null;
+}
+
+/** A line of the latest-blocks list. */
+export interface ApiBlockSummary {
+  hash: string;
+  height: number;
+  time: number;
+  txCount: number;
+  size: number;
+  miner: string | null;
+}
+
+/** A transaction with where it is. */
+export interface ApiTxDetail extends ApiTxView {
+  state: 'pending' | 'confirmed';
+  blockHash: string | null;
+  blockHeight: number | null;
+  confirmations: number;
+}
+
+/** An item (SKU) registered on the chain. */
+export interface ApiItem {
+  itemId: string;
+  sku: string;
+  name: string;
+  issuer: string;
+  supply: string;
+  createdHeight: number;
+  /** Number of addresses holding some. */
+  holders: number;
+}
+
+/** An offer with its totals (the API's offers() shape plus the rest of the record). */
+export interface ApiOfferView {
+  offerId: string;
+  maker: string;
+  give: ApiAssetAmount;
+  want: ApiAssetAmount;
+  lotsLeft: number;
+  lotsTotal: number;
+  expiresAtHeight: number | null;
+  createdHeight: number;
+}
+
+/** What an address holds and did recently. */
+export interface ApiAddressView {
+  address: string;
+  balance: string;
+  immature: string;
+  nonce: number;
+  holdings: { itemId: string; sku: string; name: string; issuer: string; quantity: string }[];
+  offers: ApiOfferView[];
+  /** Transactions touching the address: pending ones first, then the last `blocks` blocks, newest first. */
+  txs: (ApiTxView & { blockHeight: number | null })[];
+  /** Lowest height searched for `txs` (the view has no full address index). */
+  scannedFromHeight: number;
+}
+
+/** One header of the recent tree. */
+export interface ApiTreeEntry {
+  hash: string;
+  prevHash: string;
+  height: number;
+  time: number;
+  status: HeaderEntry['status'];
+  hasBody: boolean;
+  /** On the active chain. */
+  active: boolean;
+}
+
+/** The header tree of the last `depth` heights: active chain and every side branch. */
+export interface ApiHeaderTree {
+  tip: string;
+  height: number;
+  fromHeight: number;
+  entries: ApiTreeEntry[];
+}
+
+/** The chain's numbers for the header bar and miner panel. */
+export interface ApiChainInfo {
+  network: string;
+  height: number;
+  tip: string;
+  /** Highest header known (sync target; = height when nothing is left to fetch). */
+  bestHeaderHeight: number;
+  /** Compact target of the NEXT block, 8 hex digits. */
+  nextBits: string;
+  /** Difficulty of the next block: powLimit / target. */
+  difficulty: number;
+  /** Expected hashes to find the next block (2^256 / (target + 1)), decimal. */
+  expectedHashes: string;
+  /** Target seconds between blocks. */
+  targetSpacing: number;
+  /** Blocks a coinbase waits before it can be spent. */
+  coinbaseMaturity: number;
+  /** Reward of the next block in base units. */
+  nextReward: string;
+  /** Time of the tip block (unix seconds). */
+  tipTime: number;
+  mempoolBytes: number;
+  orphans: number;
+  held: number;
+  addressPrefix: string;
+}
+
+/** A row of the browser's profile list. */
+export interface ApiProfile {
+  id: string;
+  label: string | null;
+  createdAt: number;
+  lastUsed: number;
+  /** Open in some tab (this one included). */
+  locked: boolean;
+  /** This tab's profile. */
+  current: boolean;
+}
+
+/** What {@link ExplorerApi.search} found. */
+export type ApiSearchHit =
+  | { type: 'block'; hash: string; height: number }
+  | { type: 'tx'; txid: string }
+  | { type: 'address'; address: string }
+  | { type: 'item'; itemId: string }
+  | { type: 'offer'; offerId: string };
+
+/** Node events and outbox changes, as {@link ExplorerApi.subscribe} delivers them. */
+export type ApiEvent =
+  | { [K in keyof NodeEvents]: { type: K; payload: NodeEvents[K] } }[keyof NodeEvents]
+  | { type: 'outbox'; payload: { txid: string; state: OutboxEntry['state']; error?: string } };
+
+/** The explorer methods (added to TabchainApiExtended). */
+export interface ExplorerApi {
+  /** Difficulty, next reward, sync target and other chain numbers. */
+  chainInfo(): Promise<ApiChainInfo>;
+  /** A block by display hash or by height on the active chain; null if unknown or body missing. */
+  block(hashOrHeight: string | number): Promise<ApiBlockView | null>;
+  /** The last `count` blocks of the active chain (≤ 100), newest first. */
+  latestBlocks(count?: number): Promise<ApiBlockSummary[]>;
+  /** A transaction the node knows (mempool or active chain), or null. */
+  tx(txid: string): Promise<ApiTxDetail | null>;
+  /** Balance, holdings, open offers and recent transactions of an address (scans the last `blocks` ≤ 1000 blocks, default 200). */
+  addressView(address: string, opts?: { blocks?: number }): Promise<ApiAddressView>;
+  /** Headers of the last `depth` heights (≤ 200, default 24) with side branches. */
+  headerTree(depth?: number): Promise<ApiHeaderTree>;
+  /** Every item registered on the chain, by SKU. */
+  allItems(): Promise<ApiItem[]>;
+  /** Every open offer with totals and expiry (offers() plus fields). */
+  offerViews(): Promise<ApiOfferView[]>;
+  /** Pending transactions in the mempool, highest fee rate first (≤ `limit`, default 50). */
+  mempoolTxs(limit?: number): Promise<ApiTxView[]>;
+  /** Finds a block (hash or height), transaction, address, item or offer; null if nothing matches. */
+  search(query: string): Promise<ApiSearchHit | null>;
+  /** Calls `listener` with every node event and outbox change; resolves to an unsubscribe function. */
+  subscribe(listener: (e: ApiEvent) => void): Promise<() => void>;
+  /** Profiles of this network in this browser (most recently used first). */
+  profiles(): Promise<ApiProfile[]>;
+  /** Deletes a profile that no tab has open (LOCKED otherwise). */
+  deleteProfile(id: string): Promise<void>;
+  /** Names a profile. */
+  labelProfile(id: string, label: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dependencies.
+
+/** What the explorer reads of the node (FullNode provides it). */
+export interface ExplorerNode {
+  readonly params: NetworkParams;
+  readonly state: ChainState;
+  readonly headers: HeaderIndex;
+  readonly mempool: Mempool;
+  readonly tip: HeaderEntry;
+  readonly height: number;
+  readonly events: Pick<Emitter<NodeEvents>, 'on'>;
+  readonly orphanCount?: number;
+  readonly heldCount?: number;
+  getBlock(hash: Uint8Array | string): Promise<Block | null>;
+  findTx(txid: string): Promise<{ state: 'pending' | 'confirmed'; blockHash?: string; height?: number; tx?: Transaction } | null>;
+}
+
+/** The profile list (storage/profiles.ts ProfileManager provides it). */
+export interface ExplorerProfiles {
+  list(): Promise<{ id: string; label?: string; createdAt: number; lastUsed: number; locked: boolean; current: boolean }[]>;
+  deleteProfile(id: string): Promise<void>;
+  setLabel(id: string, label: string): Promise<void>;
+}
+
+/** Everything {@link createExplorerApi} needs. */
+export interface ExplorerDeps {
+  node: ExplorerNode;
+  /** Outbox change feed (Outbox.onChange). */
+  outbox?: { onChange(fn: (e: OutboxEntry) => void): () => void };
+  profiles?: ExplorerProfiles;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const HEX_ID = /^[0-9a-fA-F]{64}$/;
+
+function checkId(s: unknown, what: string): string {
+  if (typeof s !== 'string' || !HEX_ID.test(s)) throw new ApiError('BAD_ID', `${what} must be 64 hex characters, got ${JSON.stringify(s)}`);
+  return s.toLowerCase();
+}
+
+function boundedInt(v: unknown, what: string, min: number, max: number, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ApiError('BAD_INPUT', `${what} must be an integer in ${min}..${max}`);
+  return v;
+}
+
+/** bits → 8 hex digits. @example bitsHex(0x207fffff) // '207fffff' */
+export function bitsHex(bits: number): string {
+  return (bits >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * powLimit / target as a float (Bitcoin Core's GetDifficulty, relative to this network's easiest
+ * target instead of Bitcoin's difficulty-1 target).
+ * @example difficultyOf(params.powLimit, params.powLimitBits) // 1
+ */
+export function difficultyOf(powLimit: bigint, bits: number): number {
+  const target = bitsToTarget(bits);
+  // Scale to keep 15 significant digits through the float division.
+  const SCALE = 1_000_000_000_000n;
+  return Number((powLimit * SCALE) / target) / Number(SCALE);
+}
+
+/**
+ * A transaction flattened for display.
+ * @example txView(block.txs[0], 'tab').kind // 'coinbase'
+ */
+export function txView(tx: Transaction, prefix: string): ApiTxView {
+  const addr = (pub: Uint8Array) => encodeAddress(pub, prefix);
+  const amount = (a: AssetAmount): ApiAssetAmount => ({ asset: a.asset.type === 'coin' ? 'coin' : hashToHex(a.asset.itemId), amount: a.amount.toString() });
+  const id = hashToHex(txidOf(tx));
+  const base: ApiTxView = {
+    txid: id,
+    kind: tx.kind,
+    from: tx.kind === 'coinbase' ? null : addr(tx.from),
+    nonce: tx.nonce,
+    fee: tx.fee.toString(),
+    size: txSize(tx),
+  };
+  switch (tx.kind) {
+    case 'coinbase':
+      return { ...base, to: addr(tx.miner), height: tx.height };
+    case 'transfer':
+      return { ...base, to: addr(tx.to), amount: tx.amount.toString() };
+    case 'item.create':
+      return { ...base, sku: tx.sku, name: tx.name, quantity: tx.quantity.toString() };
+    case 'item.mint':
+    case 'item.burn':
+      return { ...base, itemId: hashToHex(tx.itemId), quantity: tx.quantity.toString() };
+    case 'item.transfer':
+      return { ...base, itemId: hashToHex(tx.itemId), to: addr(tx.to), quantity: tx.quantity.toString() };
+    case 'offer.create':
+      return { ...base, give: amount(tx.give), want: amount(tx.want), lots: tx.lots, expiresAtHeight: tx.expiresAtHeight, offerId: id };
+    case 'offer.accept':
+      return { ...base, offerId: hashToHex(tx.offerId), lots: tx.lots };
+    case 'offer.cancel':
+      return { ...base, offerId: hashToHex(tx.offerId) };
+  }
+}
+
+function touches(tx: Transaction, pub: Uint8Array, offerMaker: (offerId: Uint8Array) => Uint8Array | undefined): boolean {
+  if (tx.kind === 'coinbase') return equalBytes(tx.miner, pub);
+  if (equalBytes(tx.from, pub)) return true;
+  if ((tx.kind === 'transfer' || tx.kind === 'item.transfer') && equalBytes(tx.to, pub)) return true;
+  if (tx.kind === 'offer.accept') {
+    const maker = offerMaker(tx.offerId);
+    return maker !== undefined && equalBytes(maker, pub);
+  }
+  return false;
+}
+
+/**
+ * Builds the explorer methods over a node (and optionally the outbox and profile list).
+ * @example
+ * ```ts
+ * const explorer = createExplorerApi({ node, outbox, profiles });
+ * const tip = await explorer.block(node.height);
+ * ```
+ */
+export function createExplorerApi(deps: ExplorerDeps): ExplorerApi {
+  const { node } = deps;
+  const params = node.params;
+  const prefix = params.addressPrefix;
+  const addr = (pub: Uint8Array) => encodeAddress(pub, prefix);
+
+  const api =
+    <A extends unknown[], R>(fn: (...args: A) => R | Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await fn(...args);
+      } catch (e) {
+        throw toApiError(e);
+      }
+    };
+
+  const onActive = (e: HeaderEntry) => node.headers.ancestorAt(node.tip, e.height) === e;
+
+  const offerView = (o: Offer): ApiOfferView => ({
+    offerId: hashToHex(o.offerId),
+    maker: addr(o.maker),
+    give: { asset: o.give.asset.type === 'coin' ? 'coin' : hashToHex(o.give.asset.itemId), amount: o.give.amount.toString() },
+    want: { asset: o.want.asset.type === 'coin' ? 'coin' : hashToHex(o.want.asset.itemId), amount: o.want.amount.toString() },
+    lotsLeft: o.lotsLeft,
+    lotsTotal: o.lotsTotal,
+    expiresAtHeight: o.expiresAtHeight,
+    createdHeight: o.createdHeight,
+  });
+  const isOpen = (o: Offer) => o.lotsLeft > 0 && (o.expiresAtHeight === null || o.expiresAtHeight >= node.height + 1);
+
+  /** Maker of an offer: open ones from state; settled ones from their offer.create on the chain. */
+  const makers = new Map<string, Uint8Array>();
+  const makerOf = (offerId: Uint8Array): Uint8Array | undefined => node.state.getOffer(offerId)?.maker ?? makers.get(bytesToHex(offerId));
+
+  const entryOf = (hashOrHeight: string | number): HeaderEntry | undefined => {
+    if (typeof hashOrHeight === 'number') {
+      if (!Number.isSafeInteger(hashOrHeight) || hashOrHeight < 0) throw new ApiError('BAD_INPUT', `height must be a non-negative integer, got ${hashOrHeight}`);
+      return node.headers.ancestorAt(node.tip, hashOrHeight);
+    }
+    return node.headers.get(checkId(hashOrHeight, 'block hash'));
+  };
+
+  const summary = (e: HeaderEntry, b: Block): ApiBlockSummary => {
+    const cb = b.txs[0];
+    return { hash: hashToHex(e.hash), height: e.height, time: e.header.time, txCount: b.txs.length, size: blockSize(b), miner: cb?.kind === 'coinbase' ? addr(cb.miner) : null };
+  };
+
+  return {
+    chainInfo: api(async () => {
+      const tip = node.tip;
+      const block1 = node.headers.ancestorAt(tip, 1);
+      const bits = nextBits(params, { height: tip.height, time: tip.header.time }, block1?.header.time);
+      return {
+        network: params.name,
+        height: tip.height,
+        tip: hashToHex(tip.hash),
+        bestHeaderHeight: Math.max(tip.height, node.headers.bestTip().height),
+        nextBits: bitsHex(bits),
+        difficulty: difficultyOf(params.powLimit, bits),
+        expectedHashes: workForBits(bits).toString(),
+        targetSpacing: params.targetSpacing,
+        coinbaseMaturity: params.coinbaseMaturity,
+        nextReward: blockReward(params, tip.height + 1).toString(),
+        tipTime: tip.header.time,
+        mempoolBytes: node.mempool.bytes,
+        orphans: node.orphanCount ?? 0,
+        held: node.heldCount ?? 0,
+        addressPrefix: prefix,
+      };
+    }),
+
+    block: api(async (hashOrHeight: string | number) => {
+      const e = entryOf(hashOrHeight);
+      if (!e) return null;
+      const b = await node.getBlock(e.hash);
+      if (!b) return null;
+      const active = onActive(e);
+      const nextEntry = active ? node.headers.ancestorAt(node.tip, e.height + 1) : undefined;
+      const cb = b.txs[0];
+      return {
+        hash: hashToHex(e.hash),
+        height: e.height,
+        active,
+        confirmations: active ? node.height - e.height + 1 : 0,
+        status: e.status,
+        header: {
+          version: e.header.version,
+          prevHash: hashToHex(e.header.prevHash),
+          merkleRoot: hashToHex(e.header.merkleRoot),
+          time: e.header.time,
+          bits: bitsHex(e.header.bits),
+          nonce: e.header.nonce,
+        },
+        chainwork: e.chainwork.toString(16).padStart(64, '0'),
+        difficulty: difficultyOf(params.powLimit, e.header.bits),
+        size: blockSize(b),
+        txCount: b.txs.length,
+        miner: cb?.kind === 'coinbase' ? addr(cb.miner) : null,
+        txs: b.txs.map((t) => txView(t, prefix)),
+        next: nextEntry ? hashToHex(nextEntry.hash) : null,
+      };
+    }),
+
+    latestBlocks: api(async (count?: number) => {
+      const n = boundedInt(count, 'count', 1, 100, 10);
+      const out: ApiBlockSummary[] = [];
+      for (let h = node.height; h >= 0 && out.length < n; h--) {
+        const e = node.headers.ancestorAt(node.tip, h);
+        if (!e) break;
+        const b = await node.getBlock(e.hash);
+        if (b) out.push(summary(e, b));
+      }
+      return out;
+    }),
+
+    tx: api(async (txid: string) => {
+      const id = checkId(txid, 'txid');
+      const found = await node.findTx(id);
+      if (!found?.tx) return null;
+      const view = txView(found.tx, prefix);
+      if (found.state === 'pending') return { ...view, state: 'pending' as const, blockHash: null, blockHeight: null, confirmations: 0 };
+      const height = found.height ?? (found.blockHash ? node.headers.get(found.blockHash)?.height : undefined) ?? null;
+      return {
+        ...view,
+        state: 'confirmed' as const,
+        blockHash: found.blockHash ?? null,
+        blockHeight: height,
+        confirmations: height === null ? 1 : Math.max(1, node.height - height + 1),
+      };
+    }),
+
+    addressView: api(async (address: string, opts?: { blocks?: number }) => {
+      if (typeof address !== 'string' || !isAddress(address, prefix)) throw new ApiError('BAD_ADDRESS', `not a ${prefix} address: ${JSON.stringify(address)}`);
+      const pub = decodeAddress(address, prefix);
+      const blocks = boundedInt(opts?.blocks, 'blocks', 1, 1000, 200);
+      const acc = node.state.account(pub);
+      const holdings = node.state.holdingsOf(pub).flatMap((h) => {
+        const item = node.state.getItem(hexToBytes(h.itemId));
+        return item ? [{ itemId: hashToHex(item.itemId), sku: item.sku, name: item.name, issuer: addr(item.issuer), quantity: h.quantity.toString() }] : [];
+      });
+      const offers = node.state.offers().filter((o) => isOpen(o) && equalBytes(o.maker, pub)).map(offerView);
+      const txs: ApiAddressView['txs'] = [];
+      for (const m of node.mempool.all()) if (touches(m.tx, pub, makerOf)) txs.push({ ...txView(m.tx, prefix), blockHeight: null });
+      const from = Math.max(0, node.height - blocks + 1);
+      for (let h = node.height; h >= from && txs.length < 500; h--) {
+        const e = node.headers.ancestorAt(node.tip, h);
+        const b = e && (await node.getBlock(e.hash));
+        if (!b) continue;
+        for (const t of b.txs) {
+          if (t.kind === 'offer.create') makers.set(bytesToHex(txidOf(t)), t.from);
+        }
+        for (const t of b.txs) if (touches(t, pub, makerOf)) txs.push({ ...txView(t, prefix), blockHeight: h });
+      }
+      return { address: addr(pub), balance: acc.balance.toString(), immature: acc.immature.toString(), nonce: acc.nonce, holdings, offers, txs, scannedFromHeight: from };
+    }),
+
+    headerTree: api(async (depth?: number) => {
+      const d = boundedInt(depth, 'depth', 1, 200, 24);
+      const tip = node.tip;
+      const fromHeight = Math.max(0, tip.height - d + 1);
+      const entries: ApiTreeEntry[] = [];
+      // The index is small (one entry per header); a full pass is cheaper than keeping a by-height map.
+      for (const e of node.headers.entries()) {
+        if (e.height < fromHeight || e.height > tip.height + d) continue;
+        entries.push({
+          hash: hashToHex(e.hash),
+          prevHash: hashToHex(e.header.prevHash),
+          height: e.height,
+          time: e.header.time,
+          status: e.status,
+          hasBody: e.hasBody,
+          active: onActive(e),
+        });
+        if (entries.length >= 2000) break;
+      }
+      entries.sort((a, b) => a.height - b.height || Number(b.active) - Number(a.active));
+      return { tip: hashToHex(tip.hash), height: tip.height, fromHeight, entries };
+    }),
+
+    allItems: api(async () =>
+      node.state
+        .items()
+        .map((i) => ({
+          itemId: hashToHex(i.itemId),
+          sku: i.sku,
+          name: i.name,
+          issuer: addr(i.issuer),
+          supply: i.supply.toString(),
+          createdHeight: i.createdHeight,
+          holders: node.state.holdersOf(i.itemId).length,
+        }))
+        .sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.itemId < b.itemId ? -1 : 1)),
+    ),
+
+    offerViews: api(async () =>
+      node.state
+        .offers()
+        .filter(isOpen)
+        .sort((a, b) => a.createdHeight - b.createdHeight || (hashToHex(a.offerId) < hashToHex(b.offerId) ? -1 : 1))
+        .map(offerView),
+    ),
+
+    mempoolTxs: api(async (limit?: number) => {
+      const n = boundedInt(limit, 'limit', 1, 1000, 50);
+      return node.mempool
+        .all()
+        .sort((a, b) => b.feeRate - a.feeRate || a.seq - b.seq)
+        .slice(0, n)
+        .map((m) => txView(m.tx, prefix));
+    }),
+
+    search: api(async (query: string) => {
+      if (typeof query !== 'string') throw new ApiError('BAD_INPUT', 'search takes a string');
+      const q = query.trim();
+      if (/^[0-9]{1,10}$/.test(q)) {
+        const e = node.headers.ancestorAt(node.tip, Number(q));
+        return e ? { type: 'block' as const, hash: hashToHex(e.hash), height: e.height } : null;
+      }
+      if (HEX_ID.test(q)) {
+        const id = q.toLowerCase();
+        const e = node.headers.get(id);
+        if (e) return { type: 'block' as const, hash: id, height: e.height };
+        if (node.state.getOffer(hexToHash(id))) return { type: 'offer' as const, offerId: id };
+        if (await node.findTx(id)) return { type: 'tx' as const, txid: id };
+        if (node.state.getItem(hexToHash(id))) return { type: 'item' as const, itemId: id };
+        return null;
+      }
+      if (isAddress(q, prefix)) return { type: 'address' as const, address: q.toLowerCase() };
+      return null;
+    }),
+
+    subscribe: api(async (listener: (e: ApiEvent) => void) => {
+      if (typeof listener !== 'function') throw new ApiError('BAD_INPUT', 'subscribe takes a function');
+      const types: (keyof NodeEvents)[] = ['tip', 'block', 'reorg', 'tx', 'txRemoved', 'mempool', 'synced', 'miner', 'error'];
+      const offs = types.map((type) => node.events.on(type, (payload) => listener({ type, payload } as ApiEvent)));
+      if (deps.outbox) {
+        offs.push(
+          deps.outbox.onChange((e) => listener({ type: 'outbox', payload: { txid: e.txid, state: e.state, ...(e.error === undefined ? {} : { error: e.error }) } })),
+        );
+      }
+      return () => {
+        for (const off of offs.splice(0)) off();
+      };
+    }),
+
+    profiles: api(async () =>
+      deps.profiles
+        ? (await deps.profiles.list()).map((p) => ({ id: p.id, label: p.label ?? null, createdAt: p.createdAt, lastUsed: p.lastUsed, locked: p.locked, current: p.current }))
+        : [],
+    ),
+
+    deleteProfile: api(async (id: string) => {
+      if (!deps.profiles) throw new ApiError('BAD_INPUT', 'this node has no profile list');
+      await deps.profiles.deleteProfile(id);
+    }),
+
+    labelProfile: api(async (id: string, label: string) => {
+      if (!deps.profiles) throw new ApiError('BAD_INPUT', 'this node has no profile list');
+      if (typeof label !== 'string' || label.length > 40) throw new ApiError('BAD_INPUT', 'a profile label is text of at most 40 characters');
+      await deps.profiles.setLabel(id, label.trim());
+    }),
+  };
+}

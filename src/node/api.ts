@@ -474,7 +474,7 @@ export function createTabchainApi(deps: TabchainApiDeps): TabchainApiExtended {
     storage: api(async () => (deps.storage ? await deps.storage() : null)),
 
     // --- explorer / UI section (explorer.ts) --------------------------------------------------
-    ...createExplorerApi({ node, outbox, profiles: deps.profiles }),
+    ...createExplorerApi({ node, outbox, wallet, profiles: deps.profiles }),
   };
 }
 
@@ -515,7 +515,7 @@ export function deferTabchainApi(started: Promise<TabchainApiExtended>): Tabchai
     rebroadcast: true, exportWallet: true, importWallet: true, storage: true,
     // explorer / UI section
     chainInfo: true, block: true, latestBlocks: true, tx: true, addressView: true, headerTree: true, allItems: true,
-    offerViews: true, mempoolTxs: true, search: true, subscribe: true, profiles: true, deleteProfile: true, labelProfile: true,
+    offerViews: true, mempoolTxs: true, search: true, walletTxs: true, subscribe: true, profiles: true, deleteProfile: true, labelProfile: true,
   };
   const names = Object.keys(methods) as Exclude<keyof TabchainApiExtended, 'ready'>[];
   const out: Record<string, unknown> = { ready };

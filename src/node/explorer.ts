@@ -237,6 +237,20 @@ export type ApiSearchHit =
   | { type: 'item'; itemId: string }
   | { type: 'offer'; offerId: string };
 
+/** A line of this wallet's history: our own transactions (with their outbox state) and what others sent us. */
+export interface ApiWalletTx extends ApiTxView {
+  /** Sent by us, or received (a transfer or shipment to us, someone taking our offer). */
+  direction: 'out' | 'in';
+  state: 'pending' | 'confirmed' | 'rejected';
+  /** Rule code of a rejected transaction. */
+  error?: string;
+  confirmations: number;
+  blockHash: string | null;
+  blockHeight: number | null;
+  /** When we sent it (ms since epoch); null for received ones. */
+  createdAt: number | null;
+}
+
 /** Node events and outbox changes, as {@link ExplorerApi.subscribe} delivers them. */
 export type ApiEvent =
   | { [K in keyof NodeEvents]: { type: K; payload: NodeEvents[K] } }[keyof NodeEvents]
@@ -264,6 +278,8 @@ export interface ExplorerApi {
   mempoolTxs(limit?: number): Promise<ApiTxView[]>;
   /** Finds a block (hash or height), transaction, address, item or offer; null if nothing matches. */
   search(query: string): Promise<ApiSearchHit | null>;
+  /** This profile's transactions (outbox) and received ones from the mempool and the last `blocks` (≤ 1000, default 200) blocks, newest first; coinbases left out. */
+  walletTxs(opts?: { blocks?: number }): Promise<ApiWalletTx[]>;
   /** Calls `listener` with every node event and outbox change; resolves to an unsubscribe function. */
   subscribe(listener: (e: ApiEvent) => void): Promise<() => void>;
   /** Profiles of this network in this browser (most recently used first). */
@@ -302,8 +318,10 @@ export interface ExplorerProfiles {
 /** Everything {@link createExplorerApi} needs. */
 export interface ExplorerDeps {
   node: ExplorerNode;
-  /** Outbox change feed (Outbox.onChange). */
-  outbox?: { onChange(fn: (e: OutboxEntry) => void): () => void };
+  /** The outbox (change feed and records). */
+  outbox?: { onChange(fn: (e: OutboxEntry) => void): () => void; list(): OutboxEntry[] };
+  /** This profile's key (walletTxs). */
+  wallet?: { readonly publicKey: Uint8Array };
   profiles?: ExplorerProfiles;
 }
 
@@ -624,6 +642,53 @@ export function createExplorerApi(deps: ExplorerDeps): ExplorerApi {
       }
       if (isAddress(q, prefix)) return { type: 'address' as const, address: q.toLowerCase() };
       return null;
+    }),
+
+    walletTxs: api(async (opts?: { blocks?: number }) => {
+      const blocks = boundedInt(opts?.blocks, 'blocks', 1, 1000, 200);
+      const out: ApiWalletTx[] = [];
+      const seen = new Set<string>();
+      for (const e of deps.outbox?.list() ?? []) {
+        seen.add(e.txid);
+        const height = e.height ?? (e.blockHash ? node.headers.get(e.blockHash)?.height : undefined) ?? null;
+        out.push({
+          ...txView(e.decoded, prefix),
+          direction: 'out',
+          state: e.state,
+          ...(e.error === undefined ? {} : { error: e.error }),
+          confirmations: e.confirmations,
+          blockHash: e.blockHash ?? null,
+          blockHeight: e.state === 'confirmed' ? height : null,
+          createdAt: e.createdAt,
+        });
+      }
+      const pub = deps.wallet?.publicKey;
+      if (pub) {
+        const received = (t: Transaction) => t.kind !== 'coinbase' && !equalBytes(t.from, pub) && touches(t, pub, makerOf);
+        for (const m of node.mempool.all()) {
+          if (!seen.has(m.id) && received(m.tx)) {
+            seen.add(m.id);
+            out.push({ ...txView(m.tx, prefix), direction: 'in', state: 'pending', confirmations: 0, blockHash: null, blockHeight: null, createdAt: null });
+          }
+        }
+        const from = Math.max(0, node.height - blocks + 1);
+        for (let h = node.height; h >= from; h--) {
+          const e = node.headers.ancestorAt(node.tip, h);
+          const b = e && (await node.getBlock(e.hash));
+          if (!e || !b) continue;
+          for (const t of b.txs) if (t.kind === 'offer.create') makers.set(bytesToHex(txidOf(t)), t.from);
+          for (const t of b.txs) {
+            if (!received(t)) continue;
+            const v = txView(t, prefix);
+            if (seen.has(v.txid)) continue;
+            seen.add(v.txid);
+            out.push({ ...v, direction: 'in', state: 'confirmed', confirmations: node.height - h + 1, blockHash: hashToHex(e.hash), blockHeight: h, createdAt: null });
+          }
+        }
+      }
+      // Newest first: pending/rejected (by send time), then by height.
+      const rank = (t: ApiWalletTx) => (t.blockHeight ?? Number.MAX_SAFE_INTEGER);
+      return out.sort((a, b) => rank(b) - rank(a) || (b.createdAt ?? 0) - (a.createdAt ?? 0) || b.nonce - a.nonce);
     }),
 
     subscribe: api(async (listener: (e: ApiEvent) => void) => {

@@ -99,6 +99,21 @@ describe('address view, items and offers', () => {
     expect(b.holdings.map((h) => [h.sku, h.quantity])).toEqual([['LAMP', '1']]);
     expect(await codeOf(A.api.addressView('tabtest1notanaddress'))).toBe('BAD_ADDRESS');
 
+    const bWallet = await B.api.walletTxs();
+    expect(bWallet.map((t) => [t.kind, t.direction, t.state, t.blockHeight])).toEqual([
+      ['offer.accept', 'out', 'confirmed', 7],
+      ['transfer', 'in', 'confirmed', 5],
+    ]);
+    expect(bWallet[1]).toMatchObject({ txid: sendTx, from: A.wallet.address, amount: TAB(5), confirmations: 3, createdAt: null });
+    const aWallet = await A.api.walletTxs();
+    expect(aWallet.map((t) => [t.kind, t.direction])).toEqual([
+      ['offer.accept', 'in'], // B took our offer
+      ['offer.create', 'out'],
+      ['transfer', 'out'], // same block as item.create, sent after it
+      ['item.create', 'out'],
+    ]);
+    expect(aWallet.every((t) => t.state === 'confirmed')).toBe(true);
+
     const items = await B.api.allItems();
     expect(items).toEqual([{ itemId, sku: 'LAMP', name: 'Desk lamp', issuer: A.wallet.address, supply: '10', createdHeight: 5, holders: 2 }]);
     expect(await B.api.offerViews()).toEqual(a.offers);

@@ -1,0 +1,128 @@
+/**
+ * The browser's libp2p transports and the address order a tab dials in (ARCHITECTURE "Browser
+ * node"): WebRTC for direct tab-to-tab connections, WebSockets to reach the relay, and circuit
+ * relay v2 — both to reserve a slot on the relay (so other tabs can reach us) and to carry the
+ * WebRTC signalling (SDP offer/answer, ICE candidates) before the direct connection exists.
+ *
+ * Browser only: it imports @libp2p/webrtc, whose Node build needs node-datachannel. Node nodes use
+ * transports-node.ts.
+ *
+ * ICE servers: none by default. A STUN server only helps peers behind different NATs find their
+ * public address, and reaching one needs the internet; tabs on one machine or one LAN connect on
+ * host candidates alone. libp2p's own default (four public STUN servers) is replaced on purpose,
+ * so a page never contacts a third party unless configured to (see {@link parseIceServers}).
+ * @module
+ */
+import { webRTC } from '@libp2p/webrtc';
+import { webSockets } from '@libp2p/websockets';
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2';
+import type { Multiaddr } from '@multiformats/multiaddr';
+
+/** The libp2p init's transport list (same type as createLibp2p's `transports`). */
+export type BrowserTransportList = [ReturnType<typeof webRTC>, ReturnType<typeof webSockets>, ReturnType<typeof circuitRelayTransport>];
+
+/** Options of {@link browserTransports}. */
+export interface BrowserTransportOptions {
+  /** STUN/TURN servers for WebRTC. Default `[]`: host candidates only (see the module note). */
+  iceServers?: RTCIceServer[];
+  /** Time a relay reservation may take, ms (libp2p default 10 s). */
+  reservationTimeoutMs?: number;
+}
+
+/**
+ * Listen addresses of a tab: `/p2p-circuit` reserves a slot on every relay we connect to (its
+ * `/p2p-circuit` address then appears in getMultiaddrs()), `/webrtc` accepts WebRTC connections
+ * signalled through such a slot.
+ */
+export const BROWSER_LISTEN: readonly string[] = Object.freeze(['/p2p-circuit', '/webrtc']);
+
+/**
+ * webRTC + webSockets + circuitRelayTransport, for `createLibp2pNode({ transports })`.
+ * @example
+ * ```ts
+ * const net = await NetworkService.create({ network, transports: browserTransports(), listen: [...BROWSER_LISTEN], ... });
+ * ```
+ */
+export function browserTransports(opts: BrowserTransportOptions = {}): BrowserTransportList {
+  const iceServers = opts.iceServers ?? [];
+  return [
+    webRTC({ rtcConfiguration: { iceServers } }),
+    webSockets(),
+    circuitRelayTransport({ reservationCompletionTimeout: opts.reservationTimeoutMs ?? 10_000 }),
+  ];
+}
+
+/** What kind of connection an address leads to, for dial ordering. */
+function addressRank(ma: Multiaddr): number {
+  const names = ma.getComponents().map((c) => c.name);
+  const circuit = names.includes('p2p-circuit');
+  if (circuit && names.includes('webrtc')) return 0; // direct WebRTC, signalled via the relay
+  if (names.includes('webrtc-direct')) return 1;
+  if (!circuit && (names.includes('ws') || names.includes('wss') || names.includes('tls'))) return 2; // a listening node
+  if (circuit) return 3; // relayed: the fallback
+  return 4; // tcp and the like: not dialable from a page (libp2p filters them anyway)
+}
+
+/**
+ * The browser dial policy (contract: `DialPolicy = (peerId, addrs) => Multiaddr[]`): WebRTC
+ * addresses first, then WebSocket listeners, relayed circuits last. A tab that announces only its
+ * `/p2p-circuit` address still gets a WebRTC address derived from it (`…/p2p-circuit/webrtc/p2p/<id>`),
+ * so a direct connection is tried before settling for the relay.
+ * @example
+ * ```ts
+ * preferWebRTC('12D3KooWB…', [circuitAddr]) // [circuitAddr + '/webrtc', circuitAddr]
+ * ```
+ */
+export function preferWebRTC(peerId: string, addrs: Multiaddr[]): Multiaddr[] {
+  const out = [...addrs];
+  for (const ma of addrs) {
+    const names = ma.getComponents().map((c) => c.name);
+    if (!names.includes('p2p-circuit') || names.includes('webrtc')) continue;
+    const derived = webrtcViaCircuit(ma, peerId);
+    if (derived && !out.some((o) => o.equals(derived))) out.push(derived);
+  }
+  return out.sort((a, b) => addressRank(a) - addressRank(b));
+}
+
+/**
+ * `<relay>/p2p-circuit[/p2p/<peer>]` → `<relay>/p2p-circuit/webrtc/p2p/<peer>`, or null when the
+ * address is not a plain circuit address.
+ */
+function webrtcViaCircuit(ma: Multiaddr, peerId: string): Multiaddr | null {
+  const comps = ma.getComponents();
+  const i = comps.findIndex((c) => c.name === 'p2p-circuit');
+  if (i < 0) return null;
+  const tail = comps.slice(i + 1);
+  if (tail.length > 1 || (tail.length === 1 && (tail[0].name !== 'p2p' || tail[0].value !== peerId))) return null;
+  return ma.decapsulateCode(CODE_P2P_CIRCUIT).encapsulate(`/p2p-circuit/webrtc/p2p/${peerId}`);
+}
+
+/** Multicodec of /p2p-circuit. */
+const CODE_P2P_CIRCUIT = 0x0122;
+
+/**
+ * ICE servers from a configuration string: comma-separated `stun:`/`turn:` URLs, e.g. from
+ * `/bootstrap.json` `iceServers`, a `?stun=` query parameter or `VITE_TABCHAIN_ICE_SERVERS`.
+ * Anything else is dropped (a typo must not become a request to a random host). Arrays of
+ * strings or of `{ urls }` objects are accepted as well.
+ * @example
+ * ```ts
+ * parseIceServers('stun:stun.example.org:3478') // [{ urls: 'stun:stun.example.org:3478' }]
+ * parseIceServers(undefined) // []
+ * ```
+ */
+export function parseIceServers(value: unknown): RTCIceServer[] {
+  const items: unknown[] = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : [];
+  const out: RTCIceServer[] = [];
+  for (const item of items.slice(0, 8)) {
+    if (typeof item === 'string') {
+      const url = item.trim();
+      if (/^(stun|stuns|turn|turns):[^\s,]{1,250}$/.test(url)) out.push({ urls: url });
+    } else if (item !== null && typeof item === 'object' && typeof (item as { urls?: unknown }).urls === 'string') {
+      const { urls, username, credential } = item as { urls: string; username?: unknown; credential?: unknown };
+      if (!/^(stun|stuns|turn|turns):[^\s,]{1,250}$/.test(urls)) continue;
+      out.push({ urls, ...(typeof username === 'string' ? { username } : {}), ...(typeof credential === 'string' ? { credential } : {}) });
+    }
+  }
+  return out;
+}

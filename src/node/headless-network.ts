@@ -1,0 +1,124 @@
+/**
+ * The network of a headless Node node (`npm run node`, integration tests, benches): TCP and
+ * WebSockets listeners, the relay found through its `/bootstrap.json` (or given multiaddrs), the
+ * profile's peer key and address book, all attached to a FullNode. Node only (TCP).
+ *
+ * A Node node joins the same relay as browser tabs: tabs reach it over its WebSocket address or
+ * through its circuit relay reservation, Node nodes reach each other over TCP.
+ * @module
+ */
+import { NetworkService, type NetworkServiceOptions } from '../p2p/network-service.ts';
+import { defaultNodeListen, nodeTransports } from '../p2p/transports-node.ts';
+import type { AddressBook } from '../p2p/peer-manager.ts';
+import type { PeerScoreConfig } from '../p2p/peer-score.ts';
+import type { PrivateKey } from '@libp2p/interface';
+import type { FullNode } from './full-node.ts';
+import { attachNetwork, loadOrCreatePeerKey } from './networking.ts';
+
+/** The body of a relay's `/bootstrap.json`. */
+export interface BootstrapInfo {
+  network: string;
+  peerId: string;
+  multiaddrs: string[];
+}
+
+/**
+ * Reads a relay's `/bootstrap.json` (relay URL like `http://127.0.0.1:8080`).
+ * @example const { multiaddrs } = await fetchBootstrap('http://127.0.0.1:8080')
+ */
+export async function fetchBootstrap(relayUrl: string, signal: AbortSignal = AbortSignal.timeout(5000)): Promise<BootstrapInfo> {
+  const url = new URL('/bootstrap.json', relayUrl);
+  const res = await fetch(url, { signal });
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  const body = (await res.json()) as Partial<BootstrapInfo>;
+  if (typeof body.network !== 'string' || typeof body.peerId !== 'string' || !Array.isArray(body.multiaddrs) || !body.multiaddrs.every((m) => typeof m === 'string')) {
+    throw new Error(`${url}: not a bootstrap document`);
+  }
+  return { network: body.network, peerId: body.peerId, multiaddrs: body.multiaddrs };
+}
+
+export interface HeadlessNetworkOptions {
+  /** Relay page URL: its /bootstrap.json is fetched (again on every redial). */
+  relay?: string;
+  /** Extra multiaddrs to keep connected (a relay, or another node). */
+  bootstrap?: string[];
+  /** Listen addresses; default TCP + WebSockets on 127.0.0.1 with free ports (+ a circuit reservation when a relay is given). */
+  listen?: string[];
+  /** Identity; default the profile's stored key (created on first use). */
+  privateKey?: PrivateKey;
+  /** Default: the node's store (its peer address book). Pass null for none. */
+  addressBook?: AddressBook | null;
+  targetPeers?: number;
+  timing?: NetworkServiceOptions['timing'];
+  scores?: Partial<PeerScoreConfig>;
+  syncTimeoutMs?: number;
+  syncWindow?: number;
+  discoveryIntervalMs?: number;
+  log?: (msg: string) => void;
+}
+
+/** A started network with its unwiring. */
+export interface HeadlessNetwork {
+  net: NetworkService;
+  /** Unwires the node's events and stops the network (the node keeps running). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Creates, attaches and starts the network of a started FullNode.
+ * @example
+ * ```ts
+ * const { net, stop } = await startHeadlessNetwork(node, { relay: 'http://127.0.0.1:8080' });
+ * console.log(net.peerId, net.multiaddrs());
+ * ```
+ */
+export async function startHeadlessNetwork(node: FullNode, opts: HeadlessNetworkOptions = {}): Promise<HeadlessNetwork> {
+  const network = node.params.name;
+  const extra = opts.bootstrap ?? [];
+  const relay = opts.relay;
+  const bootstrap =
+    relay === undefined
+      ? extra.length > 0
+        ? extra
+        : undefined
+      : async () => {
+          try {
+            const info = await fetchBootstrap(relay);
+            if (info.network !== network) throw new Error(`the relay at ${relay} runs ${info.network}, this node ${network}`);
+            return [...info.multiaddrs, ...extra];
+          } catch (e) {
+            opts.log?.(`bootstrap: ${(e as Error).message}`);
+            return extra;
+          }
+        };
+  const net = await NetworkService.create({
+    network,
+    transports: nodeTransports(),
+    listen: opts.listen ?? defaultNodeListen('127.0.0.1', relay !== undefined || extra.length > 0),
+    privateKey: opts.privateKey ?? (await loadOrCreatePeerKey(node.store)),
+    bootstrap,
+    addressBook: opts.addressBook === null ? undefined : (opts.addressBook ?? node.store),
+    targetPeers: opts.targetPeers,
+    timing: opts.timing,
+    scores: opts.scores,
+    syncTimeoutMs: opts.syncTimeoutMs,
+    syncWindow: opts.syncWindow,
+    discoveryIntervalMs: opts.discoveryIntervalMs,
+    log: opts.log,
+  });
+  const detach = attachNetwork(node, net);
+  try {
+    await net.start();
+  } catch (e) {
+    detach();
+    await net.stop().catch(() => undefined);
+    throw e;
+  }
+  return {
+    net,
+    stop: async () => {
+      detach();
+      await net.stop();
+    },
+  };
+}

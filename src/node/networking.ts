@@ -1,0 +1,131 @@
+/**
+ * The glue between a FullNode and its network (src/p2p's NetworkService), for the browser and the
+ * headless node alike. The dependency goes node → p2p only: the network sees the node through the
+ * structural {@link ChainAccess} built here, and this module feeds it the node's events.
+ *
+ * - Blocks and transactions from peers enter the node through its one path (`processBlock` /
+ *   `processTx`, source 'peer'); the network's verdicts on them come back as the FullNode's results.
+ * - Our own blocks (source 'miner' or 'local') and transactions (source 'local') are published
+ *   by gossip when the node accepts them. What came from the network is never published again by
+ *   us: gossipsub forwards accepted messages itself, and blocks fetched by sync are already known
+ *   to the peers that served them.
+ * - After a reorg, the transactions that returned to the mempool are published again (peers on
+ *   the winning side may never have seen them).
+ * - The node's synced flag follows the network's (the miner waits for it).
+ * @module
+ */
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
+import type { PrivateKey } from '@libp2p/interface';
+import { encodeTx, hexToHash } from '../chain/index.ts';
+import type { ChainAccess } from '../p2p/chain-access.ts';
+import type { NetworkService } from '../p2p/network-service.ts';
+import type { NetworkPeer } from '../p2p/peer-manager.ts';
+import type { ChainStore } from '../storage/chain-store.ts';
+import type { ApiPeer } from './api.ts';
+import type { FullNode } from './full-node.ts';
+
+/**
+ * The {@link ChainAccess} view of a FullNode.
+ * @example net.attach(chainAccessOf(node))
+ */
+export function chainAccessOf(node: FullNode): ChainAccess {
+  return {
+    params: node.params,
+    headers: node.headers,
+    tip: () => node.tip,
+    getBlockBytes: async (hash) => (await node.store.getBlock(hash)) ?? undefined,
+    processBlock: (bytes) => node.processBlock(bytes, 'peer'),
+    processTx: (bytes) => node.processTx(bytes, 'peer'),
+    processHeaders: (headers) => node.processHeaders(headers),
+    missingBodies: (max) => node.missingBodies(max),
+    missingParents: () => node.missingParents(),
+    setSynced: (synced) => node.setSynced(synced),
+  };
+}
+
+/**
+ * Connects a node and its network: attaches the chain to `net` and wires the node's events to
+ * gossip and sync. Call before `net.start()`; returns a function that unwires the events.
+ * @example
+ * ```ts
+ * const detach = attachNetwork(node, net);
+ * await net.start();
+ * // … later
+ * detach(); await net.stop();
+ * ```
+ */
+export function attachNetwork(node: FullNode, net: NetworkService): () => void {
+  net.attach(chainAccessOf(node));
+  const publishBlock = async (hash: string) => {
+    const bytes = await node.store.getBlock(hexToHash(hash));
+    if (bytes) await net.broadcastBlock(bytes);
+  };
+  const publishTx = async (txid: string) => {
+    const entry = node.mempool.get(hexToHash(txid));
+    if (entry) await net.broadcastTx(encodeTx(entry.tx));
+  };
+  const fail = (e: unknown) => node.events.emit('error', { message: `network: ${(e as Error).message}` });
+  const offs = [
+    node.events.on('block', ({ hash, result, source }) => {
+      if (source !== 'miner' && source !== 'local') return;
+      if (result.status === 'extended' || result.status === 'reorged' || result.status === 'side') publishBlock(hash).catch(fail);
+    }),
+    node.events.on('tx', ({ txid, result, source }) => {
+      if (source === 'local' && result.status === 'accepted') publishTx(txid).catch(fail);
+    }),
+    node.events.on('reorg', ({ readmitted }) => {
+      for (const txid of readmitted) publishTx(txid).catch(fail);
+    }),
+    node.events.on('tip', () => net.chainChanged()),
+  ];
+  node.setSynced(net.synced);
+  return () => {
+    for (const off of offs) off();
+  };
+}
+
+/**
+ * The Outbox's `rebroadcast` hook: hands a pending wallet transaction to gossip.
+ * @example new Outbox({ ..., rebroadcast: outboxRebroadcast(net) })
+ */
+export function outboxRebroadcast(net: NetworkService): (txBytes: Uint8Array) => Promise<void> {
+  return async (txBytes) => {
+    await net.broadcastTx(txBytes);
+  };
+}
+
+/**
+ * Peers as `TabchainApi.status().peers` lists them. The API's transport union is the browser's
+ * ('webrtc' | 'relay' | 'websocket' | 'tab'); a Node peer reached over plain TCP is reported as
+ * 'websocket' — like a WebSocket, a direct socket to a listening Node node — and the exact value
+ * stays in {@link NetworkPeer.transport}. Relays are listed too (their transport says how).
+ * @example api deps: { peers: () => toApiPeers(net.peers()) }
+ */
+export function toApiPeers(peers: readonly NetworkPeer[]): ApiPeer[] {
+  return peers.map((p) => {
+    const transport = p.transport === 'tcp' ? 'websocket' : p.transport;
+    return p.rttMs === undefined ? { id: p.id, transport } : { id: p.id, transport, rttMs: p.rttMs };
+  });
+}
+
+/** Meta key of the profile's libp2p identity. */
+export const PEER_KEY_META = 'p2p.privateKey';
+
+/**
+ * The profile's libp2p identity (Ed25519), created and stored on first use, so a profile keeps
+ * its peer id across restarts (peers' address books and bans stay meaningful).
+ * @example const privateKey = await loadOrCreatePeerKey(store)
+ */
+export async function loadOrCreatePeerKey(store: Pick<ChainStore, 'getMeta' | 'setMeta'>): Promise<PrivateKey> {
+  const stored = await store.getMeta(PEER_KEY_META);
+  if (stored instanceof Uint8Array) {
+    try {
+      return privateKeyFromProtobuf(stored);
+    } catch {
+      // unreadable: replace it below
+    }
+  }
+  const key = await generateKeyPair('Ed25519');
+  await store.setMeta(PEER_KEY_META, privateKeyToProtobuf(key));
+  return key;
+}

@@ -1,0 +1,152 @@
+/**
+ * The libp2p node of a tabchain peer, the same in the browser and in Node except for the
+ * transports, which the platform passes in (transports-node.ts: TCP + WebSockets + circuit relay;
+ * the browser: WebRTC + WebSockets + circuit relay). Common pieces:
+ *
+ * - noise encryption and yamux multiplexing on every connection;
+ * - identify (protocols and listen addresses) and ping (round-trip time);
+ * - gossipsub as service `pubsub`, carrying `/tabchain/<net>/blocks/1` and `/tabchain/<net>/txs/1`
+ *   (validated by gossip.ts) and the discovery topic. Gossip runs on relayed connections too (two
+ *   tabs behind NATs may only reach each other through the relay). Inbound RPCs are bounded to a
+ *   full block plus slack ({@link MAX_GOSSIP_RPC_BYTES}) before they are decoded;
+ * - pubsub-peer-discovery on `/tabchain/<net>/discovery/1` (the relay forwards it);
+ * - the sync protocol as service `sync` (libp2p-sync.ts), offences reported to the gate;
+ * - the {@link PeerGate}'s connection gater (bans, isolation; every address dialable).
+ *
+ * Message ids: on the block and tx topics a message's id is a hash of its content, so the same
+ * block published by two miners' neighbours, or re-published after a reorg, is one message to
+ * gossipsub (deduplicated and never forwarded twice). Other topics keep gossipsub's default id
+ * (publisher key + sequence number), which the relay uses too: ids travel in IHAVE/IWANT gossip,
+ * so every node on a topic must compute the same id, and discovery announcements repeat the same
+ * content every few seconds on purpose.
+ * @module
+ */
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p';
+import { noise } from '@libp2p/noise';
+import { yamux } from '@libp2p/yamux';
+import { identify, type Identify } from '@libp2p/identify';
+import { ping, type Ping } from '@libp2p/ping';
+import { gossipsub, type GossipSub, type Message } from '@libp2p/gossipsub';
+import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery';
+import { publicKeyToProtobuf } from '@libp2p/crypto/keys';
+import type { PrivateKey } from '@libp2p/interface';
+import type { Multiaddr } from '@multiformats/multiaddr';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes, utf8Bytes } from '../chain/index.ts';
+import { MAX_BLOCK_BYTES } from './messages.ts';
+import type { PeerGate } from './peer-gate.ts';
+import { protocolIds } from './protocol.ts';
+import { tabchainSync, type TabchainSync } from './libp2p-sync.ts';
+
+/** The services every tabchain libp2p node has. */
+export type TabchainServices = {
+  identify: Identify;
+  ping: Ping;
+  pubsub: GossipSub;
+  sync: TabchainSync;
+};
+
+/** A tabchain libp2p node. */
+export type TabchainLibp2p = Libp2p<TabchainServices>;
+
+/** Largest inbound gossipsub RPC: one full block plus room for the envelope and piggybacked control messages. */
+export const MAX_GOSSIP_RPC_BYTES = MAX_BLOCK_BYTES + 512 * 1024;
+
+export interface Libp2pNodeOptions {
+  /** Network name ('main', 'dev', 'test'): protocol ids and topics. */
+  network: string;
+  /** The platform's transports (transports-node.ts, or the browser's). */
+  transports: NonNullable<Libp2pOptions['transports']>;
+  /** Listen addresses. Default none (dial only). Node: `['/ip4/127.0.0.1/tcp/0']`; browser: `['/p2p-circuit', '/webrtc']`. */
+  listen?: string[];
+  /** Identity; a fresh one if absent. */
+  privateKey?: PrivateKey;
+  /** Bans and isolation (its scores get the sync service's offences). */
+  gate: PeerGate;
+  /** Addresses never to dial (default: none refused). */
+  denyDialMultiaddr?: (ma: Multiaddr) => boolean | Promise<boolean>;
+  /** Open connections at most (default 64). */
+  maxConnections?: number;
+  /** Period of discovery announcements, ms (default 10 s). */
+  discoveryIntervalMs?: number;
+  /** Time a sync request may take, ms (default 10 s). */
+  syncTimeoutMs?: number;
+  /** Start the node now (default false: NetworkService.start() does). */
+  start?: boolean;
+  /** Our own failures while serving sync requests, for logs. */
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * Gossipsub's default id of a signed message (`msgIdFnStrictSign`: the publisher's protobuf public
+ * key then the sequence number as 8 big-endian bytes), reproduced so that ids match the relay's.
+ */
+function signedMessageId(msg: Message): Uint8Array {
+  if (msg.type !== 'signed') throw new Error('expected a signed message');
+  const key = msg.from.publicKey ?? msg.key;
+  const seq = new Uint8Array(8);
+  new DataView(seq.buffer).setBigUint64(0, BigInt.asUintN(64, msg.sequenceNumber));
+  return concatBytes(publicKeyToProtobuf(key), seq);
+}
+
+/**
+ * The message-id function (see the module note): content hash on chain topics, default elsewhere.
+ * @example gossipsub({ msgIdFn: messageIdFn(protocolIds('dev')) })
+ */
+export function messageIdFn(ids: { blocksTopic: string; txsTopic: string }): (msg: Message) => Uint8Array {
+  return (msg) => {
+    if (msg.topic === ids.blocksTopic || msg.topic === ids.txsTopic) return sha256(concatBytes(utf8Bytes(msg.topic), msg.data));
+    return signedMessageId(msg);
+  };
+}
+
+/**
+ * Creates the libp2p node (not started unless `start: true`).
+ * @example
+ * ```ts
+ * const gate = new PeerGate();
+ * const libp2p = await createLibp2pNode({ network: 'dev', transports: nodeTransports(), listen: ['/ip4/127.0.0.1/tcp/0'], gate });
+ * ```
+ */
+export async function createLibp2pNode(opts: Libp2pNodeOptions): Promise<TabchainLibp2p> {
+  const ids = protocolIds(opts.network);
+  if (!opts.gate) throw new TypeError('createLibp2pNode: a PeerGate is required');
+  const gate = opts.gate;
+  return createLibp2p<TabchainServices>({
+    start: opts.start ?? false,
+    ...(opts.privateKey ? { privateKey: opts.privateKey } : {}),
+    addresses: { listen: opts.listen ?? [] },
+    transports: opts.transports,
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: gate.gater({ denyDialMultiaddr: opts.denyDialMultiaddr }),
+    connectionManager: {
+      maxConnections: opts.maxConnections ?? 64,
+      // Tests and classrooms open many connections from one host (127.0.0.1, one NAT).
+      inboundConnectionThreshold: 100,
+      maxIncomingPendingConnections: 32,
+    },
+    services: {
+      identify: identify({ runOnLimitedConnection: true }),
+      ping: ping({ runOnLimitedConnection: true }),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        ignoreDuplicatePublishError: true,
+        runOnLimitedConnection: true,
+        maxInboundDataLength: MAX_GOSSIP_RPC_BYTES,
+        // Blocks are up to 1 MiB; a few in the outbound buffer of a slow peer is fine, more is not.
+        maxOutboundBufferSize: 8 * MAX_GOSSIP_RPC_BYTES,
+        msgIdFn: messageIdFn(ids),
+        // Peers we learn through gossipsub's peer exchange are dialled by our own peer manager.
+        doPX: false,
+      }),
+      sync: tabchainSync({
+        network: opts.network,
+        timeoutMs: opts.syncTimeoutMs,
+        onOffence: (peer, offence, err) => gate.penalize(peer.toString(), offence, err.message),
+        onError: opts.onError,
+      }),
+    },
+    peerDiscovery: [pubsubPeerDiscovery({ topics: [ids.discoveryTopic], interval: opts.discoveryIntervalMs ?? 10_000 })],
+  });
+}

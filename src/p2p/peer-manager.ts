@@ -1,0 +1,555 @@
+/**
+ * Who we are connected to, and who we dial: the relay(s) we bootstrap from, peers found through
+ * discovery or kept in the profile's address book, round-trip times, transports, bans.
+ *
+ * - **Bootstrap** addresses (the relay from `/bootstrap.json`, `--bootstrap`) are kept connected:
+ *   when the connection drops (the relay restarts) they are redialled with a short capped backoff;
+ *   a `bootstrap` function is called again each time, so a relay that came back on another port is
+ *   found.
+ * - **Discovered** peers (pubsub peer discovery, identify, the address book) are dialled until we
+ *   have `targetPeers` (8) direct connections to chain peers: deduplicated (one dial per peer at a
+ *   time), failures retried with exponential backoff and jitter. Direct addresses go first (the
+ *   `dialPolicy` orders them; the browser puts WebRTC first); relayed (circuit) addresses are
+ *   tried only while we have fewer than `targetPeers` direct peers, and a peer we reach only
+ *   through the relay is tried directly again later.
+ * - **Address book**: chain peers we connected to are written to the profile's store
+ *   (`putPeer`) with their listen addresses, at most once a minute each; on start they are loaded
+ *   and redialled. Entries unseen for a week are deleted.
+ * - **RTT**: each peer is pinged when identified and every `pingEveryMs`.
+ * - **Bans**: a penalty that ends in a ban (PeerGate) hangs the peer up; the gater refuses it
+ *   for the ban's duration. **Isolation** (PeerGate.setIsolated) hangs up everyone not allowed.
+ *
+ * Transport of a connection, from its remote address: `/webrtc` → 'webrtc' (also when signalled
+ * through a relay); `/p2p-circuit` (or a limited connection) → 'relay'; `/ws`, `/wss`, `/tls/ws` →
+ * 'websocket'; plain `/tcp` → 'tcp'.
+ * @module
+ */
+import type { Connection, PeerId, PeerInfo, IdentifyResult } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import type { TabchainLibp2p } from './libp2p-node.ts';
+import type { PeerGate } from './peer-gate.ts';
+
+/** How a peer is connected. 'tab' is the same-browser BroadcastChannel mesh (not libp2p). */
+export type PeerTransport = 'webrtc' | 'relay' | 'websocket' | 'tcp' | 'tab';
+
+/** A connected peer as the network reports it. */
+export interface NetworkPeer {
+  id: string;
+  transport: PeerTransport;
+  /** Last measured round trip, ms. */
+  rttMs?: number;
+  /** PeerScores score (0 clean, negative distrusted). */
+  score: number;
+  direction: 'inbound' | 'outbound';
+  /** Remote address of the connection shown. */
+  addr: string;
+  /** A relay (bootstrap node or a circuit relay server that is not a chain peer). */
+  isRelay: boolean;
+  /** Height from the peer's last sync status. */
+  height?: number;
+}
+
+/** Orders (and may filter) the addresses to try for a peer, best first. */
+export type DialPolicy = (peerId: string, addrs: Multiaddr[]) => Multiaddr[];
+
+/** An address-book entry (the shape of storage's PeerRecord). */
+export interface AddressRecord {
+  peerId: string;
+  multiaddrs: string[];
+  lastSeen: number;
+  score?: number;
+}
+
+/** Where good peers are kept across restarts (a ChainStore has these methods). */
+export interface AddressBook {
+  listPeers(): Promise<AddressRecord[]>;
+  putPeer(record: AddressRecord): Promise<void>;
+  deletePeer(peerId: string): Promise<void>;
+}
+
+/**
+ * The transport of a connection or address (see the module note).
+ * @example classifyTransport('/ip4/127.0.0.1/tcp/4001/ws/p2p/12D3KooW...') // 'websocket'
+ */
+export function classifyTransport(addr: Multiaddr | string, limited = false): Exclude<PeerTransport, 'tab'> {
+  const s = typeof addr === 'string' ? addr : addr.toString();
+  if (/\/webrtc(\/|$)|\/webrtc-direct(\/|$)/.test(s)) return 'webrtc';
+  if (limited || s.includes('/p2p-circuit')) return 'relay';
+  if (/\/(ws|wss)(\/|$)/.test(s)) return 'websocket';
+  return 'tcp';
+}
+
+/** Rank of a transport for keeping: direct before relayed. */
+function rank(t: PeerTransport): number {
+  return t === 'relay' ? 1 : 0;
+}
+
+/**
+ * Default policy: direct addresses first — WebRTC, then TCP (a platform without TCP fails those
+ * at once), then WebSockets — and relayed last.
+ * @example new NetworkService({ ..., dialPolicy: directFirst })
+ */
+export const directFirst: DialPolicy = (_peer, addrs) => {
+  const order = (a: Multiaddr) => ({ webrtc: 0, tcp: 1, websocket: 2, relay: 3 })[classifyTransport(a)];
+  return [...addrs].sort((a, b) => order(a) - order(b));
+};
+
+/**
+ * Browser policy: WebRTC first, then other direct addresses, then relayed.
+ * @example new NetworkService({ ..., dialPolicy: preferWebRTC })
+ */
+export const preferWebRTC: DialPolicy = (_peer, addrs) => {
+  const order = (a: Multiaddr) => ({ webrtc: 0, websocket: 1, tcp: 1, relay: 2 })[classifyTransport(a)];
+  return [...addrs].sort((a, b) => order(a) - order(b));
+};
+
+/** The peer id an address ends with, if any. */
+export function peerIdOfAddr(ma: Multiaddr): string | undefined {
+  const p2p = ma.getComponents().filter((c) => c.name === 'p2p');
+  return p2p.length > 0 ? p2p[p2p.length - 1].value : undefined;
+}
+
+/** The address with `/p2p/<peer>` at its end. */
+function withPeer(ma: Multiaddr, peer: string): Multiaddr {
+  return peerIdOfAddr(ma) === peer ? ma : ma.encapsulate(`/p2p/${peer}`);
+}
+
+const HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop';
+const BOOK_WRITE_EVERY_MS = 60_000;
+const BOOK_MAX_AGE_MS = 7 * 24 * 3600_000;
+const MAX_CANDIDATES = 512;
+const MAX_PARALLEL_DIALS = 4;
+
+export interface PeerManagerTiming {
+  /** Period of the dial/keep-alive check, ms (default 2000). */
+  maintainEveryMs?: number;
+  /** First retry delay after a failed dial, ms (default 2000); doubles per failure. */
+  redialBaseMs?: number;
+  /** Longest retry delay, ms (default 60 s; bootstrap peers: at most 10 s). */
+  redialMaxMs?: number;
+  /** Ping period, ms (default 15 s). */
+  pingEveryMs?: number;
+  /** Time one dial may take, ms (default 10 s). */
+  dialTimeoutMs?: number;
+}
+
+export interface PeerManagerOptions {
+  libp2p: TabchainLibp2p;
+  gate: PeerGate;
+  /** Sync protocol id: peers speaking it are chain peers. */
+  syncProtocol: string;
+  bootstrap?: string[] | (() => Promise<string[]>);
+  addressBook?: AddressBook;
+  targetPeers?: number;
+  dialPolicy?: DialPolicy;
+  timing?: PeerManagerTiming;
+  /** A chain peer was identified (start syncing with it). */
+  onChainPeer?: (id: PeerId) => void;
+  /** A peer's last connection closed. */
+  onPeerGone?: (id: string) => void;
+  /** The peer list changed (connections, RTTs). */
+  onChange?: () => void;
+  log?: (msg: string) => void;
+}
+
+interface Candidate {
+  addrs: Multiaddr[];
+  failures: number;
+  nextTry: number;
+}
+
+/**
+ * Dialling, keeping and describing peers.
+ * @example
+ * ```ts
+ * const pm = new PeerManager({ libp2p, gate, syncProtocol: protocolIds('dev').sync, bootstrap: ['/ip4/127.0.0.1/tcp/8080/ws/p2p/12D3…'] });
+ * await pm.start(); // after libp2p.start()
+ * pm.peers(); // [{ id, transport: 'tcp', rttMs: 1, score: 0, ... }]
+ * ```
+ */
+export class PeerManager {
+  readonly #opts: PeerManagerOptions;
+  readonly #target: number;
+  readonly #policy: DialPolicy;
+  readonly #t: Required<PeerManagerTiming>;
+  readonly #candidates = new Map<string, Candidate>();
+  readonly #dialing = new Set<string>();
+  readonly #rtt = new Map<string, number>();
+  readonly #chainPeers = new Set<string>();
+  readonly #relayIds = new Set<string>();
+  readonly #bookWrittenAt = new Map<string, number>();
+  readonly #bootstrapIds = new Set<string>();
+  #bootstrapFailures = 0;
+  #bootstrapNextTry = 0;
+  #bootstrapDialing = false;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #offs: (() => void)[] = [];
+  #started = false;
+  #maintaining = false;
+
+  constructor(opts: PeerManagerOptions) {
+    this.#opts = opts;
+    this.#target = opts.targetPeers ?? 8;
+    this.#policy = opts.dialPolicy ?? directFirst;
+    const t = opts.timing ?? {};
+    this.#t = {
+      maintainEveryMs: t.maintainEveryMs ?? 2000,
+      redialBaseMs: t.redialBaseMs ?? 2000,
+      redialMaxMs: t.redialMaxMs ?? 60_000,
+      pingEveryMs: t.pingEveryMs ?? 15_000,
+      dialTimeoutMs: t.dialTimeoutMs ?? 10_000,
+    };
+    if (Array.isArray(opts.bootstrap)) for (const a of opts.bootstrap) this.#noteBootstrap(a);
+  }
+
+  #noteBootstrap(addr: string): void {
+    try {
+      const id = peerIdOfAddr(multiaddr(addr));
+      if (id) {
+        this.#bootstrapIds.add(id);
+        this.#relayIds.add(id);
+      }
+    } catch {
+      this.#opts.log?.(`peers: bad bootstrap address ${addr}`);
+    }
+  }
+
+  /** Starts listening to libp2p, loads the address book, dials. @example await pm.start() */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    const libp2p = this.#opts.libp2p;
+    const on = <K extends 'peer:discovery' | 'peer:identify' | 'connection:open' | 'connection:close' | 'peer:disconnect'>(
+      type: K,
+      fn: (e: CustomEvent<K extends 'peer:discovery' ? PeerInfo : K extends 'peer:identify' ? IdentifyResult : K extends 'peer:disconnect' ? PeerId : Connection>) => void,
+    ) => {
+      const handler = fn as unknown as EventListener;
+      libp2p.addEventListener(type, handler);
+      this.#offs.push(() => libp2p.removeEventListener(type, handler));
+    };
+    on('peer:discovery', (e) => this.#discovered(e.detail.id.toString(), e.detail.multiaddrs));
+    on('peer:identify', (e) => this.#identified(e.detail));
+    on('connection:open', (e) => {
+      const conn = e.detail as Connection;
+      if (this.#opts.gate.denies(conn.remotePeer.toString())) {
+        conn.abort(new Error('peer refused (banned or isolated)'));
+        return;
+      }
+      this.#opts.onChange?.();
+    });
+    on('connection:close', () => this.#opts.onChange?.());
+    on('peer:disconnect', (e) => {
+      const id = (e.detail as PeerId).toString();
+      this.#rtt.delete(id);
+      this.#chainPeers.delete(id);
+      this.#opts.gate.scores.disconnected(id);
+      this.#opts.onPeerGone?.(id);
+      this.#opts.onChange?.();
+    });
+    this.#offs.push(
+      this.#opts.gate.onPenalty((p) => {
+        if (p.decision !== 'ban') return;
+        this.#opts.log?.(`peers: ${p.peer} banned (${p.offence}${p.why ? `: ${p.why}` : ''})`);
+        this.#hangUp(p.peer);
+      }),
+    );
+    await this.#loadBook();
+    this.#timers.push(setInterval(() => void this.maintain(), this.#t.maintainEveryMs));
+    this.#timers.push(setInterval(() => void this.#pingAll(), this.#t.pingEveryMs));
+    for (const t of this.#timers) (t as { unref?: () => void }).unref?.();
+    void this.maintain();
+  }
+
+  /** Stops timers and listeners (libp2p is stopped by the caller). @example pm.stop() */
+  stop(): void {
+    this.#started = false;
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    for (const off of this.#offs) off();
+    this.#offs = [];
+  }
+
+  /** Peer ids of the bootstrap relays. @example pm.bootstrapIds */
+  get bootstrapIds(): ReadonlySet<string> {
+    return this.#bootstrapIds;
+  }
+
+  /**
+   * Connected peers, one entry per peer (its best connection: direct before relayed).
+   * @example pm.peers((id) => sync.statusOf(id)?.height)
+   */
+  peers(heightOf: (id: string) => number | undefined = () => undefined): NetworkPeer[] {
+    const best = new Map<string, Connection>();
+    for (const c of this.#opts.libp2p.getConnections()) {
+      if (c.status !== 'open') continue;
+      const id = c.remotePeer.toString();
+      const prev = best.get(id);
+      if (!prev || rank(this.#transportOf(c)) < rank(this.#transportOf(prev))) best.set(id, c);
+    }
+    return [...best.entries()].map(([id, c]) => {
+      const rtt = this.#rtt.get(id) ?? c.rtt;
+      const height = heightOf(id);
+      return {
+        id,
+        transport: this.#transportOf(c),
+        ...(rtt === undefined ? {} : { rttMs: Math.round(rtt * 10) / 10 }),
+        score: Math.round(this.#opts.gate.scores.score(id) * 10) / 10,
+        direction: c.direction,
+        addr: c.remoteAddr.toString(),
+        isRelay: this.#relayIds.has(id) && !this.#chainPeers.has(id),
+        ...(height === undefined ? {} : { height }),
+      };
+    });
+  }
+
+  #transportOf(c: Connection): Exclude<PeerTransport, 'tab'> {
+    return classifyTransport(c.remoteAddr, c.limits !== undefined);
+  }
+
+  /** Chain peers with at least one direct (non-relayed) connection. */
+  #directChainPeers(): number {
+    const direct = new Set<string>();
+    for (const c of this.#opts.libp2p.getConnections()) {
+      const id = c.remotePeer.toString();
+      if (c.status === 'open' && this.#chainPeers.has(id) && this.#transportOf(c) !== 'relay') direct.add(id);
+    }
+    return direct.size;
+  }
+
+  /**
+   * Applies the gate's isolation: hangs up every connected peer the gate now refuses; when
+   * isolation ends, retries everyone at once.
+   * @example gate.setIsolated(true); pm.enforceGate()
+   */
+  enforceGate(): void {
+    for (const c of this.#opts.libp2p.getConnections()) {
+      if (this.#opts.gate.denies(c.remotePeer.toString())) void c.close().catch((e: Error) => c.abort(e));
+    }
+    if (!this.#opts.gate.isolated) {
+      for (const c of this.#candidates.values()) {
+        c.failures = 0;
+        c.nextTry = 0;
+      }
+      this.#bootstrapFailures = 0;
+      this.#bootstrapNextTry = 0;
+      void this.maintain();
+    }
+    this.#opts.onChange?.();
+  }
+
+  #hangUp(peer: string): void {
+    for (const c of this.#opts.libp2p.getConnections()) {
+      if (c.remotePeer.toString() === peer) void c.close().catch((e: Error) => c.abort(e));
+    }
+  }
+
+  // --- candidates ------------------------------------------------------------------------------
+
+  #addCandidate(id: string, addrs: Multiaddr[]): void {
+    if (id === this.#opts.libp2p.peerId.toString() || addrs.length === 0) return;
+    const c = this.#candidates.get(id);
+    const fresh = addrs.map((a) => withPeer(a, id));
+    if (c) {
+      const seen = new Set(c.addrs.map((a) => a.toString()));
+      for (const a of fresh) if (!seen.has(a.toString())) c.addrs.push(a);
+      if (c.addrs.length > 16) c.addrs.splice(0, c.addrs.length - 16);
+      return;
+    }
+    this.#candidates.set(id, { addrs: fresh.slice(-16), failures: 0, nextTry: 0 });
+    while (this.#candidates.size > MAX_CANDIDATES) this.#candidates.delete(this.#candidates.keys().next().value!);
+  }
+
+  #discovered(id: string, addrs: Multiaddr[]): void {
+    if (this.#bootstrapIds.has(id)) return;
+    const isNew = !this.#candidates.has(id);
+    this.#addCandidate(id, addrs);
+    if (isNew) void this.maintain();
+  }
+
+  #identified(r: IdentifyResult): void {
+    const id = r.peerId.toString();
+    if (r.protocols.includes(this.#opts.syncProtocol)) {
+      this.#chainPeers.add(id);
+      if (r.listenAddrs.length > 0) this.#addCandidate(id, r.listenAddrs);
+      void this.#ping(r.peerId);
+      void this.#remember(id);
+      this.#opts.onChainPeer?.(r.peerId);
+    } else if (r.protocols.includes(HOP_PROTOCOL)) {
+      this.#relayIds.add(id);
+    }
+    this.#opts.onChange?.();
+  }
+
+  async #loadBook(): Promise<void> {
+    const book = this.#opts.addressBook;
+    if (!book) return;
+    try {
+      const now = Date.now();
+      for (const r of await book.listPeers()) {
+        if (now - r.lastSeen > BOOK_MAX_AGE_MS) {
+          await book.deletePeer(r.peerId);
+          continue;
+        }
+        const addrs: Multiaddr[] = [];
+        for (const s of r.multiaddrs) {
+          try {
+            addrs.push(multiaddr(s));
+          } catch {
+            // a stored address this version cannot parse: skip it
+          }
+        }
+        this.#addCandidate(r.peerId, addrs);
+      }
+    } catch (e) {
+      this.#opts.log?.(`peers: address book unreadable: ${(e as Error).message}`);
+    }
+  }
+
+  async #remember(id: string): Promise<void> {
+    const book = this.#opts.addressBook;
+    const c = this.#candidates.get(id);
+    if (!book || !c) return;
+    const now = Date.now();
+    if (now - (this.#bookWrittenAt.get(id) ?? 0) < BOOK_WRITE_EVERY_MS) return;
+    this.#bookWrittenAt.set(id, now);
+    try {
+      await book.putPeer({ peerId: id, multiaddrs: c.addrs.map((a) => a.toString()), lastSeen: now, score: this.#opts.gate.scores.score(id) });
+    } catch (e) {
+      this.#opts.log?.(`peers: cannot save ${id}: ${(e as Error).message}`);
+    }
+  }
+
+  // --- dialling --------------------------------------------------------------------------------
+
+  #backoff(failures: number, maxMs: number): number {
+    const base = Math.min(maxMs, this.#t.redialBaseMs * 2 ** Math.min(failures - 1, 20));
+    return base * (0.75 + Math.random() * 0.5);
+  }
+
+  /**
+   * One round of upkeep: the bootstrap connection, dials up to the target, direct retries for
+   * relayed-only peers. Runs on a timer; call it to act now.
+   * @example await pm.maintain()
+   */
+  async maintain(): Promise<void> {
+    if (!this.#started || this.#maintaining) return;
+    this.#maintaining = true;
+    try {
+      const now = Date.now();
+      const libp2p = this.#opts.libp2p;
+      const connected = new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()));
+      if (this.#opts.bootstrap && !this.#opts.gate.isolated && ![...this.#bootstrapIds].some((id) => connected.has(id)) && now >= this.#bootstrapNextTry && !this.#bootstrapDialing) {
+        void this.#dialBootstrap();
+      }
+      let need = this.#target - this.#directChainPeers();
+      const relayedOnly = new Set<string>();
+      for (const c of libp2p.getConnections()) {
+        const id = c.remotePeer.toString();
+        if (this.#transportOf(c) === 'relay') relayedOnly.add(id);
+      }
+      for (const c of libp2p.getConnections()) if (this.#transportOf(c) !== 'relay') relayedOnly.delete(c.remotePeer.toString());
+      const picks: string[] = [];
+      for (const [id, c] of this.#candidates) {
+        if (need <= 0 || this.#dialing.size + picks.length >= MAX_PARALLEL_DIALS) break;
+        if (this.#dialing.has(id) || c.nextTry > now || this.#opts.gate.denies(id)) continue;
+        if (connected.has(id) && !(relayedOnly.has(id) && c.addrs.some((a) => classifyTransport(a) !== 'relay'))) continue;
+        picks.push(id);
+        need--;
+      }
+      for (const id of picks) void this.#dial(id);
+    } finally {
+      this.#maintaining = false;
+    }
+  }
+
+  async #dial(id: string): Promise<void> {
+    const c = this.#candidates.get(id);
+    if (!c) return;
+    this.#dialing.add(id);
+    const libp2p = this.#opts.libp2p;
+    try {
+      const alreadyRelayed = libp2p.getConnections().some((x) => x.remotePeer.toString() === id);
+      const ordered = this.#policy(id, c.addrs);
+      let lastError: unknown;
+      for (const ma of ordered) {
+        const relayed = classifyTransport(ma) === 'relay';
+        // Relayed connections are a fallback: only while short of direct peers, and never to replace a relayed one.
+        if (relayed && (alreadyRelayed || this.#directChainPeers() >= this.#target)) continue;
+        if (this.#opts.gate.denies(id)) return;
+        try {
+          const conn = await libp2p.dial(ma, { signal: AbortSignal.timeout(this.#t.dialTimeoutMs) });
+          c.failures = 0;
+          c.nextTry = 0;
+          if (!relayed) {
+            // Reached directly: drop a relayed connection to the same peer.
+            for (const x of libp2p.getConnections()) {
+              if (x !== conn && x.remotePeer.toString() === id && this.#transportOf(x) === 'relay') void x.close().catch((e: Error) => x.abort(e));
+            }
+          }
+          return;
+        } catch (e) {
+          lastError = e;
+        }
+      }
+      c.failures++;
+      c.nextTry = Date.now() + this.#backoff(c.failures, this.#t.redialMaxMs);
+      if (lastError) this.#opts.log?.(`peers: dial ${id} failed (${c.failures}×): ${(lastError as Error).message}`);
+    } finally {
+      this.#dialing.delete(id);
+      this.#opts.onChange?.();
+    }
+  }
+
+  async #dialBootstrap(): Promise<void> {
+    this.#bootstrapDialing = true;
+    try {
+      const src = this.#opts.bootstrap;
+      let addrs: string[] = [];
+      try {
+        addrs = typeof src === 'function' ? await src() : (src ?? []);
+      } catch (e) {
+        this.#opts.log?.(`peers: bootstrap list unavailable: ${(e as Error).message}`);
+      }
+      for (const a of addrs) this.#noteBootstrap(a);
+      for (const a of addrs) {
+        if (!this.#started || this.#opts.gate.isolated) return;
+        try {
+          await this.#opts.libp2p.dial(multiaddr(a), { signal: AbortSignal.timeout(this.#t.dialTimeoutMs) });
+          this.#bootstrapFailures = 0;
+          this.#bootstrapNextTry = 0;
+          return;
+        } catch (e) {
+          this.#opts.log?.(`peers: bootstrap ${a} failed: ${(e as Error).message}`);
+        }
+      }
+      this.#bootstrapFailures++;
+      this.#bootstrapNextTry = Date.now() + this.#backoff(this.#bootstrapFailures, Math.min(this.#t.redialMaxMs, 10_000));
+    } finally {
+      this.#bootstrapDialing = false;
+    }
+  }
+
+  // --- ping ------------------------------------------------------------------------------------
+
+  async #ping(peer: PeerId): Promise<void> {
+    try {
+      const rtt = await this.#opts.libp2p.services.ping.ping(peer, { signal: AbortSignal.timeout(5000) });
+      this.#rtt.set(peer.toString(), rtt);
+      this.#opts.onChange?.();
+    } catch {
+      // no answer this time; the connection monitor may still know an RTT
+    }
+  }
+
+  async #pingAll(): Promise<void> {
+    const ids = new Map<string, PeerId>();
+    for (const c of this.#opts.libp2p.getConnections()) ids.set(c.remotePeer.toString(), c.remotePeer);
+    await Promise.all([...ids.values()].map((p) => this.#ping(p)));
+  }
+}
+
+/** Parses a peer id string (for callers holding strings). @example toPeerId('12D3KooW...') */
+export function toPeerId(id: string): PeerId {
+  return peerIdFromString(id);
+}

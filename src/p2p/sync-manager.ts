@@ -1,0 +1,423 @@
+/**
+ * Catching up with peers: headers first, then bodies from several peers in parallel (Bitcoin
+ * Core's headers-first download, net_processing.cpp).
+ *
+ * One driver loop, never running twice at once, woken by {@link SyncManager.kick} (a peer
+ * connected, a gossiped orphan, the periodic timer):
+ * 1. **Status.** Ask each chain peer whose status is stale for its status (tip, height,
+ *    chainwork, genesis). A peer of another chain (network, chainId or genesis differ) is banned
+ *    and dropped.
+ * 2. **Headers.** While some peer claims more work than our best header, take the one claiming
+ *    the most and walk its headers: `getHeaders(locator)` (≤ 2000 per round), each batch validated
+ *    by the node (`processHeaders`: proof of work, ASERT bits, time) before anything else; the next
+ *    locator starts at the last header it sent (so a peer on another branch is followed along its
+ *    branch). Invalid headers → `invalidBlock` (ban); headers that do not connect → `unsolicited`.
+ *    A peer whose claim its headers do not back is "unhelpful" until its tip changes.
+ * 3. **Bodies.** The node lists the bodies missing along the best header chain; a sliding window
+ *    of the first {@link SyncManagerOptions.window} of them is requested in `getBlocks` batches
+ *    of 16 from every peer that claims enough work, at most `maxPendingRequests` batches in flight
+ *    per peer (PeerScores' request cap). Bodies go through the node's block path as they come (out
+ *    of order is fine: the node connects them once contiguous). A batch that times out or comes
+ *    back `notFound` is asked of another peer. An invalid body → `invalidBlock` (ban); a body that
+ *    does not match its header → `malformedFrame`.
+ * 4. **Synced** = no connected peer (still helpful) claims more work than our active tip; with no
+ *    peers, synced. The node's flag follows (its miner waits for it).
+ *
+ * Progress goes out as `sync-progress` events `{ phase: 'headers' | 'blocks', done, total }`,
+ * counted from the start of the phase.
+ * @module
+ */
+import type { PeerId } from '@libp2p/interface';
+import { blockHash, hashToHex, hexToHash, equalBytes, type HeaderEntry } from '../chain/index.ts';
+import { isMutationCode, type ChainAccess } from './chain-access.ts';
+import { NetEmitter } from './emitter.ts';
+import { RemoteSyncError } from './errors.ts';
+import type { TabchainLibp2p } from './libp2p-node.ts';
+import { MAX_BLOCKS_PER_REQUEST, MAX_HEADERS_PER_REQUEST, type SyncStatus } from './messages.ts';
+import type { PeerGate } from './peer-gate.ts';
+
+/** Events of the sync manager. */
+export interface SyncEvents {
+  'sync-progress': { phase: 'headers' | 'blocks'; done: number; total: number };
+  synced: { synced: boolean };
+  /** A peer's status changed (its claimed height, for the peer list). */
+  status: { peer: string; status: SyncStatus };
+}
+
+export interface SyncManagerOptions {
+  libp2p: TabchainLibp2p;
+  gate: PeerGate;
+  /** How often every peer's status is asked again, ms (default 10 s). */
+  statusEveryMs?: number;
+  /** Bodies requested ahead of the active tip at most (default 1024). */
+  window?: number;
+  /** Bodies per getBlocks request (default 16, the protocol maximum). */
+  blocksPerRequest?: number;
+  /** Minimum spacing of progress events, ms (default 100; the last of a phase always goes out). */
+  progressEveryMs?: number;
+  log?: (msg: string) => void;
+}
+
+interface PeerSync {
+  id: PeerId;
+  status?: SyncStatus;
+  /** The status must be asked again before it is trusted. */
+  stale: boolean;
+  /** Display hex of the claimed tip this peer failed to deliver; its claim is ignored until its tip changes. */
+  unhelpful?: string;
+}
+
+/**
+ * The sync driver.
+ * @example
+ * ```ts
+ * const sync = new SyncManager({ libp2p, gate });
+ * sync.attach(chain);
+ * sync.start();
+ * sync.addPeer(peerId); // after identify says it speaks /tabchain/<net>/sync/1
+ * sync.events.on('sync-progress', (p) => console.log(p.phase, p.done, p.total));
+ * ```
+ */
+export class SyncManager {
+  readonly events = new NetEmitter<SyncEvents>();
+  readonly #opts: SyncManagerOptions;
+  readonly #peers = new Map<string, PeerSync>();
+  readonly #window: number;
+  readonly #perRequest: number;
+  #chain: ChainAccess | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #running = false;
+  #again = false;
+  #stopped = true;
+  #synced = true;
+  #lastProgress = 0;
+  /** Resolves when the current loop run ends (tests, stop). */
+  #loop: Promise<void> = Promise.resolve();
+
+  constructor(opts: SyncManagerOptions) {
+    this.#opts = opts;
+    this.#window = opts.window ?? 1024;
+    this.#perRequest = Math.min(opts.blocksPerRequest ?? MAX_BLOCKS_PER_REQUEST, MAX_BLOCKS_PER_REQUEST);
+  }
+
+  /** The chain to sync. @example sync.attach(chain) */
+  attach(chain: ChainAccess): void {
+    this.#chain = chain;
+  }
+
+  /** Whether no peer claims more work than our tip. @example sync.synced */
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /** Last known status of a peer. @example sync.statusOf(id)?.height */
+  statusOf(peer: string): SyncStatus | undefined {
+    return this.#peers.get(peer)?.status;
+  }
+
+  /** Starts the periodic status poll. @example sync.start() */
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    const every = this.#opts.statusEveryMs ?? 10_000;
+    this.#timer = setInterval(() => {
+      for (const p of this.#peers.values()) p.stale = true;
+      this.kick();
+    }, every);
+    (this.#timer as { unref?: () => void }).unref?.();
+    this.#updateSynced();
+  }
+
+  /** Stops polling; the loop ends after its current request. @example await sync.stop() */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#loop;
+  }
+
+  /** A peer that speaks the sync protocol connected. @example sync.addPeer(peerId) */
+  addPeer(id: PeerId): void {
+    const key = id.toString();
+    const known = this.#peers.get(key);
+    if (known) known.stale = true;
+    else this.#peers.set(key, { id, stale: true });
+    this.kick();
+  }
+
+  /** A peer disconnected (or was banned). @example sync.removePeer('12D3KooW...') */
+  removePeer(peer: string): void {
+    if (this.#peers.delete(peer)) this.#updateSynced();
+  }
+
+  /** Peers known to speak the sync protocol. @example sync.peerIds() */
+  peerIds(): string[] {
+    return [...this.#peers.keys()];
+  }
+
+  /**
+   * Asks this peer for its status again and syncs from it if it is ahead (e.g. it gossiped a block
+   * whose parent we lack).
+   * @example sync.requestFrom(peerId)
+   */
+  requestFrom(peer: string): void {
+    const p = this.#peers.get(peer);
+    if (p) p.stale = true;
+    this.kick();
+  }
+
+  /** Our chain changed (new tip): re-evaluate `synced`. @example node.events.on('tip', () => sync.chainChanged()) */
+  chainChanged(): void {
+    this.#updateSynced();
+  }
+
+  /**
+   * Wakes the driver loop (it runs once more if it is already running).
+   * @example sync.kick()
+   */
+  kick(): void {
+    if (this.#stopped || !this.#chain) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = true;
+    this.#loop = this.#run().finally(() => {
+      this.#running = false;
+    });
+  }
+
+  /** Resolves when the loop is idle. @example await sync.idle() */
+  async idle(): Promise<void> {
+    while (this.#running) await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    try {
+      do {
+        this.#again = false;
+        await this.#refreshStatuses();
+        if (this.#stopped) break;
+        await this.#headersPhase();
+        if (this.#stopped) break;
+        await this.#blocksPhase();
+        this.#updateSynced();
+      } while (this.#again && !this.#stopped);
+    } catch (e) {
+      this.#opts.log?.(`sync: ${(e as Error).message}`);
+    }
+  }
+
+  // --- status ----------------------------------------------------------------------------------
+
+  async #refreshStatuses(): Promise<void> {
+    const stale = [...this.#peers.values()].filter((p) => p.stale);
+    await Promise.all(stale.map((p) => this.#refreshStatus(p)));
+    this.#updateSynced();
+  }
+
+  async #refreshStatus(p: PeerSync): Promise<void> {
+    const chain = this.#chain!;
+    const key = p.id.toString();
+    let status: SyncStatus;
+    try {
+      status = await this.#opts.libp2p.services.sync.getStatus(p.id);
+    } catch (e) {
+      // Not yet serving (BUSY), gone, or it timed out (the sync service charged it already).
+      if (!(e instanceof RemoteSyncError)) this.#opts.log?.(`sync: status of ${key} failed: ${(e as Error).message}`);
+      if ((e as Error).name === 'UnsupportedProtocolError') this.#peers.delete(key);
+      return;
+    }
+    if (!this.#peers.has(key)) return; // removed meanwhile
+    if (status.network !== chain.params.name || status.chainId !== chain.params.chainId || !equalBytes(status.genesisHash, chain.params.genesisHash)) {
+      this.#opts.log?.(`sync: ${key} runs another chain (${status.network}, genesis ${hashToHex(status.genesisHash)}): banned`);
+      this.#peers.delete(key);
+      this.#opts.gate.ban(key, 'another chain');
+      return;
+    }
+    if (p.unhelpful !== undefined && p.unhelpful !== hashToHex(status.tipHash)) p.unhelpful = undefined;
+    p.status = status;
+    p.stale = false;
+    this.events.emit('status', { peer: key, status });
+  }
+
+  #updateSynced(): void {
+    const chain = this.#chain;
+    if (!chain) return;
+    const tipWork = chain.tip().chainwork;
+    let synced = true;
+    for (const p of this.#peers.values()) {
+      if (p.status && p.unhelpful === undefined && p.status.chainwork > tipWork) {
+        synced = false;
+        break;
+      }
+    }
+    if (synced === this.#synced) return;
+    this.#synced = synced;
+    chain.setSynced(synced);
+    this.events.emit('synced', { synced });
+  }
+
+  // --- headers ---------------------------------------------------------------------------------
+
+  /** The peer claiming the most work above `work`, among the helpful ones. */
+  #bestPeerAbove(work: bigint): PeerSync | undefined {
+    let best: PeerSync | undefined;
+    for (const p of this.#peers.values()) {
+      if (!p.status || p.unhelpful !== undefined || p.status.chainwork <= work) continue;
+      if (!best || p.status.chainwork > best.status!.chainwork) best = p;
+    }
+    return best;
+  }
+
+  async #headersPhase(): Promise<void> {
+    const chain = this.#chain!;
+    for (let round = 0; !this.#stopped && round < 64; round++) {
+      const best = this.#bestPeerAbove(chain.headers.bestTip().chainwork);
+      if (!best) return;
+      const delivered = await this.#headersFrom(best);
+      if (!delivered && this.#peers.get(best.id.toString()) === best) best.unhelpful = hashToHex(best.status!.tipHash);
+    }
+  }
+
+  /** Walks a peer's headers; returns whether its claim is now backed (its tip known, or our best header work reached its claim). */
+  async #headersFrom(p: PeerSync): Promise<boolean> {
+    const chain = this.#chain!;
+    const key = p.id.toString();
+    const claimed = p.status!;
+    const startHeight = chain.headers.bestTip().height;
+    const total = Math.max(0, claimed.height - startHeight);
+    const known = chain.headers.get(claimed.tipHash);
+    if (known?.status === 'invalid') {
+      this.#opts.gate.penalize(key, 'invalidBlock', `its tip ${hashToHex(claimed.tipHash)} is on an invalid chain`);
+      return false;
+    }
+    let from: HeaderEntry = chain.headers.bestTip();
+    let added = 0;
+    this.#progress('headers', 0, total, true);
+    for (;;) {
+      if (this.#stopped || !this.#peers.has(key)) return true;
+      if (!this.#opts.gate.scores.tryBeginRequest(key)) return true; // busy: try again later
+      let headers;
+      try {
+        headers = await this.#opts.libp2p.services.sync.getHeaders(p.id, chain.headers.locator(from), { max: MAX_HEADERS_PER_REQUEST });
+      } catch (e) {
+        this.#opts.log?.(`sync: headers from ${key} failed: ${(e as Error).message}`);
+        return false;
+      } finally {
+        this.#opts.gate.scores.endRequest(key);
+      }
+      if (headers.length === 0) break;
+      const v = await chain.processHeaders(headers);
+      added += v.added;
+      if (v.invalid) {
+        this.#opts.gate.penalize(key, 'invalidBlock', `header ${v.invalid.hash}: ${v.invalid.code}`);
+        return false;
+      }
+      if (v.unconnected) {
+        this.#opts.gate.penalize(key, 'unsolicited', `headers that do not connect (${v.unconnected})`);
+        return false;
+      }
+      const last = chain.headers.get(blockHash(headers[headers.length - 1]));
+      this.#progress('headers', Math.min(total, Math.max(0, chain.headers.bestTip().height - startHeight)), total, false);
+      if (v.held || !last) break;
+      from = last;
+      if (headers.length < MAX_HEADERS_PER_REQUEST) break;
+    }
+    this.#progress('headers', Math.max(0, chain.headers.bestTip().height - startHeight), total, true);
+    if (added > 0) this.#opts.log?.(`sync: ${added} headers from ${key}`);
+    return chain.headers.has(claimed.tipHash) || chain.headers.bestTip().chainwork >= claimed.chainwork;
+  }
+
+  // --- bodies ----------------------------------------------------------------------------------
+
+  async #blocksPhase(): Promise<void> {
+    const chain = this.#chain!;
+    if (chain.missingBodies(1).length === 0) return;
+    const startHeight = chain.tip().height;
+    const inFlight = new Set<string>();
+    const failedBy = new Map<string, Set<string>>();
+    const requests = new Set<Promise<void>>();
+    const markFailed = (hash: string, peer: string) => {
+      const set = failedBy.get(hash);
+      if (set) set.add(peer);
+      else failedBy.set(hash, new Set([peer]));
+    };
+    const total = () => Math.max(0, chain.headers.bestTip().height - startHeight);
+    const done = () => Math.max(0, chain.tip().height - startHeight);
+    this.#progress('blocks', 0, total(), true);
+
+    const request = async (p: PeerSync, hashes: string[]): Promise<void> => {
+      const key = p.id.toString();
+      try {
+        const res = await this.#opts.libp2p.services.sync.getBlocks(p.id, hashes.map(hexToHash));
+        for (const b of res.blocks) {
+          const hex = hashToHex(b.hash);
+          const v = await chain.processBlock(b.bytes, key);
+          inFlight.delete(hex);
+          if (v.status === 'invalid') {
+            if (isMutationCode(v.code)) this.#opts.gate.penalize(key, 'malformedFrame', `block ${hex} does not match its header (${v.code})`);
+            else this.#opts.gate.penalize(key, 'invalidBlock', `block ${hex}: ${v.code ?? 'invalid'}`);
+            break;
+          }
+        }
+        if (res.notFound.length > 0) {
+          for (const h of res.notFound) markFailed(hashToHex(h), key);
+          if (p.status) p.unhelpful = hashToHex(p.status.tipHash);
+        }
+      } catch (e) {
+        // Timeouts and bad answers were charged by the sync service; ask someone else.
+        this.#opts.log?.(`sync: blocks from ${key} failed: ${(e as Error).message}`);
+        for (const h of hashes) markFailed(h, key);
+      } finally {
+        for (const h of hashes) inFlight.delete(h);
+        this.#opts.gate.scores.endRequest(key);
+        this.#progress('blocks', done(), total(), false);
+      }
+    };
+
+    for (;;) {
+      if (this.#stopped) break;
+      const wanted = chain.missingBodies(this.#window).filter((h) => !inFlight.has(h));
+      const peers = [...this.#peers.values()]
+        .filter((p) => p.status && p.unhelpful === undefined)
+        .sort((a, b) => this.#opts.gate.scores.pending(a.id.toString()) - this.#opts.gate.scores.pending(b.id.toString()));
+      for (const p of peers) {
+        const key = p.id.toString();
+        if (this.#opts.gate.denies(key)) continue;
+        while (wanted.length > 0) {
+          const chunk: string[] = [];
+          for (let i = 0; i < wanted.length && chunk.length < this.#perRequest; ) {
+            const h = wanted[i];
+            const entry = chain.headers.get(h);
+            const canServe = !failedBy.get(h)?.has(key) && (!entry || entry.chainwork <= p.status!.chainwork);
+            if (canServe) {
+              chunk.push(h);
+              wanted.splice(i, 1);
+            } else i++;
+          }
+          if (chunk.length === 0) break;
+          if (!this.#opts.gate.scores.tryBeginRequest(key)) {
+            wanted.unshift(...chunk);
+            break;
+          }
+          for (const h of chunk) inFlight.add(h);
+          const r = request(p, chunk);
+          requests.add(r);
+          void r.finally(() => requests.delete(r));
+        }
+      }
+      if (requests.size === 0) break; // nothing to fetch, or nobody can serve what is missing
+      await Promise.race(requests);
+    }
+    await Promise.all(requests);
+    this.#progress('blocks', done(), total(), true);
+  }
+
+  #progress(phase: 'headers' | 'blocks', done: number, total: number, force: boolean): void {
+    const now = Date.now();
+    if (!force && now - this.#lastProgress < (this.#opts.progressEveryMs ?? 100)) return;
+    this.#lastProgress = now;
+    this.events.emit('sync-progress', { phase, done, total });
+  }
+}

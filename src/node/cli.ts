@@ -1,5 +1,6 @@
 /**
- * The headless full node: `npm run node -- [--network dev|main|test] [--mine] [--workers N] [--data DIR]`.
+ * The headless full node: `npm run node -- [--network dev|main|test] [--mine] [--workers N] [--data DIR]
+ * [--relay URL] [--bootstrap MULTIADDR]… [--listen MULTIADDR]… [--offline]`.
  *
  * The same FullNode as a browser tab, in Node: MemoryStore by default (gone at exit), LevelStore
  * with `--data DIR` (reopens where it stopped, without replaying). Mined blocks pay the wallet key
@@ -7,6 +8,12 @@
  * to the same address across restarts. Prints the height on every new tip (at most
  * once a second) and a status line with the hashrate every `--status-every` seconds. SIGINT or
  * SIGTERM stops the miner and closes the store before exiting (a second signal exits at once).
+ *
+ * Network (src/node/headless-network.ts): listens on TCP and WebSockets on 127.0.0.1 with free
+ * ports (or `--listen`), joins the relay whose page is at `--relay` (its /bootstrap.json, the same
+ * relay browser tabs use) and/or keeps `--bootstrap` multiaddrs connected, finds peers, syncs
+ * headers-first and gossips blocks and transactions. `--offline` runs without a network (then the
+ * node counts as synced and mines at once).
  * @module
  */
 import { parseArgs } from 'node:util';
@@ -16,6 +23,7 @@ import type { ChainStore } from '../storage/chain-store.ts';
 import { MemoryStore } from '../storage/memory-store.ts';
 import { LevelStore } from '../storage/level-store.ts';
 import { FullNode } from './full-node.ts';
+import { startHeadlessNetwork, type HeadlessNetwork } from './headless-network.ts';
 import { Wallet } from './wallet.ts';
 
 /** Parsed command line. */
@@ -26,15 +34,28 @@ export interface CliOptions {
   data?: string;
   /** Seconds between status lines. */
   statusEvery: number;
+  /** Relay page URL (its /bootstrap.json is read). */
+  relay?: string;
+  /** Multiaddrs to keep connected. */
+  bootstrap: string[];
+  /** Listen multiaddrs (default TCP + WebSockets on 127.0.0.1, free ports). */
+  listen?: string[];
+  /** No network at all. */
+  offline: boolean;
 }
 
 export const USAGE = `usage: npm run node -- [--network dev|main|test] [--mine] [--workers N] [--data DIR] [--status-every SECONDS]
+                       [--relay URL] [--bootstrap MULTIADDR]... [--listen MULTIADDR]... [--offline]
 
   --network        chain to run (default dev)
   --mine           mine blocks (to this node's key, kept in the store)
   --workers N      miner worker threads (default: CPUs - 1)
   --data DIR       keep the chain in a LevelDB directory (default: in memory, gone at exit)
-  --status-every S seconds between status lines (default 10)`;
+  --status-every S seconds between status lines (default 10)
+  --relay URL      join the relay serving the app at URL (reads URL/bootstrap.json), e.g. http://127.0.0.1:8080
+  --bootstrap MA   keep this multiaddr connected (a relay or another node); repeatable
+  --listen MA      listen on this multiaddr (default /ip4/127.0.0.1/tcp/0 and /ip4/127.0.0.1/tcp/0/ws); repeatable
+  --offline        no network (the node mines alone)`;
 
 /** A command-line mistake: printed with the usage, exit code 2. */
 export class UsageError extends Error {
@@ -43,7 +64,7 @@ export class UsageError extends Error {
 
 /**
  * Parses the command line (without the node and script paths). Throws {@link UsageError}.
- * @example parseCliArgs(['--network', 'dev', '--mine']) // { network: 'dev', mine: true, statusEvery: 10 }
+ * @example parseCliArgs(['--network', 'dev', '--mine', '--relay', 'http://127.0.0.1:8080']) // { network: 'dev', mine: true, relay: 'http://127.0.0.1:8080/', bootstrap: [], offline: false, statusEvery: 10 }
  */
 export function parseCliArgs(argv: string[]): CliOptions {
   let values;
@@ -58,6 +79,10 @@ export function parseCliArgs(argv: string[]): CliOptions {
         workers: { type: 'string' },
         data: { type: 'string' },
         'status-every': { type: 'string' },
+        relay: { type: 'string' },
+        bootstrap: { type: 'string', multiple: true },
+        listen: { type: 'string', multiple: true },
+        offline: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -75,7 +100,23 @@ export function parseCliArgs(argv: string[]): CliOptions {
   if (values.data !== undefined && values.data.trim() === '') throw new UsageError('--data needs a directory');
   const statusEvery = values['status-every'] === undefined ? 10 : Number(values['status-every']);
   if (!(Number.isFinite(statusEvery) && statusEvery > 0)) throw new UsageError(`--status-every must be a positive number of seconds, not "${values['status-every']}"`);
-  return { network, mine: values.mine ?? false, workers, data: values.data, statusEvery };
+  let relay: string | undefined;
+  if (values.relay !== undefined) {
+    try {
+      const u = new URL(values.relay);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
+      relay = u.toString();
+    } catch {
+      throw new UsageError(`--relay must be the relay's http(s) URL, not "${values.relay}"`);
+    }
+  }
+  const bootstrap = values.bootstrap ?? [];
+  for (const ma of [...bootstrap, ...(values.listen ?? [])]) {
+    if (!ma.startsWith('/')) throw new UsageError(`"${ma}" is not a multiaddr (e.g. /ip4/127.0.0.1/tcp/4001)`);
+  }
+  const offline = values.offline ?? false;
+  if (offline && (relay !== undefined || bootstrap.length > 0 || values.listen !== undefined)) throw new UsageError('--offline excludes --relay, --bootstrap and --listen');
+  return { network, mine: values.mine ?? false, workers, data: values.data, statusEvery, relay, bootstrap, listen: values.listen, offline };
 }
 
 function formatRate(hs: number): string {
@@ -98,6 +139,12 @@ export async function runCli(argv: string[], out: (line: string) => void = (l) =
     console.error(USAGE);
     return e.message ? 2 : 0;
   }
+  // Signals are caught from here on: one arriving while the node or its network is still starting
+  // is acted on (a clean stop) once they are up, instead of killing the process half-way.
+  const early: string[] = [];
+  let onSignal: (signal: string) => void = (signal) => early.push(signal);
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
   const params = getParams(opts.network);
   const store: ChainStore = opts.data ? new LevelStore({ network: opts.network, dir: opts.data }) : new MemoryStore({ network: opts.network });
   const node = new FullNode({ params, store, miner: { workers: opts.workers }, log: (m) => out(m) });
@@ -112,6 +159,28 @@ export async function runCli(argv: string[], out: (line: string) => void = (l) =
   }
   out(`tabchain ${opts.network} node, ${opts.data ? `data in ${opts.data}` : 'in memory'}, miner address ${addressOf(node.minerPubKey!, params)}`);
   out(`height ${node.height} tip ${hashToHex(node.tip.hash)}`);
+
+  let network: HeadlessNetwork | undefined;
+  if (!opts.offline) {
+    try {
+      network = await startHeadlessNetwork(node, { relay: opts.relay, bootstrap: opts.bootstrap, listen: opts.listen, log: (m) => out(m) });
+    } catch (e) {
+      console.error(`error: cannot start the network: ${e instanceof Error ? e.message : String(e)}`);
+      await node.stop().catch(() => undefined);
+      return 1;
+    }
+    const net = network.net;
+    out(`peer id ${net.peerId}`);
+    for (const ma of net.multiaddrs()) out(`listening on ${ma}`);
+    net.events.on('synced', ({ synced }) => out(synced ? 'synced' : 'syncing'));
+    net.events.on('banned', (b) => out(`banned ${b.peerId} (${b.offence}${b.why ? `: ${b.why}` : ''})`));
+    let lastProgress = 0;
+    net.events.on('sync-progress', (p) => {
+      if (Date.now() - lastProgress < 1000 && p.done < p.total) return;
+      lastProgress = Date.now();
+      out(`sync ${p.phase} ${p.done}/${p.total}`);
+    });
+  }
 
   // Height on each new tip, at most once a second (the last one is never lost).
   let lastPrinted = 0;
@@ -128,7 +197,12 @@ export async function runCli(argv: string[], out: (line: string) => void = (l) =
   node.events.on('error', (e) => console.error(`error: ${e.message}`));
   const status = setInterval(() => {
     const m = node.minerStatus();
-    out(`status height ${node.height} mempool ${node.mempool.size} mining ${m.mining ? 'yes' : 'no'} workers ${m.workers} hashrate ${formatRate(m.hashrate)} found ${m.blocksFound}`);
+    const peers = network ? network.net.peers().filter((p) => !p.isRelay).length : 0;
+    const relays = network ? network.net.peers().filter((p) => p.isRelay).length : 0;
+    out(
+      `status height ${node.height} mempool ${node.mempool.size} mining ${m.mining ? 'yes' : 'no'} workers ${m.workers} hashrate ${formatRate(m.hashrate)} found ${m.blocksFound}` +
+        (network ? ` peers ${peers} relays ${relays} synced ${node.synced ? 'yes' : 'no'}` : ''),
+    );
   }, opts.statusEvery * 1000);
 
   if (opts.mine) await node.startMining(opts.workers !== undefined ? { workers: opts.workers } : {});
@@ -145,7 +219,9 @@ export async function runCli(argv: string[], out: (line: string) => void = (l) =
       out(`${signal}: stopping`);
       clearInterval(status);
       if (pending !== undefined) clearTimeout(pending);
-      node.stop().then(
+      (network ? network.stop().catch((e: unknown) => console.error(`error while stopping the network: ${e instanceof Error ? e.message : String(e)}`)) : Promise.resolve())
+        .then(() => node.stop())
+        .then(
         () => {
           out(`stopped at height ${node.height} tip ${hashToHex(node.tip.hash)}`);
           resolve(0);
@@ -156,8 +232,8 @@ export async function runCli(argv: string[], out: (line: string) => void = (l) =
         },
       );
     };
-    process.on('SIGINT', () => shutdown('SIGINT'));
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    onSignal = shutdown;
+    if (early.length > 0) shutdown(early[0]);
   });
 }
 

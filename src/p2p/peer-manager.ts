@@ -95,15 +95,6 @@ export const directFirst: DialPolicy = (_peer, addrs) => {
   return [...addrs].sort((a, b) => order(a) - order(b));
 };
 
-/**
- * Browser policy: WebRTC first, then other direct addresses, then relayed.
- * @example new NetworkService({ ..., dialPolicy: preferWebRTC })
- */
-export const preferWebRTC: DialPolicy = (_peer, addrs) => {
-  const order = (a: Multiaddr) => ({ webrtc: 0, websocket: 1, tcp: 1, relay: 2 })[classifyTransport(a)];
-  return [...addrs].sort((a, b) => order(a) - order(b));
-};
-
 /** The peer id an address ends with, if any. */
 export function peerIdOfAddr(ma: Multiaddr): string | undefined {
   const p2p = ma.getComponents().filter((c) => c.name === 'p2p');
@@ -453,7 +444,7 @@ export class PeerManager {
       for (const [id, c] of this.#candidates) {
         if (need <= 0 || this.#dialing.size + picks.length >= MAX_PARALLEL_DIALS) break;
         if (this.#dialing.has(id) || c.nextTry > now || this.#opts.gate.denies(id)) continue;
-        if (connected.has(id) && !(relayedOnly.has(id) && c.addrs.some((a) => classifyTransport(a) !== 'relay'))) continue;
+        if (connected.has(id) && !(relayedOnly.has(id) && this.#policy(id, c.addrs).some((a) => classifyTransport(a) !== 'relay'))) continue;
         picks.push(id);
         need--;
       }

@@ -171,9 +171,10 @@ export class PeerManager {
   readonly #relayIds = new Set<string>();
   readonly #bookWrittenAt = new Map<string, number>();
   readonly #bootstrapIds = new Set<string>();
-  #bootstrapFailures = 0;
-  #bootstrapNextTry = 0;
-  #bootstrapDialing = false;
+  /** Per bootstrap peer id: its addresses (latest list), failures and next try. */
+  readonly #bootstrapPeers = new Map<string, { addrs: string[]; failures: number; nextTry: number; dialing: boolean }>();
+  #bootstrapListAt = 0;
+  #bootstrapListing = false;
   #timers: ReturnType<typeof setInterval>[] = [];
   #offs: (() => void)[] = [];
   #started = false;
@@ -191,18 +192,31 @@ export class PeerManager {
       pingEveryMs: t.pingEveryMs ?? 15_000,
       dialTimeoutMs: t.dialTimeoutMs ?? 10_000,
     };
-    if (Array.isArray(opts.bootstrap)) for (const a of opts.bootstrap) this.#noteBootstrap(a);
+    if (Array.isArray(opts.bootstrap)) this.#noteBootstrap(opts.bootstrap);
   }
 
-  #noteBootstrap(addr: string): void {
-    try {
-      const id = peerIdOfAddr(multiaddr(addr));
+  /** Takes in a bootstrap list: addresses grouped by peer id (an address without one is its own entry). */
+  #noteBootstrap(addrs: string[]): void {
+    const groups = new Map<string, string[]>();
+    for (const addr of addrs) {
+      let id: string | undefined;
+      try {
+        id = peerIdOfAddr(multiaddr(addr));
+      } catch {
+        this.#opts.log?.(`peers: bad bootstrap address ${addr}`);
+        continue;
+      }
       if (id) {
         this.#bootstrapIds.add(id);
         this.#relayIds.add(id);
       }
-    } catch {
-      this.#opts.log?.(`peers: bad bootstrap address ${addr}`);
+      const key = id ?? addr;
+      groups.set(key, [...(groups.get(key) ?? []), addr]);
+    }
+    for (const [key, list] of groups) {
+      const b = this.#bootstrapPeers.get(key);
+      if (b) b.addrs = list;
+      else this.#bootstrapPeers.set(key, { addrs: list, failures: 0, nextTry: 0, dialing: false });
     }
   }
 
@@ -322,8 +336,11 @@ export class PeerManager {
         c.failures = 0;
         c.nextTry = 0;
       }
-      this.#bootstrapFailures = 0;
-      this.#bootstrapNextTry = 0;
+      for (const b of this.#bootstrapPeers.values()) {
+        b.failures = 0;
+        b.nextTry = 0;
+      }
+      this.#bootstrapListAt = 0;
       void this.maintain();
     }
     this.#opts.onChange?.();
@@ -430,9 +447,7 @@ export class PeerManager {
       const now = Date.now();
       const libp2p = this.#opts.libp2p;
       const connected = new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()));
-      if (this.#opts.bootstrap && !this.#opts.gate.isolated && ![...this.#bootstrapIds].some((id) => connected.has(id)) && now >= this.#bootstrapNextTry && !this.#bootstrapDialing) {
-        void this.#dialBootstrap();
-      }
+      if (this.#opts.bootstrap && !this.#opts.gate.isolated) this.#keepBootstrap(connected, now);
       let need = this.#target - this.#directChainPeers();
       const relayedOnly = new Set<string>();
       for (const c of libp2p.getConnections()) {
@@ -492,32 +507,48 @@ export class PeerManager {
     }
   }
 
-  async #dialBootstrap(): Promise<void> {
-    this.#bootstrapDialing = true;
+  /**
+   * Keeps every bootstrap peer connected. A `bootstrap` function is called again when some
+   * bootstrap peer is down (at most every 2 s), so a relay that came back elsewhere is found.
+   */
+  #keepBootstrap(connected: Set<string>, now: number): void {
+    const src = this.#opts.bootstrap;
+    const down = [...this.#bootstrapPeers.entries()].filter(([key]) => !connected.has(key));
+    if (typeof src === 'function' && (this.#bootstrapPeers.size === 0 || down.length > 0) && !this.#bootstrapListing && now - this.#bootstrapListAt > 2000) {
+      this.#bootstrapListing = true;
+      this.#bootstrapListAt = now;
+      src()
+        .then((addrs) => this.#noteBootstrap(addrs))
+        .catch((e: Error) => this.#opts.log?.(`peers: bootstrap list unavailable: ${e.message}`))
+        .finally(() => {
+          this.#bootstrapListing = false;
+          void this.maintain();
+        });
+    }
+    for (const [key, b] of down) {
+      if (b.dialing || now < b.nextTry || this.#opts.gate.denies(key)) continue;
+      void this.#dialBootstrap(b);
+    }
+  }
+
+  async #dialBootstrap(b: { addrs: string[]; failures: number; nextTry: number; dialing: boolean }): Promise<void> {
+    b.dialing = true;
     try {
-      const src = this.#opts.bootstrap;
-      let addrs: string[] = [];
-      try {
-        addrs = typeof src === 'function' ? await src() : (src ?? []);
-      } catch (e) {
-        this.#opts.log?.(`peers: bootstrap list unavailable: ${(e as Error).message}`);
-      }
-      for (const a of addrs) this.#noteBootstrap(a);
-      for (const a of addrs) {
+      for (const a of b.addrs) {
         if (!this.#started || this.#opts.gate.isolated) return;
         try {
           await this.#opts.libp2p.dial(multiaddr(a), { signal: AbortSignal.timeout(this.#t.dialTimeoutMs) });
-          this.#bootstrapFailures = 0;
-          this.#bootstrapNextTry = 0;
+          b.failures = 0;
+          b.nextTry = 0;
           return;
         } catch (e) {
           this.#opts.log?.(`peers: bootstrap ${a} failed: ${(e as Error).message}`);
         }
       }
-      this.#bootstrapFailures++;
-      this.#bootstrapNextTry = Date.now() + this.#backoff(this.#bootstrapFailures, Math.min(this.#t.redialMaxMs, 10_000));
+      b.failures++;
+      b.nextTry = Date.now() + this.#backoff(b.failures, Math.min(this.#t.redialMaxMs, 10_000));
     } finally {
-      this.#bootstrapDialing = false;
+      b.dialing = false;
     }
   }
 

@@ -65,6 +65,8 @@ interface PeerSync {
   stale: boolean;
   /** Display hex of the claimed tip this peer failed to deliver; its claim is ignored until its tip changes. */
   unhelpful?: string;
+  /** When its status was last asked for (ms). */
+  askedAt?: number;
 }
 
 /**
@@ -82,6 +84,7 @@ export class SyncManager {
   readonly events = new NetEmitter<SyncEvents>();
   readonly #opts: SyncManagerOptions;
   readonly #peers = new Map<string, PeerSync>();
+  readonly #refreshing = new Set<string>();
   readonly #window: number;
   readonly #perRequest: number;
   #chain: ChainAccess | undefined;
@@ -219,6 +222,9 @@ export class SyncManager {
   async #refreshStatus(p: PeerSync): Promise<void> {
     const chain = this.#chain!;
     const key = p.id.toString();
+    if (this.#refreshing.has(key)) return;
+    this.#refreshing.add(key);
+    p.askedAt = Date.now();
     let status: SyncStatus;
     try {
       status = await this.#opts.libp2p.services.sync.getStatus(p.id);
@@ -227,6 +233,8 @@ export class SyncManager {
       if (!(e instanceof RemoteSyncError)) this.#opts.log?.(`sync: status of ${key} failed: ${(e as Error).message}`);
       if ((e as Error).name === 'UnsupportedProtocolError') this.#peers.delete(key);
       return;
+    } finally {
+      this.#refreshing.delete(key);
     }
     if (!this.#peers.has(key)) return; // removed meanwhile
     if (status.network !== chain.params.name || status.chainId !== chain.params.chainId || !equalBytes(status.genesisHash, chain.params.genesisHash)) {
@@ -378,6 +386,14 @@ export class SyncManager {
 
     for (;;) {
       if (this.#stopped) break;
+      // Peers that connected meanwhile join in as soon as their status is known.
+      for (const p of this.#peers.values()) {
+        if (p.stale && !this.#refreshing.has(p.id.toString()) && Date.now() - (p.askedAt ?? 0) > 1000) {
+          const r = this.#refreshStatus(p);
+          requests.add(r);
+          void r.finally(() => requests.delete(r));
+        }
+      }
       const wanted = chain.missingBodies(this.#window).filter((h) => !inFlight.has(h));
       const peers = [...this.#peers.values()]
         .filter((p) => p.status && p.unhelpful === undefined)

@@ -1,0 +1,72 @@
+/**
+ * Headers-first sync between real headless nodes (TCP on 127.0.0.1, noise, yamux, the sync
+ * protocol): a new node catches up with a 1,000-block chain served by two peers — all headers
+ * first, validated, then the bodies from both peers in parallel — and then counts as synced.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToHex } from '../../src/chain/index.ts';
+import { ChainBuilder } from '../unit/helpers/chain-builder.ts';
+import { startNetNode, waitUntil, type NetNode } from './helpers/net-nodes.ts';
+
+const HEIGHT = 1000;
+const nodes: NetNode[] = [];
+let chain: ChainBuilder;
+let sources: NetNode[];
+const served = new Map<string, number>();
+
+beforeAll(async () => {
+  chain = new ChainBuilder();
+  while (chain.height < HEIGHT) chain.mine();
+  sources = await Promise.all(['s1', 's2'].map((name) => startNetNode(name, { blocks: chain.blocks.slice(1) })));
+  nodes.push(...sources);
+  for (const s of sources) {
+    // Count the bodies each source serves (its store is read once per block served).
+    const store = s.node.store;
+    const getBlock = store.getBlock.bind(store);
+    store.getBlock = (hash) => {
+      served.set(s.name, (served.get(s.name) ?? 0) + 1);
+      return getBlock(hash);
+    };
+  }
+});
+
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.stop()));
+});
+
+describe('headers-first sync', () => {
+  it('a new node syncs a 1,000-block chain: headers first, then bodies from several peers', async () => {
+    expect(sources.map((s) => s.node.height)).toEqual([HEIGHT, HEIGHT]);
+    const bootstrap = sources.map((s) => s.net.multiaddrs().find((m) => !m.includes('/ws'))!);
+    const fresh = await startNetNode('fresh', { bootstrap });
+    nodes.push(fresh);
+    const progress: { phase: string; done: number; total: number }[] = [];
+    fresh.net.events.on('sync-progress', (p) => progress.push(p));
+    const syncedStates: boolean[] = [];
+    fresh.node.events.on('synced', ({ synced }) => syncedStates.push(synced));
+
+    await waitUntil(() => fresh.node.height === HEIGHT, `height ${HEIGHT} (now ${fresh.node.height})`, 45_000);
+    expect(hashToHex(fresh.node.tip.hash)).toBe(hashToHex(chain.tip.hash));
+
+    // Headers first: every header was in before the first body was asked for.
+    const firstBlocks = progress.findIndex((p) => p.phase === 'blocks');
+    expect(firstBlocks).toBeGreaterThan(0);
+    expect(progress.slice(0, firstBlocks).every((p) => p.phase === 'headers')).toBe(true);
+    expect(progress[firstBlocks - 1]).toEqual({ phase: 'headers', done: HEIGHT, total: HEIGHT });
+    await waitUntil(() => progress.at(-1)?.phase === 'blocks' && progress.at(-1)?.done === HEIGHT, 'the last blocks progress event');
+    expect(progress.at(-1)).toEqual({ phase: 'blocks', done: HEIGHT, total: HEIGHT });
+
+    // Bodies came from both peers.
+    expect(served.get('s1') ?? 0).toBeGreaterThan(0);
+    expect(served.get('s2') ?? 0).toBeGreaterThan(0);
+    expect((served.get('s1') ?? 0) + (served.get('s2') ?? 0)).toBeGreaterThanOrEqual(HEIGHT);
+
+    // Not synced while the peers claimed more work, synced once caught up.
+    expect(syncedStates).toContain(false);
+    await waitUntil(() => fresh.node.synced, 'synced');
+    expect(fresh.net.synced).toBe(true);
+    const peers = fresh.net.peers();
+    expect(peers.map((p) => p.id).sort()).toEqual(sources.map((s) => s.net.peerId).sort());
+    expect(peers.every((p) => p.transport === 'tcp' && p.height === HEIGHT)).toBe(true);
+  });
+});

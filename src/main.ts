@@ -1,11 +1,13 @@
 /**
  * Browser entry: picks the network and this tab's profile, opens its IndexedDB store, starts the
  * FullNode (offline: no network is needed to start), opens the wallet and the outbox, installs
- * `window.tabchain` and mounts the status page.
+ * `window.tabchain` and mounts the app.
  *
- * `window.tabchain` is installed synchronously, before anything is opened, with `ready` a
- * Promise that resolves once the node is started and rejects with a readable ApiError if it cannot
- * start (profile locked, storage full or unavailable, …); its methods wait for `ready`.
+ * The app is mounted at once, before anything is opened, and shows each start-up step as it
+ * happens (network → profile → storage and chain → wallet); a failure is shown on the page as a
+ * readable message. `window.tabchain` is installed synchronously too, with `ready` a Promise that
+ * resolves once the node is started and rejects with a readable ApiError if it cannot start
+ * (profile locked, storage full or unavailable, …); its methods wait for `ready`.
  *
  * Network choice, first that answers:
  * 1. `GET /bootstrap.json` `{ network }` — served by the relay from its `NETWORK` env, so a page
@@ -14,7 +16,8 @@
  * 3. the build-time `VITE_TABCHAIN_NETWORK` env variable (`import.meta.env`);
  * 4. `main`.
  * Profile: `?profile=<id>` reopens that profile, `?profile=new` makes a fresh one; by default the
- * tab's own (sessionStorage) or a fresh one for a duplicated tab (see storage/profiles.ts).
+ * tab's own (sessionStorage) or a fresh one for a duplicated tab (see storage/profiles.ts). The
+ * parameter is removed from the address bar once used, so a reload reopens the same profile.
  * @module
  */
 import { mount } from 'svelte';
@@ -25,6 +28,7 @@ import { FullNode } from './node/full-node.ts';
 import { Outbox } from './node/outbox.ts';
 import { Wallet } from './node/wallet.ts';
 import App from './ui/App.svelte';
+import { StartupProgress } from './ui/startup.svelte.ts';
 
 declare global {
   interface Window {
@@ -56,32 +60,90 @@ async function pickNetwork(): Promise<NetworkName> {
   return 'main';
 }
 
-async function start(network: NetworkName): Promise<TabchainApiExtended> {
+/** Everything a started node of this tab consists of. */
+interface StartedNode {
+  network: NetworkName;
+  profiles: ProfileManager;
+  profileId: string;
+  store: IdbStore;
+  node: FullNode;
+  outbox: Outbox;
+  wallet: Wallet;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Node start-up (no network): profile → storage → chain → wallet.
+
+/**
+ * The profile asked for in the URL (`new`, an id) or the tab's own. Switching profiles reloads
+ * this tab with `?profile=<id>`; the previous page's lock is released as it unloads, which the
+ * browser may finish a moment after this page starts — so a LOCKED profile is retried briefly.
+ */
+async function acquireProfile(profiles: ProfileManager, wanted: string | null) {
+  if (wanted === 'new') return profiles.acquire({ fresh: true });
+  if (!wanted) return profiles.acquire();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await profiles.acquire({ id: wanted });
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'LOCKED' || attempt >= 10) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+async function startNode(network: NetworkName, progress: StartupProgress): Promise<StartedNode> {
+  progress.step('profile');
   const profiles = new ProfileManager({ network });
-  const wanted = new URLSearchParams(location.search).get('profile');
-  const profile = await profiles.acquire(wanted === 'new' ? { fresh: true } : wanted ? { id: wanted } : {});
+  const url = new URL(location.href);
+  const wanted = url.searchParams.get('profile');
+  const profile = await acquireProfile(profiles, wanted);
+  if (wanted !== null) {
+    // sessionStorage now remembers the profile; a reload must not make yet another new one.
+    url.searchParams.delete('profile');
+    history.replaceState(history.state, '', url);
+  }
   void profiles.requestPersistence();
+
+  progress.step('storage');
   const store = new IdbStore({ network, profileId: profile.id });
   const node = new FullNode({ params: getParams(network), store, log: (msg: string) => console.debug(`[tabchain] ${msg}`) });
   await node.start();
+
+  progress.step('wallet');
   const outbox = new Outbox({ node, store, log: (msg) => console.warn(`[tabchain] ${msg}`) });
   const wallet = await Wallet.open({ store, node, outbox });
   node.setMinerPubKey(wallet.publicKey);
   await outbox.start();
-  return createTabchainApi({
+  return { network, profiles, profileId: profile.id, store, node, outbox, wallet };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Networking start-up goes here (p2p: libp2p, relay, BroadcastChannel mesh) — it gets the started
+// node and provides `peerId` / `peers` to the API below.
+
+async function start(network: NetworkName, progress: StartupProgress): Promise<TabchainApiExtended> {
+  const started = await startNode(network, progress);
+  const { node, wallet, outbox, profiles, profileId } = started;
+  const api = createTabchainApi({
     node,
     wallet,
     outbox,
-    profile: profile.id,
+    profile: profileId,
     storage: () => profiles.estimate(),
+    profiles,
   });
+  progress.step('ready');
+  return api;
 }
 
+const progress = new StartupProgress();
 const network = pickNetwork();
-const api = deferTabchainApi(network.then(start));
+const api = deferTabchainApi(network.then((name) => start(name, progress)));
 window.tabchain = api;
 
 const target = document.getElementById('app');
 if (!target) throw new Error('tabchain: #app element missing from index.html');
-mount(App, { target, props: { api } });
-void network.then((name) => (document.title = `tabchain (${name})`));
+target.replaceChildren();
+mount(App, { target, props: { api, progress } });
+void network.then((name) => (document.title = `tabchain · ${name}`));

@@ -13,12 +13,14 @@
  * - the sync protocol as service `sync` (libp2p-sync.ts), offences reported to the gate;
  * - the {@link PeerGate}'s connection gater (bans, isolation; every address dialable).
  *
- * Message ids: on the block and tx topics a message's id is a hash of its content, so the same
- * block published by two miners' neighbours, or re-published after a reorg, is one message to
- * gossipsub (deduplicated and never forwarded twice). Other topics keep gossipsub's default id
- * (publisher key + sequence number), which the relay uses too: ids travel in IHAVE/IWANT gossip,
- * so every node on a topic must compute the same id, and discovery announcements repeat the same
- * content every few seconds on purpose.
+ * Message ids: on the block topic a message's id is a hash of its content, so the same block
+ * published by several nodes (a miner and a node that relays it after fetching it) is one message
+ * to gossipsub, deduplicated and forwarded once. Other topics keep gossipsub's default id
+ * (publisher key + sequence number): on the discovery topic the relay uses it too (ids travel in
+ * IHAVE/IWANT gossip, so every node on a topic must compute the same id) and announcements repeat
+ * the same content on purpose; on the transaction topic a wallet's periodic rebroadcast, or the
+ * transactions a reorg returned to the mempool, must go out again even though their bytes were
+ * published before (a content id would sit in every seen-cache and be dropped).
  * @module
  */
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p';
@@ -90,12 +92,13 @@ function signedMessageId(msg: Message): Uint8Array {
 }
 
 /**
- * The message-id function (see the module note): content hash on chain topics, default elsewhere.
+ * The message-id function (see the module note): content hash on the block topic, gossipsub's
+ * default elsewhere.
  * @example gossipsub({ msgIdFn: messageIdFn(protocolIds('dev')) })
  */
-export function messageIdFn(ids: { blocksTopic: string; txsTopic: string }): (msg: Message) => Uint8Array {
+export function messageIdFn(ids: { blocksTopic: string }): (msg: Message) => Uint8Array {
   return (msg) => {
-    if (msg.topic === ids.blocksTopic || msg.topic === ids.txsTopic) return sha256(concatBytes(utf8Bytes(msg.topic), msg.data));
+    if (msg.topic === ids.blocksTopic) return sha256(concatBytes(utf8Bytes(msg.topic), msg.data));
     return signedMessageId(msg);
   };
 }

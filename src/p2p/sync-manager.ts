@@ -12,10 +12,12 @@
  *    by the node (`processHeaders`: proof of work, ASERT bits, time) before anything else; the next
  *    locator starts at the last header it sent (so a peer on another branch is followed along its
  *    branch). Invalid headers → `invalidBlock` (ban); headers that do not connect → `unsolicited`.
- *    A peer whose claim its headers do not back is "unhelpful" until its tip changes.
+ *    A peer whose claim its headers (or bodies) do not back is "unhelpful" — its claim ignored —
+ *    until its tip changes or a minute passes.
  * 3. **Bodies.** The node lists the bodies missing along the best header chain; a sliding window
  *    of the first {@link SyncManagerOptions.window} of them is requested in `getBlocks` batches
- *    of 16 from every peer that claims enough work, at most `maxPendingRequests` batches in flight
+ *    of 16 from every peer whose claimed chain holds them (the block is an ancestor of the tip it
+ *    claims, or, if we do not know that tip, it claims at least as much work), at most `maxPendingRequests` batches in flight
  *    per peer (PeerScores' request cap). Bodies go through the node's block path as they come (out
  *    of order is fine: the node connects them once contiguous). A batch that times out or comes
  *    back `notFound` is asked of another peer. An invalid body → `invalidBlock` (ban); a body that
@@ -58,13 +60,19 @@ export interface SyncManagerOptions {
   log?: (msg: string) => void;
 }
 
+/** How long a peer's unbacked claim is ignored, ms. */
+const UNHELPFUL_MS = 60_000;
+
 interface PeerSync {
   id: PeerId;
   status?: SyncStatus;
   /** The status must be asked again before it is trusted. */
   stale: boolean;
-  /** Display hex of the claimed tip this peer failed to deliver; its claim is ignored until its tip changes. */
-  unhelpful?: string;
+  /**
+   * The claimed tip (display hex) this peer failed to deliver, and when: its claim is ignored
+   * until its tip changes or {@link UNHELPFUL_MS} pass.
+   */
+  unhelpful?: { tip: string; at: number };
   /** When its status was last asked for (ms). */
   askedAt?: number;
 }
@@ -243,10 +251,29 @@ export class SyncManager {
       this.#opts.gate.ban(key, 'another chain');
       return;
     }
-    if (p.unhelpful !== undefined && p.unhelpful !== hashToHex(status.tipHash)) p.unhelpful = undefined;
+    if (p.unhelpful !== undefined && p.unhelpful.tip !== hashToHex(status.tipHash)) p.unhelpful = undefined;
     p.status = status;
     p.stale = false;
     this.events.emit('status', { peer: key, status });
+  }
+
+  #helpful(p: PeerSync): boolean {
+    return p.unhelpful === undefined || Date.now() - p.unhelpful.at > UNHELPFUL_MS;
+  }
+
+  #markUnhelpful(p: PeerSync): void {
+    if (p.status) p.unhelpful = { tip: hashToHex(p.status.tipHash), at: Date.now() };
+  }
+
+  /**
+   * Whether a peer may have the block of `entry`: it is an ancestor of the tip the peer claims
+   * (when we know that tip), or at least the peer claims as much work (when we do not).
+   */
+  #mayHave(p: PeerSync, entry: HeaderEntry | undefined): boolean {
+    if (!entry || !p.status) return true;
+    const tip = this.#chain!.headers.get(p.status.tipHash);
+    if (tip) return this.#chain!.headers.isAncestor(entry, tip);
+    return entry.chainwork <= p.status.chainwork;
   }
 
   #updateSynced(): void {
@@ -255,7 +282,7 @@ export class SyncManager {
     const tipWork = chain.tip().chainwork;
     let synced = true;
     for (const p of this.#peers.values()) {
-      if (p.status && p.unhelpful === undefined && p.status.chainwork > tipWork) {
+      if (p.status && this.#helpful(p) && p.status.chainwork > tipWork) {
         synced = false;
         break;
       }
@@ -272,7 +299,7 @@ export class SyncManager {
   #bestPeerAbove(work: bigint): PeerSync | undefined {
     let best: PeerSync | undefined;
     for (const p of this.#peers.values()) {
-      if (!p.status || p.unhelpful !== undefined || p.status.chainwork <= work) continue;
+      if (!p.status || !this.#helpful(p) || p.status.chainwork <= work) continue;
       if (!best || p.status.chainwork > best.status!.chainwork) best = p;
     }
     return best;
@@ -284,7 +311,7 @@ export class SyncManager {
       const best = this.#bestPeerAbove(chain.headers.bestTip().chainwork);
       if (!best) return;
       const delivered = await this.#headersFrom(best);
-      if (!delivered && this.#peers.get(best.id.toString()) === best) best.unhelpful = hashToHex(best.status!.tipHash);
+      if (!delivered && this.#peers.get(best.id.toString()) === best) this.#markUnhelpful(best);
     }
   }
 
@@ -370,8 +397,14 @@ export class SyncManager {
           }
         }
         if (res.notFound.length > 0) {
-          for (const h of res.notFound) markFailed(hashToHex(h), key);
-          if (p.status) p.unhelpful = hashToHex(p.status.tipHash);
+          // A peer may lack blocks of a branch it is not on; lacking one of its OWN chain (an
+          // ancestor of the tip it claims) means its claim cannot be backed.
+          const tip = p.status && chain.headers.get(p.status.tipHash);
+          for (const h of res.notFound) {
+            markFailed(hashToHex(h), key);
+            const e = chain.headers.get(h);
+            if (tip && e && chain.headers.isAncestor(e, tip)) this.#markUnhelpful(p);
+          }
         }
       } catch (e) {
         // Timeouts and bad answers were charged by the sync service; ask someone else.
@@ -396,7 +429,7 @@ export class SyncManager {
       }
       const wanted = chain.missingBodies(this.#window).filter((h) => !inFlight.has(h));
       const peers = [...this.#peers.values()]
-        .filter((p) => p.status && p.unhelpful === undefined)
+        .filter((p) => p.status && this.#helpful(p))
         .sort((a, b) => this.#opts.gate.scores.pending(a.id.toString()) - this.#opts.gate.scores.pending(b.id.toString()));
       for (const p of peers) {
         const key = p.id.toString();
@@ -405,8 +438,7 @@ export class SyncManager {
           const chunk: string[] = [];
           for (let i = 0; i < wanted.length && chunk.length < this.#perRequest; ) {
             const h = wanted[i];
-            const entry = chain.headers.get(h);
-            const canServe = !failedBy.get(h)?.has(key) && (!entry || entry.chainwork <= p.status!.chainwork);
+            const canServe = !failedBy.get(h)?.has(key) && this.#mayHave(p, chain.headers.get(h));
             if (canServe) {
               chunk.push(h);
               wanted.splice(i, 1);

@@ -40,7 +40,7 @@ async function rawNode(services: Record<string, unknown> = {}): Promise<Libp2p> 
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    services: { identify: identify(), ...services } as Record<string, never>,
+    services: { identify: identify(), ...services } as unknown as Record<string, never>,
   });
   raw.push(node);
   return node;

@@ -27,6 +27,9 @@ import { createTabchainApi, deferTabchainApi, type TabchainApi, type TabchainApi
 import { FullNode } from './node/full-node.ts';
 import { Outbox } from './node/outbox.ts';
 import { Wallet } from './node/wallet.ts';
+import { startBrowserNetwork, type BrowserNetwork } from './node/browser-network.ts';
+import { fetchBootstrap } from './p2p/browser-bootstrap.ts';
+import { parseIceServers } from './p2p/transports-browser.ts';
 import App from './ui/App.svelte';
 import { StartupProgress } from './ui/startup.svelte.ts';
 
@@ -42,17 +45,16 @@ function isNetwork(v: unknown): v is NetworkName {
   return typeof v === 'string' && (NETWORKS as readonly string[]).includes(v);
 }
 
+/**
+ * The relay's `/bootstrap.json`, asked once at load (2-second timeout): it names the network and
+ * the relay's addresses. null when no relay answered (offline, static hosting).
+ */
+const bootstrap = fetchBootstrap('/bootstrap.json', 2000);
+
 /** The network this page runs (see the module comment for the order). */
 async function pickNetwork(): Promise<NetworkName> {
-  try {
-    const res = await fetch('/bootstrap.json', { signal: AbortSignal.timeout(2000), cache: 'no-store' });
-    if (res.ok && (res.headers.get('content-type') ?? '').includes('json')) {
-      const body = (await res.json()) as { network?: unknown };
-      if (isNetwork(body.network)) return body.network;
-    }
-  } catch {
-    // No relay (offline, static hosting): fall through.
-  }
+  const boot = await bootstrap;
+  if (boot && isNetwork(boot.network)) return boot.network;
   const query = new URLSearchParams(location.search).get('network');
   if (isNetwork(query)) return query;
   const env = (import.meta.env as Record<string, unknown>).VITE_TABCHAIN_NETWORK;
@@ -119,8 +121,30 @@ async function startNode(network: NetworkName, progress: StartupProgress): Promi
 }
 
 // ---------------------------------------------------------------------------------------------
-// Networking start-up goes here (p2p: libp2p, relay, BroadcastChannel mesh) — it gets the started
-// node and provides `peerId` / `peers` to the API below.
+// Networking (after the node; `ready` never waits for it): libp2p over WebRTC, the relay from
+// /bootstrap.json for signalling and discovery (node/browser-network.ts).
+
+/** The tab's network once started; undefined while starting, and when it could not start. */
+let networking: BrowserNetwork | undefined;
+
+/**
+ * Starts the tab's network over the started node. Without a relay the tab simply stays offline
+ * (the network keeps asking /bootstrap.json, so it joins when a relay appears). ICE servers: the
+ * relay's (`iceServers` in /bootstrap.json), `?stun=<url,…>`, and the build-time
+ * `VITE_TABCHAIN_ICE_SERVERS`; none by default (see p2p/transports-browser.ts).
+ */
+async function startNetworking(started: StartedNode): Promise<BrowserNetwork | undefined> {
+  if (location.protocol !== 'http:' && location.protocol !== 'https:') return undefined;
+  const boot = await bootstrap;
+  const env = (import.meta.env as Record<string, unknown>).VITE_TABCHAIN_ICE_SERVERS;
+  const iceServers = [...(boot?.iceServers ?? []), ...parseIceServers(new URLSearchParams(location.search).get('stun') ?? undefined), ...parseIceServers(env)];
+  return startBrowserNetwork(started.node, {
+    bootstrap: boot && boot.network === started.network ? boot : null,
+    iceServers,
+    outbox: started.outbox,
+    log: (msg) => console.debug(`[tabchain] ${msg}`),
+  });
+}
 
 async function start(network: NetworkName, progress: StartupProgress): Promise<TabchainApiExtended> {
   const started = await startNode(network, progress);
@@ -132,7 +156,14 @@ async function start(network: NetworkName, progress: StartupProgress): Promise<T
     profile: profileId,
     storage: () => profiles.estimate(),
     profiles,
+    peerId: () => networking?.peerId() ?? '',
+    peers: () => networking?.peers() ?? [],
+    online: () => networking?.online() ?? false,
   });
+  startNetworking(started).then(
+    (net) => (networking = net),
+    (e: unknown) => console.warn(`[tabchain] network unavailable, running offline: ${(e as Error).message}`),
+  );
   progress.step('ready');
   return api;
 }

@@ -1,0 +1,121 @@
+/**
+ * The network of a browser tab — the browser counterpart of headless-network.ts: WebRTC,
+ * WebSockets and circuit relay transports (src/p2p/transports-browser.ts), the relay found through
+ * the page's `/bootstrap.json` (fetched again whenever the relay must be redialled), a relay slot
+ * reserved so other tabs can reach us (`/p2p-circuit`) and WebRTC accepted through it (`/webrtc`),
+ * discovered tabs dialled over WebRTC first (preferWebRTC), the profile's peer key and address
+ * book, all attached to the tab's FullNode, and the wallet's pending transactions handed to gossip.
+ *
+ * The node never waits for any of this: a tab starts offline and joins when (if ever) the relay
+ * answers. Once tabs are connected over WebRTC the relay is no longer needed between them.
+ * @module
+ */
+import type { PrivateKey } from '@libp2p/interface';
+import { announceOnAddressChange } from '../p2p/browser-announce.ts';
+import { fetchBootstrap, type BootstrapInfo } from '../p2p/browser-bootstrap.ts';
+import { NetworkService, type NetworkServiceOptions } from '../p2p/network-service.ts';
+import { BROWSER_LISTEN, browserTransports, preferWebRTC } from '../p2p/transports-browser.ts';
+import type { ApiPeer } from './api.ts';
+import type { FullNode } from './full-node.ts';
+import { attachNetwork, loadOrCreatePeerKey, outboxRebroadcast, toApiPeers } from './networking.ts';
+import type { Outbox } from './outbox.ts';
+
+export interface BrowserNetworkOptions {
+  /** Where the relay's bootstrap document is (default `/bootstrap.json`, the page's own origin). */
+  bootstrapUrl?: string;
+  /** The document as already fetched at start-up (saves one request); null or absent: fetched. */
+  bootstrap?: BootstrapInfo | null;
+  /** STUN/TURN servers; default: the bootstrap document's, else none (see transports-browser.ts). */
+  iceServers?: RTCIceServer[];
+  /** Direct peers wanted (default 8, ARCHITECTURE "Browser node"). */
+  targetPeers?: number;
+  /**
+   * Period of discovery announcements, ms (default 5 s). Tabs also announce at once when their
+   * relay reservation is made (browser-announce.ts), so this only bounds how stale a peer list gets.
+   */
+  discoveryIntervalMs?: number;
+  /** Identity; default the profile's stored key (created on first use), so a reload keeps it. */
+  privateKey?: PrivateKey;
+  timing?: NetworkServiceOptions['timing'];
+  /** The wallet's outbox: its rebroadcast timer then publishes pending transactions. */
+  outbox?: Outbox;
+  log?: (msg: string) => void;
+}
+
+/** A started browser network, as the page and the API use it. */
+export interface BrowserNetwork {
+  net: NetworkService;
+  peerId(): string;
+  /** `status().peers`. */
+  peers(): ApiPeer[];
+  /** At least one open connection (relay or tab). */
+  online(): boolean;
+  /** Unwires the node and stops libp2p (the node keeps running, offline). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Creates, attaches and starts the tab's network over a started FullNode.
+ * @example
+ * ```ts
+ * const net = await startBrowserNetwork(node, { bootstrap, outbox });
+ * createTabchainApi({ ..., peerId: () => net.peerId(), peers: () => net.peers(), online: () => net.online() });
+ * ```
+ */
+export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOptions = {}): Promise<BrowserNetwork> {
+  const network = node.params.name;
+  const url = opts.bootstrapUrl ?? '/bootstrap.json';
+  const log = opts.log;
+  const first = opts.bootstrap ?? null;
+  let unused = first;
+  const bootstrap = async (): Promise<string[]> => {
+    // The first call uses the document the page already fetched; later ones (the relay went
+    // away) ask again: the relay may have come back on another port.
+    const info = unused ?? (await fetchBootstrap(url));
+    unused = null;
+    if (!info) return [];
+    if (info.network !== network) {
+      log?.(`bootstrap: the relay runs ${info.network}, this tab ${network}: not joining`);
+      return [];
+    }
+    return info.multiaddrs;
+  };
+  const net = await NetworkService.create({
+    network,
+    transports: browserTransports({ iceServers: opts.iceServers ?? first?.iceServers ?? [] }),
+    listen: [...BROWSER_LISTEN],
+    privateKey: opts.privateKey ?? (await loadOrCreatePeerKey(node.store)),
+    bootstrap,
+    addressBook: node.store,
+    dialPolicy: preferWebRTC,
+    targetPeers: opts.targetPeers ?? 8,
+    discoveryIntervalMs: opts.discoveryIntervalMs ?? 5000,
+    timing: opts.timing,
+    log,
+  });
+  const detach = attachNetwork(node, net);
+  const stopAnnouncing = announceOnAddressChange(net.libp2p, network);
+  const previousHook = opts.outbox?.rebroadcastHook;
+  if (opts.outbox) opts.outbox.rebroadcastHook = outboxRebroadcast(net);
+  try {
+    await net.start();
+  } catch (e) {
+    stopAnnouncing();
+    detach();
+    if (opts.outbox) opts.outbox.rebroadcastHook = previousHook;
+    await net.stop().catch(() => undefined);
+    throw e;
+  }
+  return {
+    net,
+    peerId: () => net.peerId,
+    peers: () => toApiPeers(net.peers()),
+    online: () => net.online,
+    stop: async () => {
+      stopAnnouncing();
+      detach();
+      if (opts.outbox) opts.outbox.rebroadcastHook = previousHook;
+      await net.stop();
+    },
+  };
+}

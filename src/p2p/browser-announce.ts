@@ -1,0 +1,99 @@
+/**
+ * Announces this node on the discovery topic as soon as its addresses change, on top of
+ * pubsub-peer-discovery's periodic announcements.
+ *
+ * Why: pubsub-peer-discovery announces once at start — before a tab has even reached its relay,
+ * so nobody hears it — and then every `interval`. A tab's addresses that other tabs can dial
+ * (`<relay>/p2p-circuit/webrtc/p2p/<us>`) exist only once its relay reservation is made; publishing
+ * them at that moment lets the tabs already there dial us at once instead of at our next periodic
+ * announcement. The message is exactly pubsub-peer-discovery's (its `Peer` protobuf), so every
+ * listener treats it as one of its own.
+ * @module
+ */
+import { publicKeyToProtobuf } from '@libp2p/crypto/keys';
+import type { Libp2p } from '@libp2p/interface';
+import { protocolIds } from './protocol.ts';
+
+/** Appends a protobuf varint. */
+function varint(out: number[], n: number): void {
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  out.push(n);
+}
+
+/**
+ * pubsub-peer-discovery's record: `message Peer { bytes publicKey = 1; repeated bytes addrs = 2; }`.
+ * @example encodeDiscoveryRecord(publicKeyToProtobuf(peerId.publicKey), addrs.map((a) => a.bytes))
+ */
+export function encodeDiscoveryRecord(publicKey: Uint8Array, addrs: readonly Uint8Array[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  const field = (tag: number, bytes: Uint8Array) => {
+    const prefix: number[] = [tag];
+    varint(prefix, bytes.length);
+    parts.push(Uint8Array.from(prefix), bytes);
+  };
+  field(10, publicKey);
+  for (const a of addrs) field(18, a);
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** The piece of libp2p this needs (gossipsub as service `pubsub`). */
+export type AnnouncingLibp2p = Pick<Libp2p, 'peerId' | 'getMultiaddrs' | 'addEventListener' | 'removeEventListener'> & {
+  services: { pubsub: { publish(topic: string, data: Uint8Array): Promise<unknown>; getSubscribers(topic: string): unknown[] } };
+};
+
+/**
+ * Publishes our discovery record now (if anyone listens on the topic). Resolves false when
+ * nothing was sent (no subscriber yet, no address, or publish failed).
+ * @example await announceNow(libp2p, 'dev')
+ */
+export async function announceNow(libp2p: AnnouncingLibp2p, network: string): Promise<boolean> {
+  const topic = protocolIds(network).discoveryTopic;
+  const key = libp2p.peerId.publicKey;
+  const addrs = libp2p.getMultiaddrs();
+  if (!key || addrs.length === 0 || libp2p.services.pubsub.getSubscribers(topic).length === 0) return false;
+  try {
+    await libp2p.services.pubsub.publish(topic, encodeDiscoveryRecord(publicKeyToProtobuf(key), addrs.map((a) => a.bytes)));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Announces whenever our addresses change (a relay reservation made or renewed, a relay lost),
+ * at most once per `minGapMs` (default 1 s; a change inside the gap is announced at its end).
+ * Returns a function that stops it.
+ * @example const stop = announceOnAddressChange(libp2p, 'dev')
+ */
+export function announceOnAddressChange(libp2p: AnnouncingLibp2p, network: string, opts: { minGapMs?: number } = {}): () => void {
+  const gap = opts.minGapMs ?? 1000;
+  let last = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const fire = () => {
+    timer = undefined;
+    if (stopped) return;
+    last = Date.now();
+    void announceNow(libp2p, network);
+  };
+  const onUpdate = () => {
+    if (stopped || timer !== undefined) return;
+    timer = setTimeout(fire, Math.max(0, last + gap - Date.now()));
+  };
+  libp2p.addEventListener('self:peer:update', onUpdate);
+  return () => {
+    stopped = true;
+    if (timer !== undefined) clearTimeout(timer);
+    libp2p.removeEventListener('self:peer:update', onUpdate);
+  };
+}

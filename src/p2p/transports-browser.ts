@@ -65,40 +65,17 @@ function addressRank(ma: Multiaddr): number {
 
 /**
  * The browser dial policy (contract: `DialPolicy = (peerId, addrs) => Multiaddr[]`): WebRTC
- * addresses first, then WebSocket listeners, relayed circuits last. A tab that announces only its
- * `/p2p-circuit` address still gets a WebRTC address derived from it (`…/p2p-circuit/webrtc/p2p/<id>`),
- * so a direct connection is tried before settling for the relay.
+ * addresses first, then WebSocket listeners (a Node node), relayed circuits last. Tabs listening
+ * on `/webrtc` announce `<relay>/p2p-circuit/webrtc/p2p/<tab>` themselves, so nothing needs to be
+ * derived: a peer without such an address (a Node node) does not speak WebRTC signalling.
  * @example
  * ```ts
- * preferWebRTC('12D3KooWB…', [circuitAddr]) // [circuitAddr + '/webrtc', circuitAddr]
+ * preferWebRTC('12D3KooWB…', [circuitAddr, webrtcAddr]) // [webrtcAddr, circuitAddr]
  * ```
  */
-export function preferWebRTC(peerId: string, addrs: Multiaddr[]): Multiaddr[] {
-  const out = [...addrs];
-  for (const ma of addrs) {
-    const names = ma.getComponents().map((c) => c.name);
-    if (!names.includes('p2p-circuit') || names.includes('webrtc')) continue;
-    const derived = webrtcViaCircuit(ma, peerId);
-    if (derived && !out.some((o) => o.equals(derived))) out.push(derived);
-  }
-  return out.sort((a, b) => addressRank(a) - addressRank(b));
+export function preferWebRTC(_peerId: string, addrs: Multiaddr[]): Multiaddr[] {
+  return [...addrs].sort((a, b) => addressRank(a) - addressRank(b));
 }
-
-/**
- * `<relay>/p2p-circuit[/p2p/<peer>]` → `<relay>/p2p-circuit/webrtc/p2p/<peer>`, or null when the
- * address is not a plain circuit address.
- */
-function webrtcViaCircuit(ma: Multiaddr, peerId: string): Multiaddr | null {
-  const comps = ma.getComponents();
-  const i = comps.findIndex((c) => c.name === 'p2p-circuit');
-  if (i < 0) return null;
-  const tail = comps.slice(i + 1);
-  if (tail.length > 1 || (tail.length === 1 && (tail[0].name !== 'p2p' || tail[0].value !== peerId))) return null;
-  return ma.decapsulateCode(CODE_P2P_CIRCUIT).encapsulate(`/p2p-circuit/webrtc/p2p/${peerId}`);
-}
-
-/** Multicodec of /p2p-circuit. */
-const CODE_P2P_CIRCUIT = 0x0122;
 
 /**
  * ICE servers from a configuration string: comma-separated `stun:`/`turn:` URLs, e.g. from

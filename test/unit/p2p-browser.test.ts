@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { multiaddr } from '@multiformats/multiaddr';
 import { BROWSER_LISTEN, browserTransports, parseIceServers, preferWebRTC } from '../../src/p2p/transports-browser.ts';
 import { parseBootstrap } from '../../src/p2p/browser-bootstrap.ts';
+import { announceNow, encodeDiscoveryRecord, type AnnouncingLibp2p } from '../../src/p2p/browser-announce.ts';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 
 const RELAY = '12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN';
 const TAB = '12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK';
@@ -13,17 +16,6 @@ describe('preferWebRTC (browser dial order)', () => {
     const ws = multiaddr(`/ip4/127.0.0.1/tcp/4000/ws/p2p/${TAB}`);
     const out = preferWebRTC(TAB, [circuit, ws, rtc]).map(String);
     expect(out).toEqual([rtc.toString(), ws.toString(), circuit.toString()]);
-  });
-
-  it('derives the WebRTC address from a bare circuit address, so a direct dial is tried first', () => {
-    const circuit = multiaddr(`/dns4/localhost/tcp/8080/ws/p2p/${RELAY}/p2p-circuit/p2p/${TAB}`);
-    const out = preferWebRTC(TAB, [circuit]).map(String);
-    expect(out).toEqual([`/dns4/localhost/tcp/8080/ws/p2p/${RELAY}/p2p-circuit/webrtc/p2p/${TAB}`, circuit.toString()]);
-  });
-
-  it('does not derive an address for a circuit that names another peer', () => {
-    const circuit = multiaddr(`/dns4/localhost/tcp/8080/ws/p2p/${RELAY}/p2p-circuit/p2p/${RELAY}`);
-    expect(preferWebRTC(TAB, [circuit]).map(String)).toEqual([circuit.toString()]);
   });
 });
 
@@ -57,5 +49,39 @@ describe('parseBootstrap', () => {
     for (const bad of [null, 'x', { ...good, network: 'Main/1' }, { ...good, peerId: 'nope' }, { ...good, multiaddrs: 'x' }]) {
       expect(parseBootstrap(bad)).toBeNull();
     }
+  });
+});
+
+describe('discovery announcements (browser-announce)', () => {
+  it("encode pubsub-peer-discovery's own Peer record", async () => {
+    // The package's decoder (its exports map hides it, the file path does not).
+    const { Peer } = (await import('../../node_modules/@libp2p/pubsub-peer-discovery/dist/src/peer.js')) as {
+      Peer: { decode(b: Uint8Array): { publicKey: Uint8Array; addrs: Uint8Array[] } };
+    };
+    const key = new Uint8Array(36).map((_, i) => i);
+    const addrs = [multiaddr(`/ip4/127.0.0.1/tcp/8080/ws/p2p/${RELAY}/p2p-circuit/webrtc/p2p/${TAB}`), multiaddr('/ip4/10.0.0.1/tcp/1/ws')].map((a) => a.bytes);
+    const decoded = Peer.decode(encodeDiscoveryRecord(key, addrs));
+    expect(decoded.publicKey).toEqual(key);
+    expect(decoded.addrs).toEqual(addrs);
+    // A 200-byte key needs a two-byte length.
+    const big = new Uint8Array(200).fill(9);
+    expect(Peer.decode(encodeDiscoveryRecord(big, [])).publicKey).toEqual(big);
+  });
+
+  it('publishes on the network discovery topic only when someone listens', async () => {
+    const key = await generateKeyPair('Ed25519');
+    const published: { topic: string; data: Uint8Array }[] = [];
+    let subscribers: unknown[] = [];
+    const libp2p = {
+      peerId: peerIdFromPrivateKey(key),
+      getMultiaddrs: () => [multiaddr(`/ip4/127.0.0.1/tcp/8080/ws/p2p/${RELAY}/p2p-circuit/webrtc/p2p/${TAB}`)],
+      addEventListener: () => undefined,
+      removeEventListener: () => undefined,
+      services: { pubsub: { publish: async (topic: string, data: Uint8Array) => void published.push({ topic, data }), getSubscribers: () => subscribers } },
+    } as unknown as AnnouncingLibp2p;
+    expect(await announceNow(libp2p, 'dev')).toBe(false);
+    subscribers = ['someone'];
+    expect(await announceNow(libp2p, 'dev')).toBe(true);
+    expect(published.map((p) => p.topic)).toEqual(['/tabchain/dev/discovery/1']);
   });
 });

@@ -272,6 +272,18 @@ describe('the page, first visit to trading', { timeout: 180_000 }, () => {
     expect(overflow).toBeLessThanOrEqual(0); // nothing wider than the screen
   });
 
+  it('a start-up failure is explained on the page (the profile is open in another tab)', async () => {
+    const { profile } = await status();
+    const second = await A.context.newPage();
+    await second.goto(new URL(`?profile=${profile}`, e2e.url).toString());
+    const ready = await second.evaluate(() => window.tabchain.ready.then(() => 'ready', (e: Error) => e.message));
+    expect(ready).toMatch(/^LOCKED: /);
+    await second.getByText('The node could not start.').waitFor();
+    expect(await second.getByRole('alert').textContent()).toContain('open in another tab');
+    await e2e.screenshot(second, '15-start-failed');
+    await second.close();
+  });
+
   it('no uncaught errors on any page', () => {
     for (const v of [A, B]) expect(v.errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
   });

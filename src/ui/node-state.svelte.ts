@@ -118,6 +118,8 @@ export class NodeState {
   #onEvent(e: ApiEvent): void {
     switch (e.type) {
       case 'tip':
+        // The header shows the new tip at once; the rest follows with the (coalesced) refresh.
+        if (this.status) this.status = { ...this.status, height: e.payload.height, tip: e.payload.hash };
         this.tipVersion++;
         this.#schedule();
         break;

@@ -27,7 +27,7 @@ import { createTabchainApi, deferTabchainApi, type TabchainApi, type TabchainApi
 import { FullNode } from './node/full-node.ts';
 import { Outbox } from './node/outbox.ts';
 import { Wallet } from './node/wallet.ts';
-import { startBrowserNetwork, type BrowserNetwork } from './node/browser-network.ts';
+import type { BrowserNetwork } from './node/browser-network.ts';
 import { fetchBootstrap } from './p2p/browser-bootstrap.ts';
 import { parseIceServers } from './p2p/transports-browser.ts';
 import App from './ui/App.svelte';
@@ -138,6 +138,9 @@ async function startNetworking(started: StartedNode): Promise<BrowserNetwork | u
   const boot = await bootstrap;
   const env = (import.meta.env as Record<string, unknown>).VITE_TABCHAIN_ICE_SERVERS;
   const iceServers = [...(boot?.iceServers ?? []), ...parseIceServers(new URLSearchParams(location.search).get('stun') ?? undefined), ...parseIceServers(env)];
+  // Loaded once the node runs: libp2p is most of the app's JavaScript, and `ready` never waits for it
+  // (keeps the first visit's download small: bench/bundle.bench.ts).
+  const { startBrowserNetwork } = await import('./node/browser-network.ts');
   return startBrowserNetwork(started.node, {
     bootstrap: boot && boot.network === started.network ? boot : null,
     iceServers,

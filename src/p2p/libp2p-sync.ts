@@ -196,7 +196,12 @@ class TabchainSyncService implements TabchainSync, Startable {
     // limit: a stream cut short or an answer that never came may be the relay's doing, not the
     // peer's. Bytes that do not decode are the peer's doing on any connection.
     if (connection.limits !== undefined && (err instanceof FrameTruncatedError || err instanceof SyncTimeoutError)) return;
-    this.init.onOffence?.(connection.remotePeer, offence, err);
+    // A connection that is closing (either side hung up: a ban, isolation, a node stopping) ends
+    // its streams mid-frame; nobody misbehaved.
+    if (connection.status !== 'open') return;
+    // A stream cut short on an open connection is what an honest peer does when its own timeout
+    // fires or it shuts down: charged like a timeout, not like garbage bytes.
+    this.init.onOffence?.(connection.remotePeer, err instanceof FrameTruncatedError ? 'timeout' : offence, err);
   }
 
   /** Answers one request on an inbound stream. */

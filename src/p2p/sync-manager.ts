@@ -370,6 +370,13 @@ export class SyncManager {
     const chain = this.#chain!;
     if (chain.missingBodies(1).length === 0) return;
     const startHeight = chain.tip().height;
+    // The bodies to fetch, oldest first (refreshed when used up or when the best chain changed),
+    // with a cursor at the oldest one not yet received: only hashes within `window` of it are
+    // asked for, so one slow peer cannot make us store bodies far ahead of the tip.
+    let order: string[] = [];
+    let lo = 0;
+    let refresh = true;
+    const received = new Set<string>();
     const inFlight = new Set<string>();
     const failedBy = new Map<string, Set<string>>();
     const requests = new Set<Promise<void>>();
@@ -378,23 +385,45 @@ export class SyncManager {
       if (set) set.add(peer);
       else failedBy.set(hash, new Set([peer]));
     };
+    const track = (r: Promise<void>) => {
+      requests.add(r);
+      void r.finally(() => requests.delete(r));
+    };
     const total = () => Math.max(0, chain.headers.bestTip().height - startHeight);
     const done = () => Math.max(0, chain.tip().height - startHeight);
     this.#progress('blocks', 0, total(), true);
 
     const request = async (p: PeerSync, hashes: string[]): Promise<void> => {
       const key = p.id.toString();
+      let res;
       try {
-        const res = await this.#opts.libp2p.services.sync.getBlocks(p.id, hashes.map(hexToHash));
+        res = await this.#opts.libp2p.services.sync.getBlocks(p.id, hashes.map(hexToHash));
+      } catch (e) {
+        // Timeouts and bad answers were charged by the sync service; ask someone else.
+        this.#opts.log?.(`sync: blocks from ${key} failed: ${(e as Error).message}`);
+        for (const h of hashes) markFailed(h, key);
+        for (const h of hashes) inFlight.delete(h);
+        return;
+      } finally {
+        // The slot is free as soon as the answer is in: the next request overlaps our processing.
+        this.#opts.gate.scores.endRequest(key);
+      }
+      try {
         for (const b of res.blocks) {
           const hex = hashToHex(b.hash);
           const v = await chain.processBlock(b.bytes, key);
           inFlight.delete(hex);
           if (v.status === 'invalid') {
-            if (isMutationCode(v.code)) this.#opts.gate.penalize(key, 'malformedFrame', `block ${hex} does not match its header (${v.code})`);
-            else this.#opts.gate.penalize(key, 'invalidBlock', `block ${hex}: ${v.code ?? 'invalid'}`);
+            if (isMutationCode(v.code)) {
+              this.#opts.gate.penalize(key, 'malformedFrame', `block ${hex} does not match its header (${v.code})`);
+              markFailed(hex, key);
+            } else {
+              this.#opts.gate.penalize(key, 'invalidBlock', `block ${hex}: ${v.code ?? 'invalid'}`);
+              refresh = true; // the best chain changed
+            }
             break;
           }
+          received.add(hex);
         }
         if (res.notFound.length > 0) {
           // A peer may lack blocks of a branch it is not on; lacking one of its OWN chain (an
@@ -406,13 +435,8 @@ export class SyncManager {
             if (tip && e && chain.headers.isAncestor(e, tip)) this.#markUnhelpful(p);
           }
         }
-      } catch (e) {
-        // Timeouts and bad answers were charged by the sync service; ask someone else.
-        this.#opts.log?.(`sync: blocks from ${key} failed: ${(e as Error).message}`);
-        for (const h of hashes) markFailed(h, key);
       } finally {
         for (const h of hashes) inFlight.delete(h);
-        this.#opts.gate.scores.endRequest(key);
         this.#progress('blocks', done(), total(), false);
       }
     };
@@ -421,41 +445,36 @@ export class SyncManager {
       if (this.#stopped) break;
       // Peers that connected meanwhile join in as soon as their status is known.
       for (const p of this.#peers.values()) {
-        if (p.stale && !this.#refreshing.has(p.id.toString()) && Date.now() - (p.askedAt ?? 0) > 1000) {
-          const r = this.#refreshStatus(p);
-          requests.add(r);
-          void r.finally(() => requests.delete(r));
-        }
+        if (p.stale && !this.#refreshing.has(p.id.toString()) && Date.now() - (p.askedAt ?? 0) > 1000) track(this.#refreshStatus(p));
       }
-      const wanted = chain.missingBodies(this.#window).filter((h) => !inFlight.has(h));
+      while (lo < order.length && received.has(order[lo])) lo++;
+      if (refresh || (lo >= order.length && inFlight.size === 0)) {
+        order = chain.missingBodies(Number.MAX_SAFE_INTEGER).filter((h) => !inFlight.has(h));
+        lo = 0;
+        refresh = false;
+        received.clear();
+      }
+      const end = Math.min(order.length, lo + this.#window);
       const peers = [...this.#peers.values()]
-        .filter((p) => p.status && this.#helpful(p))
+        .filter((p) => p.status && this.#helpful(p) && !this.#opts.gate.denies(p.id.toString()))
         .sort((a, b) => this.#opts.gate.scores.pending(a.id.toString()) - this.#opts.gate.scores.pending(b.id.toString()));
       for (const p of peers) {
         const key = p.id.toString();
-        if (this.#opts.gate.denies(key)) continue;
-        while (wanted.length > 0) {
+        for (;;) {
           const chunk: string[] = [];
-          for (let i = 0; i < wanted.length && chunk.length < this.#perRequest; ) {
-            const h = wanted[i];
-            const canServe = !failedBy.get(h)?.has(key) && this.#mayHave(p, chain.headers.get(h));
-            if (canServe) {
-              chunk.push(h);
-              wanted.splice(i, 1);
-            } else i++;
+          for (let i = lo; i < end && chunk.length < this.#perRequest; i++) {
+            const h = order[i];
+            if (received.has(h) || inFlight.has(h) || failedBy.get(h)?.has(key)) continue;
+            if (this.#mayHave(p, chain.headers.get(h))) chunk.push(h);
           }
-          if (chunk.length === 0) break;
-          if (!this.#opts.gate.scores.tryBeginRequest(key)) {
-            wanted.unshift(...chunk);
-            break;
-          }
+          if (chunk.length === 0 || !this.#opts.gate.scores.tryBeginRequest(key)) break;
           for (const h of chunk) inFlight.add(h);
-          const r = request(p, chunk);
-          requests.add(r);
-          void r.finally(() => requests.delete(r));
+          track(request(p, chunk));
         }
       }
-      if (requests.size === 0) break; // nothing to fetch, or nobody can serve what is missing
+      // Nothing in flight and nothing assignable: done, or nobody can serve what is missing (the
+      // periodic status poll brings the loop back).
+      if (requests.size === 0) break;
       await Promise.race(requests);
     }
     await Promise.all(requests);

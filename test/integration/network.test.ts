@@ -115,8 +115,10 @@ describe('four nodes and the relay', () => {
     await waitUntil(() => nodes.every((n) => n.node.mempool.has(txid(tx))), 'the transaction back in every mempool');
     for (const n of nodes) {
       const others = idsOf(...nodes.filter((o) => o !== n));
-      await waitUntil(() => JSON.stringify(chainPeers(n)) === JSON.stringify(others), `${n.name} reconnected to all`);
+      await waitUntil(() => JSON.stringify(chainPeers(n)) === JSON.stringify(others), () => `${n.name} reconnected to all (its log: ${n.log.slice(-10).join(' | ')})`);
     }
+    // Hanging up on each other for the partition cost nobody a ban.
+    for (const n of nodes) expect([...n.net.gate.scores.banned().keys()]).toEqual([]);
   });
 
   it('the relay restarts mid-run: nodes keep talking directly, reconnect to it, and a newcomer finds them', async () => {

@@ -58,12 +58,12 @@ export async function startNetNode(name: string, opts: HeadlessNetworkOptions & 
   };
 }
 
-/** Polls `cond` until it is true; throws with `what` after `timeoutMs`. */
-export async function waitUntil(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000, everyMs = 50): Promise<void> {
+/** Polls `cond` until it is true; throws with `what` (evaluated then, if a function) after `timeoutMs`. */
+export async function waitUntil(cond: () => boolean | Promise<boolean>, what: string | (() => string), timeoutMs = 30_000, everyMs = 50): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     if (await cond()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

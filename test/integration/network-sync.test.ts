@@ -1,12 +1,14 @@
 /**
  * Headers-first sync between real headless nodes (TCP on 127.0.0.1, noise, yamux, the sync
  * protocol): a new node catches up with a 1,000-block chain served by two peers — all headers
- * first, validated, then the bodies from both peers in parallel — and then counts as synced.
+ * first, validated, then the bodies from both peers in parallel — and then counts as synced; the
+ * peers a node met are kept in its store's address book and redialled on the next start.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToHex } from '../../src/chain/index.ts';
 import { ChainBuilder } from '../unit/helpers/chain-builder.ts';
-import { startNetNode, waitUntil, type NetNode } from './helpers/net-nodes.ts';
+import { startHeadlessNetwork } from '../../src/node/headless-network.ts';
+import { FAST_TIMING, startNetNode, waitUntil, type NetNode } from './helpers/net-nodes.ts';
 
 const HEIGHT = 1000;
 const nodes: NetNode[] = [];
@@ -68,5 +70,27 @@ describe('headers-first sync', () => {
     const peers = fresh.net.peers();
     expect(peers.map((p) => p.id).sort()).toEqual(sources.map((s) => s.net.peerId).sort());
     expect(peers.every((p) => p.transport === 'tcp' && p.height === HEIGHT)).toBe(true);
+  });
+});
+
+describe('address book', () => {
+  it('peers we connected to are kept in the profile’s store and redialled when the network starts again', async () => {
+    const [source] = sources;
+    const node = await startNetNode('book', { bootstrap: [source.net.multiaddrs()[0]], addressBook: undefined });
+    nodes.push(node);
+    const store = node.node.store;
+    await waitUntil(async () => (await store.listPeers()).some((p) => p.peerId === source.net.peerId), 'the source in the address book');
+    const [record] = (await store.listPeers()).filter((p) => p.peerId === source.net.peerId);
+    expect(record.multiaddrs.length).toBeGreaterThan(0);
+    expect(record.multiaddrs.every((m) => m.endsWith(`/p2p/${source.net.peerId}`))).toBe(true);
+
+    // A new network on the same node, with no bootstrap at all: the book brings the source back.
+    await node.network.stop();
+    const again = await startHeadlessNetwork(node.node, { timing: FAST_TIMING, addressBook: store });
+    try {
+      await waitUntil(() => again.net.peers().some((p) => p.id === source.net.peerId), 'the source redialled from the book');
+    } finally {
+      await again.stop();
+    }
   });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NETWORKS, encodeBlock, type NetworkName, type Block } from '../../../src/chain/index.ts';
 import { FullNode } from '../../../src/node/full-node.ts';
-import { startHeadlessNetwork, type HeadlessNetworkOptions } from '../../../src/node/headless-network.ts';
+import { startHeadlessNetwork, type HeadlessNetwork, type HeadlessNetworkOptions } from '../../../src/node/headless-network.ts';
 import type { NetworkService } from '../../../src/p2p/network-service.ts';
 import { MemoryStore } from '../../../src/storage/memory-store.ts';
 import { startRelay, type Relay, type RelayOptions } from '../../../relay/server.ts';
@@ -18,6 +18,8 @@ export interface NetNode {
   name: string;
   node: FullNode;
   net: NetworkService;
+  /** The network with its unwiring (stop it to restart the network on the same node). */
+  network: HeadlessNetwork;
   wallet: Wallet;
   log: string[];
   stop(): Promise<void>;
@@ -28,16 +30,16 @@ export const FAST_TIMING = { maintainEveryMs: 300, redialBaseMs: 300, redialMaxM
 
 /** A started FullNode on `network` with a started network. */
 export async function startNetNode(name: string, opts: HeadlessNetworkOptions & { network?: NetworkName; blocks?: Block[] } = {}): Promise<NetNode> {
-  const network = opts.network ?? 'test';
+  const chainName = opts.network ?? 'test';
   const w = wallet(name);
-  const node = new FullNode({ params: NETWORKS[network], store: new MemoryStore({ network }), minerPubKey: w.pub, miner: { useWorkers: false } });
+  const node = new FullNode({ params: NETWORKS[chainName], store: new MemoryStore({ network: chainName }), minerPubKey: w.pub, miner: { useWorkers: false } });
   await node.start();
   for (const b of opts.blocks ?? []) {
     const r = await node.processBlock(encodeBlock(b), 'local');
     if (r.status !== 'extended' && r.status !== 'duplicate') throw new Error(`preload block ${r.hash}: ${r.status} ${r.code ?? ''}`);
   }
   const log: string[] = [];
-  const { net, stop } = await startHeadlessNetwork(node, {
+  const network = await startHeadlessNetwork(node, {
     timing: FAST_TIMING,
     discoveryIntervalMs: 500,
     syncTimeoutMs: 5000,
@@ -48,11 +50,12 @@ export async function startNetNode(name: string, opts: HeadlessNetworkOptions & 
   return {
     name,
     node,
-    net,
+    net: network.net,
+    network,
     wallet: w,
     log,
     stop: async () => {
-      await stop();
+      await network.stop();
       await node.stop();
     },
   };

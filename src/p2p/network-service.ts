@@ -211,8 +211,10 @@ export class NetworkService {
     this.#offs = [];
     this.peerManager.stop();
     this.gossip.stop();
-    await this.sync.stop();
+    // Stopping libp2p aborts the sync loop's requests in flight, so the loop ends at once.
+    const syncStopped = this.sync.stop();
     if (wasRunning) await this.libp2p.stop();
+    await syncStopped;
   }
 
   /**

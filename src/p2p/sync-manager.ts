@@ -310,13 +310,15 @@ export class SyncManager {
     for (let round = 0; !this.#stopped && round < 64; round++) {
       const best = this.#bestPeerAbove(chain.headers.bestTip().chainwork);
       if (!best) return;
-      const delivered = await this.#headersFrom(best);
-      if (!delivered && this.#peers.get(best.id.toString()) === best) this.#markUnhelpful(best);
+      await this.#headersFrom(best);
+      // Its headers did not bring us up to the work it claims (it lied, its headers are too far
+      // in the future, it stopped answering): ignore its claim for a while, try the next peer.
+      if (this.#peers.get(best.id.toString()) === best && chain.headers.bestTip().chainwork < best.status!.chainwork) this.#markUnhelpful(best);
     }
   }
 
-  /** Walks a peer's headers; returns whether its claim is now backed (its tip known, or our best header work reached its claim). */
-  async #headersFrom(p: PeerSync): Promise<boolean> {
+  /** Walks a peer's headers from our best header (then from the last one it sent), validating each batch. */
+  async #headersFrom(p: PeerSync): Promise<void> {
     const chain = this.#chain!;
     const key = p.id.toString();
     const claimed = p.status!;
@@ -325,20 +327,20 @@ export class SyncManager {
     const known = chain.headers.get(claimed.tipHash);
     if (known?.status === 'invalid') {
       this.#opts.gate.penalize(key, 'invalidBlock', `its tip ${hashToHex(claimed.tipHash)} is on an invalid chain`);
-      return false;
+      return;
     }
     let from: HeaderEntry = chain.headers.bestTip();
     let added = 0;
     this.#progress('headers', 0, total, true);
     for (;;) {
-      if (this.#stopped || !this.#peers.has(key)) return true;
-      if (!this.#opts.gate.scores.tryBeginRequest(key)) return true; // busy: try again later
+      if (this.#stopped || !this.#peers.has(key)) return;
+      if (!this.#opts.gate.scores.tryBeginRequest(key)) return; // busy: try again later
       let headers;
       try {
         headers = await this.#opts.libp2p.services.sync.getHeaders(p.id, chain.headers.locator(from), { max: MAX_HEADERS_PER_REQUEST });
       } catch (e) {
         this.#opts.log?.(`sync: headers from ${key} failed: ${(e as Error).message}`);
-        return false;
+        return;
       } finally {
         this.#opts.gate.scores.endRequest(key);
       }
@@ -347,11 +349,11 @@ export class SyncManager {
       added += v.added;
       if (v.invalid) {
         this.#opts.gate.penalize(key, 'invalidBlock', `header ${v.invalid.hash}: ${v.invalid.code}`);
-        return false;
+        return;
       }
       if (v.unconnected) {
         this.#opts.gate.penalize(key, 'unsolicited', `headers that do not connect (${v.unconnected})`);
-        return false;
+        return;
       }
       const last = chain.headers.get(blockHash(headers[headers.length - 1]));
       this.#progress('headers', Math.min(total, Math.max(0, chain.headers.bestTip().height - startHeight)), total, false);
@@ -361,7 +363,6 @@ export class SyncManager {
     }
     this.#progress('headers', Math.max(0, chain.headers.bestTip().height - startHeight), total, true);
     if (added > 0) this.#opts.log?.(`sync: ${added} headers from ${key}`);
-    return chain.headers.has(claimed.tipHash) || chain.headers.bestTip().chainwork >= claimed.chainwork;
   }
 
   // --- bodies ----------------------------------------------------------------------------------

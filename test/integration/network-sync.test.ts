@@ -94,3 +94,27 @@ describe('address book', () => {
     }
   });
 });
+
+describe('orphans from gossip', () => {
+  it('a gossiped block whose parents we lack makes the node sync from its sender', async () => {
+    const slow = { ...FAST_TIMING, statusEveryMs: 600_000 }; // no periodic status poll to help
+    const sender = await startNetNode('sender', { timing: slow });
+    const receiver = await startNetNode('receiver', { timing: slow, bootstrap: [sender.net.multiaddrs()[0]] });
+    nodes.push(sender, receiver);
+    await waitUntil(() => receiver.net.peers().some((p) => p.id === sender.net.peerId && p.height === 0), 'the receiver has the sender’s status');
+    const blocksTopic = sender.net.gossip.blocksTopic;
+    await waitUntil(() => sender.net.libp2p.services.pubsub.getSubscribers(blocksTopic).some((p) => p.equals(receiver.net.libp2p.peerId)), 'the receiver subscribed to blocks');
+    // Three blocks reach the sender without being gossiped (as if from a peer the receiver lacks)…
+    const side = new ChainBuilder();
+    while (side.height < 3) side.mine();
+    for (const b of side.blocks.slice(1)) expect((await sender.node.processBlock(b, 'peer')).status).toBe('extended');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(receiver.node.height).toBe(0);
+    // …then the sender mines a fourth and gossips it: an orphan at the receiver.
+    const orphans: string[] = [];
+    receiver.node.events.on('block', (e) => e.result.status === 'orphan' && orphans.push(e.hash));
+    const [fourth] = await sender.node.mineBlocks(1);
+    await waitUntil(() => hashToHex(receiver.node.tip.hash) === fourth, 'the receiver at the fourth block', 20_000);
+    expect(orphans).toEqual([fourth]);
+  });
+});

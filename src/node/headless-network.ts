@@ -7,6 +7,7 @@
  * through its circuit relay reservation, Node nodes reach each other over TCP.
  * @module
  */
+import { announceOnAddressChange } from '../p2p/browser-announce.ts';
 import { NetworkService, type NetworkServiceOptions } from '../p2p/network-service.ts';
 import { defaultNodeListen, nodeTransports } from '../p2p/transports-node.ts';
 import type { AddressBook } from '../p2p/peer-manager.ts';
@@ -53,6 +54,7 @@ export interface HeadlessNetworkOptions {
   scores?: Partial<PeerScoreConfig>;
   syncTimeoutMs?: number;
   syncWindow?: number;
+  /** Period of discovery announcements, ms (default 5 s; also announced whenever our addresses change). */
   discoveryIntervalMs?: number;
   log?: (msg: string) => void;
 }
@@ -103,13 +105,17 @@ export async function startHeadlessNetwork(node: FullNode, opts: HeadlessNetwork
     scores: opts.scores,
     syncTimeoutMs: opts.syncTimeoutMs,
     syncWindow: opts.syncWindow,
-    discoveryIntervalMs: opts.discoveryIntervalMs,
+    discoveryIntervalMs: opts.discoveryIntervalMs ?? 5000,
     log: opts.log,
   });
   const detach = attachNetwork(node, net);
+  // Announce at once when our addresses change (the relay reservation is made): nodes already on
+  // the relay hear of us now rather than at our next periodic announcement.
+  const stopAnnouncing = announceOnAddressChange(net.libp2p, network);
   try {
     await net.start();
   } catch (e) {
+    stopAnnouncing();
     detach();
     await net.stop().catch(() => undefined);
     throw e;
@@ -117,6 +123,7 @@ export async function startHeadlessNetwork(node: FullNode, opts: HeadlessNetwork
   return {
     net,
     stop: async () => {
+      stopAnnouncing();
       detach();
       await net.stop();
     },

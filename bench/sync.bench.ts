@@ -5,9 +5,11 @@
  * regtest difficulty, so the figure is the protocol and the node's block path (decode, PoW,
  * header context, sanity, apply, one store write per block) — not proof-of-work or big blocks.
  *
- * Rows: headers phase (headers/s: getHeaders rounds of 2,000, each validated by processHeaders),
- * whole sync (blocks/s, from the moment the fresh node's network starts to its tip reaching the
- * source's), and the same with two source peers (bodies fetched from both in parallel).
+ * Rows: headers phase (headers/s: getHeaders rounds of 2,000, each validated by processHeaders;
+ * timed from the fresh node's creation, so libp2p start-up and the first dial are included),
+ * whole sync (blocks/s, from the same moment to its tip reaching the source's), and the same with
+ * two source peers (bodies fetched from both in parallel). All nodes share this process and its
+ * cores, so two sources also means two servers competing with the syncing node for the CPU.
  * The browser figures (WebRTC between tabs) are H15's, measured in Chromium.
  */
 import {

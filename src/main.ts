@@ -13,8 +13,10 @@
  * 1. `GET /bootstrap.json` `{ network }` — served by the relay from its `NETWORK` env, so a page
  *    joins the network of the relay it came from (2-second timeout; offline it is skipped);
  * 2. the `?network=main|dev` query parameter (static hosting, `vite dev` without a relay);
- * 3. the build-time `VITE_TABCHAIN_NETWORK` env variable (`import.meta.env`);
- * 4. `main`.
+ * 3. the network a relay last named in this browser (localStorage): an installed or cached page
+ *    opened offline reopens the network it came from;
+ * 4. the build-time `VITE_TABCHAIN_NETWORK` env variable (`import.meta.env`);
+ * 5. `main`.
  * Profile: `?profile=<id>` reopens that profile, `?profile=new` makes a fresh one; by default the
  * tab's own (sessionStorage) or a fresh one for a duplicated tab (see storage/profiles.ts). The
  * parameter is removed from the address bar once used, so a reload reopens the same profile.
@@ -51,12 +53,37 @@ function isNetwork(v: unknown): v is NetworkName {
  */
 const bootstrap = fetchBootstrap('/bootstrap.json', 2000);
 
+/** Where the network last named by a relay is kept, for starting offline (service worker cache). */
+const LAST_NETWORK_KEY = 'tabchain-last-network';
+
+function rememberNetwork(name: NetworkName): void {
+  try {
+    localStorage.setItem(LAST_NETWORK_KEY, name);
+  } catch {
+    // no storage (private mode): an offline start falls back to the defaults
+  }
+}
+
+function rememberedNetwork(): NetworkName | undefined {
+  try {
+    const name = localStorage.getItem(LAST_NETWORK_KEY);
+    return isNetwork(name) ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The network this page runs (see the module comment for the order). */
 async function pickNetwork(): Promise<NetworkName> {
   const boot = await bootstrap;
-  if (boot && isNetwork(boot.network)) return boot.network;
+  if (boot && isNetwork(boot.network)) {
+    rememberNetwork(boot.network);
+    return boot.network;
+  }
   const query = new URLSearchParams(location.search).get('network');
   if (isNetwork(query)) return query;
+  const remembered = rememberedNetwork();
+  if (remembered) return remembered;
   const env = (import.meta.env as Record<string, unknown>).VITE_TABCHAIN_NETWORK;
   if (isNetwork(env)) return env;
   return 'main';
@@ -181,3 +208,14 @@ if (!target) throw new Error('tabchain: #app element missing from index.html');
 target.replaceChildren();
 mount(App, { target, props: { api, progress } });
 void network.then((name) => (document.title = `tabchain · ${name}`));
+
+// ---------------------------------------------------------------------------------------------
+// Offline start and updates (service worker, ui/pwa.svelte.ts): registered once the node has
+// started or failed to — never before, so it never delays `ready` — from a lazy chunk.
+void api.ready
+  .catch(() => undefined)
+  .then(() => import('./ui/pwa.svelte.ts'))
+  .then(
+    (pwa) => pwa.startPwa(),
+    (e: unknown) => console.warn(`[tabchain] offline support unavailable: ${(e as Error).message}`),
+  );

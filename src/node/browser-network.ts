@@ -3,7 +3,7 @@
  * WebSockets and circuit relay transports (src/p2p/transports-browser.ts), the relay found through
  * the page's `/bootstrap.json` (fetched again whenever the relay must be redialled), a relay slot
  * reserved so other tabs can reach us (`/p2p-circuit`) and WebRTC accepted through it (`/webrtc`),
- * discovered tabs dialled over WebRTC first (preferWebRTC), the profile's peer key and address
+ * discovered tabs dialled over WebRTC first, one side of each pair only (browserDialPolicy), the profile's peer key and address
  * book, all attached to the tab's FullNode, and the wallet's pending transactions handed to gossip.
  *
  * The node never waits for any of this: a tab starts offline and joins when (if ever) the relay
@@ -14,7 +14,8 @@ import type { PrivateKey } from '@libp2p/interface';
 import { announceOnAddressChange } from '../p2p/browser-announce.ts';
 import { fetchBootstrap, type BootstrapInfo } from '../p2p/browser-bootstrap.ts';
 import { NetworkService, type NetworkServiceOptions } from '../p2p/network-service.ts';
-import { BROWSER_LISTEN, browserTransports, preferWebRTC } from '../p2p/transports-browser.ts';
+import { BROWSER_LISTEN, browserDialPolicy, browserTransports } from '../p2p/transports-browser.ts';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { ApiPeer } from './api.ts';
 import type { FullNode } from './full-node.ts';
 import { attachNetwork, loadOrCreatePeerKey, outboxRebroadcast, toApiPeers } from './networking.ts';
@@ -80,14 +81,15 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
     }
     return info.multiaddrs;
   };
+  const privateKey = opts.privateKey ?? (await loadOrCreatePeerKey(node.store));
   const net = await NetworkService.create({
     network,
     transports: browserTransports({ iceServers: opts.iceServers ?? first?.iceServers ?? [] }),
     listen: [...BROWSER_LISTEN],
-    privateKey: opts.privateKey ?? (await loadOrCreatePeerKey(node.store)),
+    privateKey,
     bootstrap,
     addressBook: node.store,
-    dialPolicy: preferWebRTC,
+    dialPolicy: browserDialPolicy(peerIdFromPrivateKey(privateKey).toString()),
     targetPeers: opts.targetPeers ?? 8,
     discoveryIntervalMs: opts.discoveryIntervalMs ?? 5000,
     timing: opts.timing,

@@ -11,7 +11,7 @@
  * @module
  */
 import { publicKeyToProtobuf } from '@libp2p/crypto/keys';
-import type { Libp2p } from '@libp2p/interface';
+import type { Libp2p, PeerInfo } from '@libp2p/interface';
 import { protocolIds } from './protocol.ts';
 
 /** Appends a protobuf varint. */
@@ -70,9 +70,10 @@ export async function announceNow(libp2p: AnnouncingLibp2p, network: string): Pr
 }
 
 /**
- * Announces whenever our addresses change (a relay reservation made or renewed, a relay lost),
- * at most once per `minGapMs` (default 1 s; a change inside the gap is announced at its end).
- * Returns a function that stops it.
+ * Announces whenever our addresses change (a relay reservation made or renewed, a relay lost)
+ * and whenever we discover a peer we had not seen (so a tab that just joined learns about us at
+ * once: with browserDialPolicy it may be the one to dial), at most once per `minGapMs` (default
+ * 1 s; a trigger inside the gap is announced at its end). Returns a function that stops it.
  * @example const stop = announceOnAddressChange(libp2p, 'dev')
  */
 export function announceOnAddressChange(libp2p: AnnouncingLibp2p, network: string, opts: { minGapMs?: number } = {}): () => void {
@@ -90,10 +91,20 @@ export function announceOnAddressChange(libp2p: AnnouncingLibp2p, network: strin
     if (stopped || timer !== undefined) return;
     timer = setTimeout(fire, Math.max(0, last + gap - Date.now()));
   };
+  const seen = new Set<string>();
+  const onDiscovery = (evt: CustomEvent<PeerInfo>) => {
+    const id = evt.detail.id.toString();
+    if (seen.has(id)) return;
+    seen.add(id);
+    if (seen.size > 4096) seen.delete(seen.values().next().value!);
+    onUpdate();
+  };
   libp2p.addEventListener('self:peer:update', onUpdate);
+  libp2p.addEventListener('peer:discovery', onDiscovery);
   return () => {
     stopped = true;
     if (timer !== undefined) clearTimeout(timer);
     libp2p.removeEventListener('self:peer:update', onUpdate);
+    libp2p.removeEventListener('peer:discovery', onDiscovery);
   };
 }

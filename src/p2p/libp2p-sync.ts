@@ -33,7 +33,11 @@ export interface TabchainSyncComponents {
   };
   connectionManager: {
     openConnection(peer: DialTarget, options?: AbortOptions): Promise<Connection>;
+    /** Open connections (to one peer). Used to ask over a direct connection we already have. */
+    getConnections?(peer?: PeerId): Connection[];
   };
+  /** libp2p's event bus: a direct connection that opens while we dial is used at once. */
+  events?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'>;
 }
 
 export interface TabchainSyncInit {
@@ -130,6 +134,14 @@ export function readOneFrame(stream: Stream, signal: AbortSignal, max: number = 
  */
 export async function writeAll(stream: Stream, bytes: Uint8Array, signal: AbortSignal): Promise<void> {
   if (!stream.send(bytes)) await stream.onDrain({ signal });
+}
+
+/** How long a request waits for a direct connection when only a relayed one exists, ms. */
+const DIRECT_WAIT_MS = 2000;
+
+/** Whether a dial target is a PeerId (not a multiaddr or a list of them). */
+function isPeerId(target: DialTarget): target is PeerId {
+  return !Array.isArray(target) && typeof (target as PeerId).toMultihash === 'function';
 }
 
 /** Settles like `promise`, or rejects with `signal.reason` once the signal aborts. */
@@ -235,7 +247,7 @@ class TabchainSyncService implements TabchainSync, Startable {
     const frame = encodeFrame(encodeMessage(req));
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-    const connection = await this.components.connectionManager.openConnection(peer, { signal });
+    const connection = await this.connectionTo(peer, signal);
     let stream: Stream | undefined;
     try {
       stream = await connection.newStream(this.protocol, {
@@ -254,6 +266,57 @@ class TabchainSyncService implements TabchainSync, Startable {
       stream?.abort(err instanceof Error ? err : new Error(String(err)));
       throw err;
     }
+  }
+
+  /**
+   * A connection to ask over: an open direct (unlimited) one if we have it. Otherwise libp2p's
+   * openConnection, which dials (it ignores limited, relayed connections) — raced against a direct
+   * connection from the peer opening meanwhile; and when we only have a relayed connection, a
+   * direct one is first awaited for a moment. Why: two tabs meet through the relay and identify each
+   * other over the relayed signalling connection a moment before the WebRTC connection it is
+   * signalling for is up; dialling then starts a second WebRTC dial in the opposite direction,
+   * which may take many seconds, and the request would wait for it.
+   */
+  private async connectionTo(peer: DialTarget, signal: AbortSignal): Promise<Connection> {
+    const cm = this.components.connectionManager;
+    const events = this.components.events;
+    if (!isPeerId(peer) || !events || typeof cm.getConnections !== 'function') return cm.openConnection(peer, { signal });
+    const open = cm.getConnections(peer).filter((c) => c.status === 'open');
+    const direct = open.find((c) => c.limits === undefined);
+    if (direct) return direct;
+    return new Promise<Connection>((resolve, reject) => {
+      const dial = new AbortController();
+      let settled = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = (err: unknown, conn?: Connection) => {
+        if (settled) return;
+        settled = true;
+        if (timer !== undefined) clearTimeout(timer);
+        events.removeEventListener('connection:open', onOpen);
+        signal.removeEventListener('abort', onAbort);
+        if (conn) resolve(conn);
+        else reject(err);
+      };
+      const onOpen = (evt: Event) => {
+        const conn = (evt as CustomEvent<Connection>).detail;
+        if (conn.limits === undefined && conn.status === 'open' && conn.remotePeer.equals(peer)) {
+          finish(undefined, conn);
+          dial.abort(new Error('a direct connection opened meanwhile'));
+        }
+      };
+      const onAbort = () => finish(signal.reason);
+      const openNow = () => {
+        if (settled) return;
+        cm.openConnection(peer, { signal: AbortSignal.any([signal, dial.signal]) }).then(
+          (conn) => finish(undefined, conn),
+          (err: unknown) => finish(err),
+        );
+      };
+      events.addEventListener('connection:open', onOpen);
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (open.length > 0) timer = setTimeout(openNow, DIRECT_WAIT_MS);
+      else openNow();
+    });
   }
 
   getStatus(peer: DialTarget, opts: AbortOptions = {}): Promise<SyncStatus> {

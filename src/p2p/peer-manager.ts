@@ -555,6 +555,10 @@ export class PeerManager {
   // --- ping ------------------------------------------------------------------------------------
 
   async #ping(peer: PeerId): Promise<void> {
+    // libp2p's ping dials when we hold only a relayed (limited) connection to the peer: an
+    // unplanned direct dial, which between tabs races the WebRTC dial being signalled through that
+    // very connection. Ping over direct connections only (a relayed peer shows no RTT).
+    if (!this.#opts.libp2p.getConnections(peer).some((c) => c.status === 'open' && c.limits === undefined)) return;
     try {
       const rtt = await this.#opts.libp2p.services.ping.ping(peer, { signal: AbortSignal.timeout(5000) });
       this.#rtt.set(peer.toString(), rtt);

@@ -77,6 +77,46 @@ export function preferWebRTC(_peerId: string, addrs: Multiaddr[]): Multiaddr[] {
   return [...addrs].sort((a, b) => addressRank(a) - addressRank(b));
 }
 
+/** Options of {@link browserDialPolicy}. */
+export interface BrowserDialPolicyOptions {
+  /** How long the tab with the larger peer id leaves the first WebRTC dial to the other, ms (default 3000). */
+  yieldMs?: number;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+/**
+ * {@link preferWebRTC} plus a tie-break so that two tabs do not dial each other at the same time:
+ * of two tabs that discover each other, the one with the smaller peer id dials; the other one
+ * offers no address for `yieldMs` after it first considers the peer (the peer manager then retries
+ * later with backoff), and dials only if no connection came by then. Why: two WebRTC dials in
+ * opposite directions at once ("glare") each need their own signalling round through the relay;
+ * one of them often stalls for many seconds, and both sides then hold two connections.
+ * @example
+ * ```ts
+ * const policy = browserDialPolicy(ourPeerId);
+ * policy(theirPeerId, addrs) // [] for a moment if ourPeerId > theirPeerId, else WebRTC first
+ * ```
+ */
+export function browserDialPolicy(selfId: string, opts: BrowserDialPolicyOptions = {}): (peerId: string, addrs: Multiaddr[]) => Multiaddr[] {
+  const yieldMs = opts.yieldMs ?? 3000;
+  const now = opts.now ?? Date.now;
+  const firstSeen = new Map<string, number>();
+  return (peerId, addrs) => {
+    const ordered = preferWebRTC(peerId, addrs);
+    if (selfId < peerId || !ordered.some((a) => addressRank(a) === 0)) return ordered;
+    const t = now();
+    let seen = firstSeen.get(peerId);
+    if (seen === undefined) {
+      seen = t;
+      firstSeen.set(peerId, t);
+      // Bounded memory: forget the oldest entries (a peer forgotten just gets another grace period).
+      if (firstSeen.size > 4096) firstSeen.delete(firstSeen.keys().next().value!);
+    }
+    return t - seen < yieldMs ? [] : ordered;
+  };
+}
+
 /**
  * ICE servers from a configuration string: comma-separated `stun:`/`turn:` URLs, e.g. from
  * `/bootstrap.json` `iceServers`, a `?stun=` query parameter or `VITE_TABCHAIN_ICE_SERVERS`.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { multiaddr } from '@multiformats/multiaddr';
-import { BROWSER_LISTEN, browserTransports, parseIceServers, preferWebRTC } from '../../src/p2p/transports-browser.ts';
+import { BROWSER_LISTEN, browserDialPolicy, browserTransports, parseIceServers, preferWebRTC } from '../../src/p2p/transports-browser.ts';
 import { parseBootstrap } from '../../src/p2p/browser-bootstrap.ts';
 import { announceNow, encodeDiscoveryRecord, type AnnouncingLibp2p } from '../../src/p2p/browser-announce.ts';
 import { generateKeyPair } from '@libp2p/crypto/keys';
@@ -83,5 +83,31 @@ describe('discovery announcements (browser-announce)', () => {
     subscribers = ['someone'];
     expect(await announceNow(libp2p, 'dev')).toBe(true);
     expect(published.map((p) => p.topic)).toEqual(['/tabchain/dev/discovery/1']);
+  });
+});
+
+describe('browserDialPolicy (one dialler per pair of tabs)', () => {
+  const LOW = '12D3KooWAaaa';
+  const HIGH = '12D3KooWzzzz';
+  const rtc = (peer: string) => multiaddr(`/dns4/localhost/tcp/8080/ws/p2p/${RELAY}/p2p-circuit/webrtc/p2p/${peer}`);
+
+  it('the tab with the smaller peer id dials at once', () => {
+    const policy = browserDialPolicy(LOW, { now: () => 0 });
+    expect(policy(HIGH, [rtc(TAB)]).map(String)).toEqual([rtc(TAB).toString()]);
+  });
+
+  it('the other one waits for the grace period, then dials if still needed', () => {
+    let t = 1_000;
+    const policy = browserDialPolicy(HIGH, { yieldMs: 3000, now: () => t });
+    expect(policy(LOW, [rtc(TAB)])).toEqual([]);
+    t += 2999;
+    expect(policy(LOW, [rtc(TAB)])).toEqual([]);
+    t += 1;
+    expect(policy(LOW, [rtc(TAB)]).map(String)).toEqual([rtc(TAB).toString()]);
+  });
+
+  it('never holds back a peer without a WebRTC address (a Node node over WebSockets)', () => {
+    const ws = multiaddr(`/ip4/127.0.0.1/tcp/4000/ws/p2p/${TAB}`);
+    expect(browserDialPolicy(HIGH, { now: () => 0 })(LOW, [ws]).map(String)).toEqual([ws.toString()]);
   });
 });

@@ -16,8 +16,8 @@ import { mount } from 'svelte';
 import { registerSW } from 'virtual:pwa-register';
 import UpdatePrompt from './components/UpdatePrompt.svelte';
 
-/** How long "Ready to work offline" stays up unless dismissed sooner. */
-const OFFLINE_NOTICE_MS = 12_000;
+/** How long "Ready to work offline" stays up. */
+const OFFLINE_NOTICE_MS = 8_000;
 
 /**
  * What the prompt shows. `updateSW` is Workbox's "activate the waiting worker" (it reloads the
@@ -46,20 +46,14 @@ export class PwaState {
     this.#updateSW = updateSW;
   }
 
-  /** Shows "Ready to work offline", hiding it by itself after a while. @example pwa.showOfflineReady() */
+  /** Shows "Ready to work offline", which hides by itself after a while. @example pwa.showOfflineReady() */
   showOfflineReady(hideAfterMs = OFFLINE_NOTICE_MS): void {
     this.offlineReady = true;
     clearTimeout(this.#offlineTimer);
     this.#offlineTimer = setTimeout(() => (this.offlineReady = false), hideAfterMs);
   }
 
-  /** Hides "Ready to work offline". @example pwa.dismissOffline() */
-  dismissOffline(): void {
-    clearTimeout(this.#offlineTimer);
-    this.offlineReady = false;
-  }
-
-  /** Hides the update prompt; the new version then starts with the next visit. @example pwa.dismissUpdate() */
+  /** Hides the update prompt; the new version starts once every tabchain tab is closed. @example pwa.dismissUpdate() */
   dismissUpdate(): void {
     this.needRefresh = false;
   }
@@ -88,8 +82,9 @@ function reloadOnTakeover(): void {
 let takeoverListening = false;
 
 /**
- * Registers the service worker and mounts the prompt in its own element at the top of the body
- * (in the page flow, so it never covers the app). Call once, after the node has started.
+ * Registers the service worker and mounts the prompt in its own element after the app's (so the
+ * app's "Skip to content" stays first in the tab order; the prompt floats at the bottom of the
+ * window). Call once, after the node has started.
  * @example
  * ```ts
  * void import('./ui/pwa.svelte.ts').then((pwa) => pwa.startPwa());
@@ -100,7 +95,7 @@ export function startPwa(): PwaState {
   if (typeof navigator === 'undefined' || !('serviceWorker' in navigator)) return state;
   const target = document.createElement('div');
   target.id = 'pwa-prompt';
-  document.body.prepend(target);
+  document.body.append(target);
   mount(UpdatePrompt, { target, props: { pwa: state } });
   state.attach(
     registerSW({

@@ -10,7 +10,7 @@
  * answers. Once tabs are connected over WebRTC the relay is no longer needed between them.
  * @module
  */
-import type { PrivateKey } from '@libp2p/interface';
+import type { Connection, PrivateKey } from '@libp2p/interface';
 import { announceOnAddressChange } from '../p2p/browser-announce.ts';
 import { fetchBootstrap, type BootstrapInfo } from '../p2p/browser-bootstrap.ts';
 import { NetworkService, type NetworkServiceOptions } from '../p2p/network-service.ts';
@@ -56,6 +56,24 @@ export interface BrowserNetwork {
 }
 
 /**
+ * When a peer reaches us directly again while we still hold an older direct connection to it,
+ * the older one is closed: between two tabs one direct connection is enough, and after the peer
+ * reloaded (same peer id) the older one is dead — gossip and sync must not keep using it.
+ */
+function closeSupersededConnections(libp2p: NetworkService['libp2p']): () => void {
+  const onOpen = (evt: CustomEvent<Connection>) => {
+    const fresh = evt.detail;
+    if (fresh.limits !== undefined) return;
+    for (const old of libp2p.getConnections(fresh.remotePeer)) {
+      if (old === fresh || old.limits !== undefined || old.status !== 'open' || old.timeline.open > fresh.timeline.open) continue;
+      void old.close().catch((e: Error) => old.abort(e));
+    }
+  };
+  libp2p.addEventListener('connection:open', onOpen);
+  return () => libp2p.removeEventListener('connection:open', onOpen);
+}
+
+/**
  * Creates, attaches and starts the tab's network over a started FullNode.
  * @example
  * ```ts
@@ -82,6 +100,9 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
     return info.multiaddrs;
   };
   const privateKey = opts.privateKey ?? (await loadOrCreatePeerKey(node.store));
+  // Peers of the address book were connected to us before: after our reload they may still hold
+  // their (dead) connection to us and will not dial, so we dial them at once (no tie-break wait).
+  const known = new Set((await node.store.listPeers().catch(() => [])).map((r) => r.peerId));
   const net = await NetworkService.create({
     network,
     transports: browserTransports({ iceServers: opts.iceServers ?? first?.iceServers ?? [] }),
@@ -89,20 +110,25 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
     privateKey,
     bootstrap,
     addressBook: node.store,
-    dialPolicy: browserDialPolicy(peerIdFromPrivateKey(privateKey).toString()),
+    dialPolicy: browserDialPolicy(peerIdFromPrivateKey(privateKey).toString(), { yieldFor: (peer) => !known.has(peer) }),
     targetPeers: opts.targetPeers ?? 8,
     discoveryIntervalMs: opts.discoveryIntervalMs ?? 5000,
-    timing: opts.timing,
+    // A WebRTC dial between tabs takes well under a second when it works; now and then one stalls
+    // after the other side already saw the connection open, and the retry succeeds at once. A
+    // short dial timeout turns a stall into a quick retry (libp2p's default here is 10 s).
+    timing: { dialTimeoutMs: 5000, ...opts.timing },
     log,
   });
   const detach = attachNetwork(node, net);
   const stopAnnouncing = announceOnAddressChange(net.libp2p, network);
+  const stopSuperseding = closeSupersededConnections(net.libp2p);
   const previousHook = opts.outbox?.rebroadcastHook;
   if (opts.outbox) opts.outbox.rebroadcastHook = outboxRebroadcast(net);
   try {
     await net.start();
   } catch (e) {
     stopAnnouncing();
+    stopSuperseding();
     detach();
     if (opts.outbox) opts.outbox.rebroadcastHook = previousHook;
     await net.stop().catch(() => undefined);
@@ -115,6 +141,7 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
     online: () => net.online,
     stop: async () => {
       stopAnnouncing();
+      stopSuperseding();
       detach();
       if (opts.outbox) opts.outbox.rebroadcastHook = previousHook;
       await net.stop();

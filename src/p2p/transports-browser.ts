@@ -81,6 +81,8 @@ export function preferWebRTC(_peerId: string, addrs: Multiaddr[]): Multiaddr[] {
 export interface BrowserDialPolicyOptions {
   /** How long the tab with the larger peer id leaves the first WebRTC dial to the other, ms (default 3000). */
   yieldMs?: number;
+  /** Whether to apply the tie-break to this peer at all (default: yes). False: dial it at once (e.g. a peer we knew before a reload, which may still hold a dead connection to us and will not dial). */
+  yieldFor?: (peerId: string) => boolean;
   /** Clock (tests). */
   now?: () => number;
 }
@@ -104,7 +106,7 @@ export function browserDialPolicy(selfId: string, opts: BrowserDialPolicyOptions
   const firstSeen = new Map<string, number>();
   return (peerId, addrs) => {
     const ordered = preferWebRTC(peerId, addrs);
-    if (selfId < peerId || !ordered.some((a) => addressRank(a) === 0)) return ordered;
+    if (selfId < peerId || !ordered.some((a) => addressRank(a) === 0) || (opts.yieldFor && !opts.yieldFor(peerId))) return ordered;
     const t = now();
     let seen = firstSeen.get(peerId);
     if (seen === undefined) {

@@ -106,6 +106,11 @@ describe('browserDialPolicy (one dialler per pair of tabs)', () => {
     expect(policy(LOW, [rtc(TAB)]).map(String)).toEqual([rtc(TAB).toString()]);
   });
 
+  it('dials at once a peer it is told not to wait for (known before a reload: it may hold a dead connection to us)', () => {
+    const policy = browserDialPolicy(HIGH, { now: () => 0, yieldFor: (peer) => peer !== LOW });
+    expect(policy(LOW, [rtc(TAB)]).map(String)).toEqual([rtc(TAB).toString()]);
+  });
+
   it('never holds back a peer without a WebRTC address (a Node node over WebSockets)', () => {
     const ws = multiaddr(`/ip4/127.0.0.1/tcp/4000/ws/p2p/${TAB}`);
     expect(browserDialPolicy(HIGH, { now: () => 0 })(LOW, [ws]).map(String)).toEqual([ws.toString()]);

@@ -135,8 +135,22 @@ export class ChainGossip {
     }
   }
 
-  async #validateBlock(peer: PeerId, msg: Message): Promise<TopicValidatorResult> {
-    const from = peer.toString();
+  #validateBlock(peer: PeerId, msg: Message): Promise<TopicValidatorResult> {
+    return this.checkBlock(peer.toString(), msg.data);
+  }
+
+  #validateTx(peer: PeerId, msg: Message): Promise<TopicValidatorResult> {
+    return this.checkTx(peer.toString(), msg.data);
+  }
+
+  /**
+   * The blocks topic's validator on bare bytes: the node processes the block, its sender is
+   * penalized as the table above says. Other carriers of the same announcements (the tab mesh)
+   * call it too, so every block from anyone goes through one path.
+   * @example if (await gossip.checkBlock(meshPeer, bytes) === TopicValidatorResult.Reject) drop(meshPeer)
+   */
+  async checkBlock(from: string, data: Uint8Array): Promise<TopicValidatorResult> {
+    const msg = { data };
     const chain = this.#chain;
     if (!chain) return TopicValidatorResult.Ignore;
     if (msg.data.length > this.#maxBlockBytes) {
@@ -169,8 +183,12 @@ export class ChainGossip {
     return TopicValidatorResult.Ignore;
   }
 
-  async #validateTx(peer: PeerId, msg: Message): Promise<TopicValidatorResult> {
-    const from = peer.toString();
+  /**
+   * The txs topic's validator on bare bytes (see {@link checkBlock}).
+   * @example await gossip.checkTx(meshPeer, bytes)
+   */
+  async checkTx(from: string, data: Uint8Array): Promise<TopicValidatorResult> {
+    const msg = { data };
     const chain = this.#chain;
     if (!chain) return TopicValidatorResult.Ignore;
     if (msg.data.length > this.#maxTxBytes) {

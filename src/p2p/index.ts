@@ -21,5 +21,6 @@ export * from './gossip.ts';
 export * from './sync-manager.ts';
 export * from './peer-manager.ts';
 export * from './network-service.ts';
+export * from './tab-mesh.ts';
 // Not re-exported, being platform-specific: transports-node.ts (TCP, Node only) and
 // transports-browser.ts (WebRTC, browser only).

@@ -35,6 +35,7 @@ import { isMutationCode, type ChainAccess } from './chain-access.ts';
 import { NetEmitter } from './emitter.ts';
 import { RemoteSyncError } from './errors.ts';
 import type { TabchainLibp2p } from './libp2p-node.ts';
+import type { SyncClient } from './sync-client.ts';
 import { MAX_BLOCKS_PER_REQUEST, MAX_HEADERS_PER_REQUEST, type SyncStatus } from './messages.ts';
 import type { PeerGate } from './peer-gate.ts';
 
@@ -92,6 +93,7 @@ export class SyncManager {
   readonly events = new NetEmitter<SyncEvents>();
   readonly #opts: SyncManagerOptions;
   readonly #peers = new Map<string, PeerSync>();
+  readonly #virtual = new Map<string, SyncClient>();
   readonly #refreshing = new Set<string>();
   readonly #window: number;
   readonly #perRequest: number;
@@ -156,9 +158,32 @@ export class SyncManager {
     this.kick();
   }
 
+  /**
+   * A "virtual" peer whose sync requests go over a {@link SyncClient} (any SyncPort: the
+   * same-browser tab mesh's BroadcastChannel) instead of a libp2p stream; the same sync logic
+   * drives both. Remove it with {@link removePeer}.
+   * @example sync.addVirtualPeer(meshId, new SyncClient(port))
+   */
+  addVirtualPeer(id: string, client: SyncClient): void {
+    this.#virtual.set(id, client);
+    this.addPeer({ toString: () => id } as PeerId);
+  }
+
   /** A peer disconnected (or was banned). @example sync.removePeer('12D3KooW...') */
   removePeer(peer: string): void {
+    this.#virtual.delete(peer);
     if (this.#peers.delete(peer)) this.#updateSynced();
+  }
+
+  /** The carrier of a peer's requests: its virtual client, or the libp2p sync service. */
+  #service(p: PeerSync): Pick<TabchainLibp2p['services']['sync'], 'getStatus' | 'getHeaders' | 'getBlocks'> {
+    const v = this.#virtual.get(p.id.toString());
+    if (!v) return this.#opts.libp2p.services.sync;
+    return {
+      getStatus: () => v.getStatus(),
+      getHeaders: (_peer, locator, opts) => v.getHeaders(locator, opts),
+      getBlocks: (_peer, hashes) => v.getBlocks(hashes),
+    };
   }
 
   /** Peers known to speak the sync protocol. @example sync.peerIds() */
@@ -235,7 +260,7 @@ export class SyncManager {
     p.askedAt = Date.now();
     let status: SyncStatus;
     try {
-      status = await this.#opts.libp2p.services.sync.getStatus(p.id);
+      status = await this.#service(p).getStatus(p.id);
     } catch (e) {
       // Not yet serving (BUSY), gone, or it timed out (the sync service charged it already).
       if (!(e instanceof RemoteSyncError)) this.#opts.log?.(`sync: status of ${key} failed: ${(e as Error).message}`);
@@ -337,7 +362,7 @@ export class SyncManager {
       if (!this.#opts.gate.scores.tryBeginRequest(key)) return; // busy: try again later
       let headers;
       try {
-        headers = await this.#opts.libp2p.services.sync.getHeaders(p.id, chain.headers.locator(from), { max: MAX_HEADERS_PER_REQUEST });
+        headers = await this.#service(p).getHeaders(p.id, chain.headers.locator(from), { max: MAX_HEADERS_PER_REQUEST });
       } catch (e) {
         this.#opts.log?.(`sync: headers from ${key} failed: ${(e as Error).message}`);
         return;
@@ -398,7 +423,7 @@ export class SyncManager {
       const key = p.id.toString();
       let res;
       try {
-        res = await this.#opts.libp2p.services.sync.getBlocks(p.id, hashes.map(hexToHash));
+        res = await this.#service(p).getBlocks(p.id, hashes.map(hexToHash));
       } catch (e) {
         // Timeouts and bad answers were charged by the sync service; ask someone else.
         this.#opts.log?.(`sync: blocks from ${key} failed: ${(e as Error).message}`);

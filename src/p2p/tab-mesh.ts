@@ -1,0 +1,388 @@
+/**
+ * The same-browser tab mesh: tabs of one origin on one network meet over a BroadcastChannel
+ * (`tabchain-<network>-mesh`) and speak the SAME protocols as over libp2p — one implementation,
+ * two carriers:
+ * - sync: each pair of tabs gets a point-to-point {@link SyncPort} on the shared channel (messages
+ *   carry `from` / `to`); our requests go through a {@link SyncClient} that the SyncManager drives
+ *   like any libp2p peer (`sync.addVirtualPeer`), theirs are answered by {@link serveSyncPort};
+ * - gossip: block / tx announcements go to every tab at once and are fed through the gossip
+ *   topics' validators (`ChainGossip.checkBlock` / `checkTx`), so they are processed, scored and
+ *   deduplicated exactly like gossipsub messages.
+ *
+ * It needs no relay and no network. Presence: `hello` on start (everyone answers with a
+ * `present` addressed to the newcomer), `heartbeat` every few seconds, `bye` on stop (the page
+ * calls {@link TabMesh.stop} on pagehide); a tab silent for {@link TabMeshOptions.peerTimeoutMs}
+ * is dropped. A tab that also has a WebRTC link to another tab gets each block twice (mesh and
+ * gossipsub): the mesh remembers what it has seen (block hash, tx bytes' hash) and drops repeats
+ * before the node sees them, the node answers 'duplicate' to the rest, and the mesh never
+ * re-broadcasts what it received (every tab hears every broadcast itself).
+ *
+ * Misbehaving tabs are scored by the same PeerGate as libp2p peers (the validators penalize,
+ * sync offences are charged); a tab the gate denies (banned, or we are isolated) is dropped and
+ * its messages ignored.
+ * @module
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { blockHash, decodeHeader, hashToHex, HEADER_BYTES, bytesToHex } from '../chain/index.ts';
+import { serveSyncPort, SyncClient, type SyncPort } from './sync-client.ts';
+import type { ChainView } from './sync-server.ts';
+import type { PeerGate } from './peer-gate.ts';
+import { chainViewOf } from './sync-server.ts';
+import type { ChainAccess } from './chain-access.ts';
+import type { ChainGossip } from './gossip.ts';
+import type { SyncManager } from './sync-manager.ts';
+
+/** Verdict of a gossip validator: gossipsub's TopicValidatorResult values ('accept' | 'ignore' | 'reject'). */
+export type MeshVerdict = string;
+
+/** The broadcast channel's part we use (the DOM's and Node's BroadcastChannel fit). */
+export interface MeshChannel {
+  postMessage(message: unknown): void;
+  addEventListener(type: 'message', listener: (e: MessageEvent) => void): void;
+  removeEventListener(type: 'message', listener: (e: MessageEvent) => void): void;
+  close(): void;
+}
+
+/** What travels on the channel. `to` absent = everyone. */
+export interface MeshEnvelope {
+  v: 1;
+  kind: 'hello' | 'present' | 'heartbeat' | 'bye' | 'sync' | 'block' | 'tx';
+  from: string;
+  to?: string;
+  data?: Uint8Array;
+}
+
+export interface TabMeshOptions {
+  network: string;
+  /** Our id on the mesh (the tab's libp2p peer id when it has one). */
+  id: string;
+  /** What we serve to other tabs' sync requests. */
+  view: ChainView;
+  /** Scores and the isolate switch, shared with libp2p. */
+  gate: PeerGate;
+  /** The blocks topic's validator (ChainGossip.checkBlock). */
+  checkBlock(from: string, bytes: Uint8Array): Promise<MeshVerdict>;
+  /** The txs topic's validator (ChainGossip.checkTx). */
+  checkTx(from: string, bytes: Uint8Array): Promise<MeshVerdict>;
+  /** A tab joined: its sync client (give it to SyncManager.addVirtualPeer). */
+  onPeerJoined?(id: string, client: SyncClient): void;
+  /** A tab left, timed out, was banned, or we isolated ourselves. */
+  onPeerLeft?(id: string): void;
+  /** The channel (default: `new BroadcastChannel(meshChannelName(network))`). */
+  channel?: MeshChannel;
+  heartbeatMs?: number;
+  peerTimeoutMs?: number;
+  /** Sync answer timeout, ms (default 10 s). */
+  syncTimeoutMs?: number;
+  log?: (msg: string) => void;
+}
+
+/**
+ * The channel name of a network's mesh.
+ * @example meshChannelName('dev') // 'tabchain-dev-mesh'
+ */
+export function meshChannelName(network: string): string {
+  return `tabchain-${network}-mesh`;
+}
+
+/** Remembered announcement keys, at most this many (oldest forgotten first). */
+const SEEN_MAX = 4096;
+/** Largest payload accepted from the channel (a block, 1 MiB, plus a margin). */
+const MAX_DATA_BYTES = 1_100_000;
+
+interface MeshPeer {
+  id: string;
+  lastSeen: number;
+  client: SyncClient;
+  stopServing: () => void;
+  handlers: Set<(m: Uint8Array) => void>;
+}
+
+/**
+ * One tab's endpoint on the mesh.
+ * @example
+ * ```ts
+ * const mesh = new TabMesh({ network: 'dev', id: net.peerId, view, gate: net.gate,
+ *   checkBlock: async (f, b) => verdictOf(await net.gossip.checkBlock(f, b)), checkTx: …,
+ *   onPeerJoined: (id, c) => net.sync.addVirtualPeer(id, c), onPeerLeft: (id) => net.sync.removePeer(id) });
+ * mesh.start();
+ * addEventListener('pagehide', () => mesh.stop());
+ * ```
+ */
+export class TabMesh {
+  readonly id: string;
+  readonly #opts: TabMeshOptions;
+  readonly #peers = new Map<string, MeshPeer>();
+  readonly #seen = new Set<string>();
+  #channel: MeshChannel | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #isolated = false;
+  readonly #onMessage = (e: MessageEvent) => this.#receive(e.data);
+
+  constructor(opts: TabMeshOptions) {
+    if (!opts.id) throw new TypeError('TabMesh: id required');
+    this.id = opts.id;
+    this.#opts = opts;
+  }
+
+  /** Ids of the tabs we currently know. @example mesh.peerIds() */
+  peerIds(): string[] {
+    return [...this.#peers.keys()];
+  }
+
+  /** Whether the mesh is running. @example mesh.started */
+  get started(): boolean {
+    return this.#channel !== undefined;
+  }
+
+  /** Joins the channel and says hello. @example mesh.start() */
+  start(): void {
+    if (this.#channel) return;
+    this.#channel = this.#opts.channel ?? (new BroadcastChannel(meshChannelName(this.#opts.network)) as MeshChannel);
+    this.#channel.addEventListener('message', this.#onMessage);
+    const every = this.#opts.heartbeatMs ?? 5_000;
+    this.#timer = setInterval(() => this.#tick(), every);
+    (this.#timer as { unref?: () => void }).unref?.();
+    if (!this.#isolated) this.#post({ v: 1, kind: 'hello', from: this.id });
+  }
+
+  /** Says bye and leaves the channel (call on pagehide). @example mesh.stop() */
+  stop(): void {
+    const ch = this.#channel;
+    if (!ch) return;
+    if (!this.#isolated) this.#post({ v: 1, kind: 'bye', from: this.id });
+    for (const id of [...this.#peers.keys()]) this.#drop(id);
+    ch.removeEventListener('message', this.#onMessage);
+    if (!this.#opts.channel) ch.close();
+    this.#channel = undefined;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /**
+   * The isolate switch for mesh peers: on → bye, drop every tab, ignore the channel; off → hello.
+   * @example mesh.setIsolated(true)
+   */
+  setIsolated(on: boolean): void {
+    if (on === this.#isolated) return;
+    if (on) {
+      if (this.#channel) this.#post({ v: 1, kind: 'bye', from: this.id });
+      this.#isolated = true;
+      for (const id of [...this.#peers.keys()]) this.#drop(id);
+    } else {
+      this.#isolated = false;
+      if (this.#channel) this.#post({ v: 1, kind: 'hello', from: this.id });
+    }
+  }
+
+  /** Whether the switch is on. @example mesh.isolated */
+  get isolated(): boolean {
+    return this.#isolated;
+  }
+
+  /**
+   * Announces a block of ours to every tab; returns how many tabs were there to hear it.
+   * @example await mesh.broadcastBlock(encodeBlock(block))
+   */
+  broadcastBlock(bytes: Uint8Array): number {
+    if (bytes.length >= HEADER_BYTES) this.#remember(blockKey(bytes));
+    return this.#announce('block', bytes);
+  }
+
+  /** Announces a transaction of ours. @example mesh.broadcastTx(encodeTx(tx)) */
+  broadcastTx(bytes: Uint8Array): number {
+    // Not remembered: a rebroadcast of ours (outbox) must reach tabs that joined since.
+    return this.#announce('tx', bytes);
+  }
+
+  #announce(kind: 'block' | 'tx', bytes: Uint8Array): number {
+    if (!this.#channel || this.#isolated || this.#peers.size === 0) return 0;
+    this.#post({ v: 1, kind, from: this.id, data: bytes });
+    return this.#peers.size;
+  }
+
+  #post(env: MeshEnvelope): void {
+    try {
+      this.#channel?.postMessage(env);
+    } catch (e) {
+      this.#opts.log?.(`mesh: post failed: ${(e as Error).message}`);
+    }
+  }
+
+  #tick(): void {
+    if (this.#isolated || !this.#channel) return;
+    this.#post({ v: 1, kind: 'heartbeat', from: this.id });
+    const limit = Date.now() - (this.#opts.peerTimeoutMs ?? 15_000);
+    for (const p of [...this.#peers.values()]) if (p.lastSeen < limit) this.#drop(p.id);
+  }
+
+  #receive(raw: unknown): void {
+    if (this.#isolated || !this.#channel) return;
+    const env = parseEnvelope(raw);
+    if (!env || env.from === this.id) return;
+    if (env.to !== undefined && env.to !== this.id) return; // point-to-point for someone else
+    const from = env.from;
+    if (this.#opts.gate.denies(from)) {
+      if (this.#peers.has(from)) this.#drop(from);
+      return;
+    }
+    if (env.kind === 'bye') {
+      this.#drop(from);
+      return;
+    }
+    const peer = this.#peers.get(from) ?? this.#join(from);
+    peer.lastSeen = Date.now();
+    switch (env.kind) {
+      case 'hello':
+        this.#post({ v: 1, kind: 'present', from: this.id, to: from });
+        return;
+      case 'sync':
+        if (env.data) for (const h of [...peer.handlers]) h(env.data);
+        return;
+      case 'block':
+      case 'tx':
+        if (env.data) void this.#gossip(from, env.kind, env.data);
+        return;
+      default:
+        return; // present, heartbeat: presence only
+    }
+  }
+
+  async #gossip(from: string, kind: 'block' | 'tx', data: Uint8Array): Promise<void> {
+    if (kind === 'block' && data.length < HEADER_BYTES) {
+      this.#opts.gate.penalize(from, 'malformedFrame', 'mesh block shorter than a header');
+      return;
+    }
+    const key = kind === 'block' ? blockKey(data) : `t:${bytesToHex(sha256(data))}`;
+    if (this.#seen.has(key)) return; // already processed (from the mesh or gossipsub): cheap drop
+    this.#remember(key);
+    let verdict: MeshVerdict;
+    try {
+      verdict = kind === 'block' ? await this.#opts.checkBlock(from, data) : await this.#opts.checkTx(from, data);
+    } catch (e) {
+      this.#opts.log?.(`mesh: ${kind} from ${from} not processed: ${(e as Error).message}`);
+      this.#seen.delete(key);
+      return;
+    }
+    // A penalty may have banned it: the gate now denies it.
+    if (verdict === 'reject' && this.#opts.gate.denies(from)) this.#drop(from);
+  }
+
+  /** Marks an announcement processed (called for what arrived over libp2p too). @example mesh.markSeenBlock(bytes) */
+  markSeenBlock(bytes: Uint8Array): void {
+    if (bytes.length >= HEADER_BYTES) this.#remember(blockKey(bytes));
+  }
+
+  #remember(key: string): void {
+    this.#seen.add(key);
+    if (this.#seen.size > SEEN_MAX) {
+      const oldest = this.#seen.values().next().value;
+      if (oldest !== undefined) this.#seen.delete(oldest);
+    }
+  }
+
+  #join(id: string): MeshPeer {
+    const handlers = new Set<(m: Uint8Array) => void>();
+    const port: SyncPort = {
+      send: (message) => this.#post({ v: 1, kind: 'sync', from: this.id, to: id, data: message }),
+      subscribe: (h) => {
+        handlers.add(h);
+        return () => handlers.delete(h);
+      },
+    };
+    const client = new SyncClient(port, {
+      timeoutMs: this.#opts.syncTimeoutMs,
+      onOffence: (offence, err) => this.#opts.gate.penalize(id, offence, `mesh sync: ${err.message}`),
+    });
+    const stopServing = serveSyncPort(port, this.#opts.view, { onError: (e) => this.#opts.log?.(`mesh: serving ${id} failed: ${(e as Error).message}`) });
+    const peer: MeshPeer = { id, lastSeen: Date.now(), client, stopServing, handlers };
+    this.#peers.set(id, peer);
+    this.#opts.log?.(`mesh: tab ${id} joined`);
+    this.#opts.onPeerJoined?.(id, client);
+    return peer;
+  }
+
+  #drop(id: string): void {
+    const p = this.#peers.get(id);
+    if (!p) return;
+    this.#peers.delete(id);
+    p.client.close();
+    p.stopServing();
+    p.handlers.clear();
+    this.#opts.log?.(`mesh: tab ${id} left`);
+    this.#opts.onPeerLeft?.(id);
+  }
+}
+
+function blockKey(bytes: Uint8Array): string {
+  return `b:${hashToHex(blockHash(decodeHeader(bytes.subarray(0, HEADER_BYTES))))}`;
+}
+
+const KINDS = new Set(['hello', 'present', 'heartbeat', 'bye', 'sync', 'block', 'tx']);
+
+/** Checks a channel message's shape (other code of the origin may use the channel too). */
+function parseEnvelope(raw: unknown): MeshEnvelope | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const e = raw as Partial<MeshEnvelope>;
+  if (e.v !== 1 || typeof e.kind !== 'string' || !KINDS.has(e.kind)) return undefined;
+  if (typeof e.from !== 'string' || e.from.length === 0 || e.from.length > 128) return undefined;
+  if (e.to !== undefined && typeof e.to !== 'string') return undefined;
+  if (e.data !== undefined && (!(e.data instanceof Uint8Array) || e.data.length > MAX_DATA_BYTES)) return undefined;
+  return e as MeshEnvelope;
+}
+
+/** The parts of a network a mesh plugs into (a NetworkService has them all: gate, gossip, sync). */
+export interface MeshParts {
+  id: string;
+  network: string;
+  chain: ChainAccess;
+  gate: PeerGate;
+  gossip: Pick<ChainGossip, 'checkBlock' | 'checkTx'>;
+  sync: Pick<SyncManager, 'addVirtualPeer' | 'removePeer'>;
+  channel?: MeshChannel;
+  heartbeatMs?: number;
+  peerTimeoutMs?: number;
+  log?: (msg: string) => void;
+  /** Told when the set of mesh tabs changes (peer list, outbox rebroadcast). */
+  onPeersChanged?: (ids: string[], joined?: string) => void;
+}
+
+/**
+ * A {@link TabMesh} wired into a network's own sync manager and gossip validators (so there is
+ * one sync and one validation path for both carriers). Not started.
+ * @example
+ * ```ts
+ * const mesh = createTabMesh({ id: net.peerId, network, chain: chainAccessOf(node), gate: net.gate, gossip: net.gossip, sync: net.sync });
+ * mesh.start();
+ * ```
+ */
+export function createTabMesh(parts: MeshParts): TabMesh {
+  const { chain } = parts;
+  const view = chainViewOf({
+    params: { name: chain.params.name as never, chainId: chain.params.chainId, genesisHash: chain.params.genesisHash },
+    index: chain.headers,
+    activeTip: () => chain.tip(),
+    getBlockBytes: (h) => chain.getBlockBytes(h),
+  });
+  const mesh: TabMesh = new TabMesh({
+    network: parts.network,
+    id: parts.id,
+    view,
+    gate: parts.gate,
+    channel: parts.channel,
+    heartbeatMs: parts.heartbeatMs,
+    peerTimeoutMs: parts.peerTimeoutMs,
+    log: parts.log,
+    checkBlock: (from, bytes) => parts.gossip.checkBlock(from, bytes),
+    checkTx: (from, bytes) => parts.gossip.checkTx(from, bytes),
+    onPeerJoined: (id, client) => {
+      parts.sync.addVirtualPeer(id, client);
+      parts.onPeersChanged?.(mesh.peerIds(), id);
+    },
+    onPeerLeft: (id) => {
+      parts.sync.removePeer(id);
+      parts.onPeersChanged?.(mesh.peerIds());
+    },
+  });
+  return mesh;
+}

@@ -1,0 +1,184 @@
+/**
+ * The same-browser tab mesh over Node's BroadcastChannel: FullNodes ("tabs") on one channel meet,
+ * sync a chain through the SyncManager's virtual peers, gossip blocks and transactions through
+ * the gossip validators, drop repeats, score misbehaviour, and honour the isolate switch.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeBlock, encodeTx, hashToHex, hexToHash, NETWORKS, txid } from '../../src/chain/index.ts';
+import { FullNode } from '../../src/node/full-node.ts';
+import { chainAccessOf } from '../../src/node/networking.ts';
+import { MemoryStore } from '../../src/storage/memory-store.ts';
+import { ChainGossip } from '../../src/p2p/gossip.ts';
+import { PeerGate } from '../../src/p2p/peer-gate.ts';
+import { SyncManager } from '../../src/p2p/sync-manager.ts';
+import type { TabchainLibp2p } from '../../src/p2p/libp2p-node.ts';
+import { createTabMesh, meshChannelName, type TabMesh } from '../../src/p2p/tab-mesh.ts';
+import { ChainBuilder, wallets } from './helpers/chain-builder.ts';
+
+const params = NETWORKS.test;
+const G = params.genesis.header.time;
+/** libp2p is never touched: mesh peers are virtual and the mesh calls the validators directly. */
+const NO_LIBP2P = {} as TabchainLibp2p;
+
+interface Tab {
+  id: string;
+  node: FullNode;
+  gate: PeerGate;
+  sync: SyncManager;
+  mesh: TabMesh;
+  processed: { blocks: number; txs: number };
+}
+
+const nodes: FullNode[] = [];
+const tabs: Tab[] = [];
+const channels: BroadcastChannel[] = [];
+/** One clock for all tabs: one spacing past the highest chain (blocks stay on schedule). */
+const now = () => G + params.targetSpacing * (Math.max(0, ...nodes.map((n) => n.height)) + 1);
+
+async function openTab(id: string, channel: string): Promise<Tab> {
+  const node = new FullNode({ params, store: new MemoryStore({ network: 'test' }), now, miner: { useWorkers: false, kind: 'js' } });
+  await node.start();
+  nodes.push(node);
+  const gate = new PeerGate();
+  const chain = chainAccessOf(node);
+  const processed = { blocks: 0, txs: 0 };
+  // Count what reaches the node (dedupe must stop repeats before it).
+  const counted = {
+    ...chain,
+    processBlock: (b: Uint8Array, from: string) => (processed.blocks++, chain.processBlock(b, from)),
+    processTx: (b: Uint8Array, from: string) => (processed.txs++, chain.processTx(b, from)),
+  };
+  const sync = new SyncManager({ libp2p: NO_LIBP2P, gate, statusEveryMs: 200 });
+  const gossip = new ChainGossip({ libp2p: NO_LIBP2P, network: 'test', gate, onOrphan: (peer) => sync.requestFrom(peer) });
+  gossip.attach(counted);
+  sync.attach(counted);
+  node.events.on('tip', () => sync.chainChanged());
+  sync.start();
+  const ch = new BroadcastChannel(channel);
+  channels.push(ch);
+  const mesh = createTabMesh({ id, network: 'test', chain: counted, gate, gossip, sync, channel: ch, heartbeatMs: 100, peerTimeoutMs: 2_000 });
+  const tab: Tab = { id, node, gate, sync, mesh, processed };
+  tabs.push(tab);
+  return tab;
+}
+
+afterEach(async () => {
+  for (const t of tabs.splice(0)) {
+    t.mesh.stop();
+    await t.sync.stop();
+  }
+  for (const c of channels.splice(0)) c.close();
+  for (const n of nodes.splice(0)) await n.stop();
+});
+
+async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('tab mesh', () => {
+  it('has one channel per network', () => {
+    expect(meshChannelName('dev')).toBe('tabchain-dev-mesh');
+    expect(meshChannelName('test')).not.toBe(meshChannelName('dev'));
+  });
+
+  it('tabs meet, sync the chain of the first, and gossip a block and a transaction to all', async () => {
+    const name = `mesh-${Math.random()}`;
+    const [alice, bob] = wallets(2);
+    const builder = ChainBuilder.funded([alice]);
+    const a = await openTab('tab-a', name);
+    for (let h = 1; h <= builder.height; h++) {
+      const r = await a.node.processBlock(builder.blocks[h], 'peer');
+      expect(['extended']).toContain(r.status);
+    }
+    const b = await openTab('tab-b', name);
+    const c = await openTab('tab-c', name);
+    for (const t of [a, b, c]) t.mesh.start();
+    // Presence: everyone knows everyone (hello answered by 'present', point-to-point).
+    await until(() => [a, b, c].every((t) => t.mesh.peerIds().length === 2), 'presence');
+    expect(b.mesh.peerIds().sort()).toEqual(['tab-a', 'tab-c']);
+    // Sync through the same SyncManager, over the mesh's virtual peers.
+    await until(() => b.node.height === a.node.height && c.node.height === a.node.height, 'sync');
+    expect(hashToHex(b.node.tip.hash)).toBe(hashToHex(a.node.tip.hash));
+
+    // A transaction of a's, announced once, reaches both others' mempools.
+    const tx = builder.sign(alice, { kind: 'transfer', to: bob.pub, amount: 1_000n });
+    expect((await a.node.processTx(tx, 'local')).status).toBe('accepted');
+    expect(a.mesh.broadcastTx(encodeTx(tx))).toBe(2);
+    const id = hashToHex(txid(tx));
+    await until(() => b.node.mempool.has(id) && c.node.mempool.has(id), 'tx gossip');
+
+    // A block mined by b reaches a and c by gossip (no status poll needed: the block extends).
+    b.node.setMinerPubKey(bob.pub);
+    const [hash] = await b.node.mineBlocks(1);
+    const bytes = (await b.node.store.getBlock(hexToHash(hash)))!;
+    const before = a.processed.blocks;
+    b.mesh.broadcastBlock(bytes);
+    await until(() => hashToHex(a.node.tip.hash) === hash && hashToHex(c.node.tip.hash) === hash, 'block gossip');
+    expect(a.node.mempool.has(id)).toBe(false); // confirmed by b's block
+
+    // The same block again (as if it also came over WebRTC and b re-announced it): dropped
+    // before the node, and never re-broadcast by the receivers.
+    const seenBy = a.processed.blocks;
+    b.mesh.broadcastBlock(bytes);
+    b.mesh.broadcastBlock(bytes);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(a.processed.blocks).toBe(seenBy);
+    expect(seenBy - before).toBeLessThanOrEqual(2); // the gossip once (and at most one sync fetch)
+  });
+
+  it('a tab that leaves is dropped; a garbage block costs its sender its place', async () => {
+    const name = `mesh-${Math.random()}`;
+    const a = await openTab('tab-a', name);
+    const b = await openTab('tab-b', name);
+    a.mesh.start();
+    b.mesh.start();
+    await until(() => a.mesh.peerIds().length === 1 && b.mesh.peerIds().length === 1, 'presence');
+    // b sends a block whose proof of work is wrong: an invalid block bans, as over gossipsub.
+    const builder = new ChainBuilder(params);
+    const bad = builder.build([]);
+    bad.header = { ...bad.header, nonce: bad.header.nonce + 1 };
+    b.mesh.broadcastBlock(encodeBlock(bad));
+    await until(() => a.gate.denies('tab-b'), 'ban');
+    expect(a.mesh.peerIds()).toEqual([]);
+    // Its later messages are ignored: no re-join.
+    b.mesh.setIsolated(true);
+    b.mesh.setIsolated(false);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(a.mesh.peerIds()).toEqual([]);
+    // A third tab joins and leaves cleanly (bye on stop).
+    const c = await openTab('tab-c', name);
+    c.mesh.start();
+    await until(() => a.mesh.peerIds().includes('tab-c'), 'join');
+    c.mesh.stop();
+    await until(() => !a.mesh.peerIds().includes('tab-c'), 'bye');
+    expect(a.sync.peerIds()).not.toContain('tab-c');
+  });
+
+  it('isolating a tab drops its mesh peers and refuses them until switched off', async () => {
+    const name = `mesh-${Math.random()}`;
+    const a = await openTab('tab-a', name);
+    const b = await openTab('tab-b', name);
+    a.mesh.start();
+    b.mesh.start();
+    await until(() => a.mesh.peerIds().length === 1, 'presence');
+    a.mesh.setIsolated(true);
+    await until(() => b.mesh.peerIds().length === 0, 'b sees a leave');
+    expect(a.mesh.peerIds()).toEqual([]);
+    expect(a.sync.peerIds()).toEqual([]);
+    // b mines meanwhile: a does not hear it.
+    b.node.setMinerPubKey(wallets(1)[0].pub);
+    const [hash] = await b.node.mineBlocks(1);
+    b.mesh.broadcastBlock((await b.node.store.getBlock(hexToHash(hash)))!);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(a.node.height).toBe(0);
+    expect(a.mesh.peerIds()).toEqual([]);
+    // Switched off: they meet again and a catches up by sync.
+    a.mesh.setIsolated(false);
+    await until(() => a.node.height === 1, 'catch-up after isolation');
+    expect(hashToHex(a.node.tip.hash)).toBe(hash);
+  });
+});

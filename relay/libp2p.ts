@@ -131,6 +131,11 @@ export async function createRelayNode(opts: RelayNodeOptions): Promise<RelayNode
         // Peer exchange on prune: tabs pruned from the relay's mesh learn other tabs.
         doPX: true,
         runOnLimitedConnection: false,
+        // No IP-colocation penalty: gossipsub's default scores a host down once more than 10 of
+        // its peers share one IP, and then stops forwarding to them — but every tab of a classroom
+        // behind one NAT, and every connection proxied through our HTTP port (all from 127.0.0.1),
+        // shares an IP. With it, the 11th tab of a test run never heard any announcement.
+        scoreParams: { IPColocationFactorWeight: 0 },
       }),
     },
     peerDiscovery: [pubsubPeerDiscovery({ topics: [ids.discoveryTopic], interval: 10_000 })],

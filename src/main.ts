@@ -153,6 +153,8 @@ async function startNode(network: NetworkName, progress: StartupProgress): Promi
 
 /** The tab's network once started; undefined while starting, and when it could not start. */
 let networking: BrowserNetwork | undefined;
+/** The "Isolate this tab" switch (api.setIsolated), applied to the network once it has started. */
+let isolatedWanted = false;
 
 /**
  * Starts the tab's network over the started node. Without a relay the tab simply stays offline
@@ -168,12 +170,14 @@ async function startNetworking(started: StartedNode): Promise<BrowserNetwork | u
   // Loaded once the node runs: libp2p is most of the app's JavaScript, and `ready` never waits for it
   // (keeps the first visit's download small: bench/bundle.bench.ts).
   const { startBrowserNetwork } = await import('./node/browser-network.ts');
-  return startBrowserNetwork(started.node, {
+  const net = await startBrowserNetwork(started.node, {
     bootstrap: boot && boot.network === started.network ? boot : null,
     iceServers,
     outbox: started.outbox,
     log: (msg) => console.debug(`[tabchain] ${msg}`),
   });
+  if (isolatedWanted) net.setIsolated(true);
+  return net;
 }
 
 async function start(network: NetworkName, progress: StartupProgress): Promise<TabchainApiExtended> {
@@ -189,6 +193,13 @@ async function start(network: NetworkName, progress: StartupProgress): Promise<T
     peerId: () => networking?.peerId() ?? '',
     peers: () => networking?.peers() ?? [],
     online: () => networking?.online() ?? false,
+    isolation: {
+      set: (on) => {
+        isolatedWanted = on;
+        networking?.setIsolated(on);
+      },
+      get: () => isolatedWanted,
+    },
   });
   startNetworking(started).then(
     (net) => (networking = net),

@@ -107,6 +107,13 @@ export interface TabchainApiExtended extends TabchainApi {
   importWallet(backup: string, passphrase: string, opts: { confirm: boolean }): Promise<{ address: string; previous: string }>;
   /** Storage bytes used and quota, or null when unknown. */
   storage(): Promise<StorageUsage | null>;
+  /**
+   * The "Isolate this tab" teaching switch: on drops and refuses every peer of this tab (libp2p and
+   * same-browser tabs) — an island of one — without touching the real network; off rejoins.
+   */
+  setIsolated(on: boolean): Promise<void>;
+  /** Whether the isolate switch is on. */
+  isolated(): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -146,6 +153,8 @@ export interface TabchainApiDeps {
   backupKdf?: { N: number; r: number; p: number };
   /** The browser's profile list (ProfileManager) for profiles()/deleteProfile()/labelProfile(). */
   profiles?: ExplorerProfiles;
+  /** The isolate switch (the tab's network); without it setIsolated only remembers the wish. */
+  isolation?: { set(on: boolean): void; get(): boolean };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -242,6 +251,8 @@ export function createTabchainApi(deps: TabchainApiDeps): TabchainApiExtended {
   const params = node.params;
   const prefix = params.addressPrefix;
   const addressOf = (pub: Uint8Array) => encodeAddress(pub, prefix);
+  /** The isolate switch's state while no network is wired (set before it starts). */
+  let isolatedWish = false;
   const pubOr = (address: string | undefined) => (address === undefined ? wallet.publicKey : parseAddress(address, prefix));
 
   /** Wraps a method so every failure is an ApiError. */
@@ -473,6 +484,14 @@ export function createTabchainApi(deps: TabchainApiDeps): TabchainApiExtended {
 
     storage: api(async () => (deps.storage ? await deps.storage() : null)),
 
+    setIsolated: api(async (on: boolean) => {
+      if (typeof on !== 'boolean') throw new ApiError('BAD_INPUT', 'setIsolated: on must be a boolean');
+      if (deps.isolation) deps.isolation.set(on);
+      else isolatedWish = on;
+    }),
+
+    isolated: api(async () => (deps.isolation ? deps.isolation.get() : isolatedWish)),
+
     // --- explorer / UI section (explorer.ts) --------------------------------------------------
     ...createExplorerApi({ node, outbox, wallet, profiles: deps.profiles }),
   };
@@ -512,7 +531,7 @@ export function deferTabchainApi(started: Promise<TabchainApiExtended>): Tabchai
     status: true, startMining: true, stopMining: true, mineBlocks: true, waitForHeight: true, balance: true, send: true,
     createItem: true, mintItem: true, transferItem: true, inventory: true, createOffer: true, offers: true, acceptOffer: true,
     cancelOffer: true, txStatus: true, address: true, account: true, burnItem: true, createOfferUntil: true, outbox: true,
-    rebroadcast: true, exportWallet: true, importWallet: true, storage: true,
+    rebroadcast: true, exportWallet: true, importWallet: true, storage: true, setIsolated: true, isolated: true,
     // explorer / UI section
     chainInfo: true, block: true, latestBlocks: true, tx: true, addressView: true, headerTree: true, allItems: true,
     offerViews: true, mempoolTxs: true, search: true, walletTxs: true, subscribe: true, profiles: true, deleteProfile: true, labelProfile: true,

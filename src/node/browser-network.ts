@@ -20,6 +20,7 @@ import type { ApiPeer } from './api.ts';
 import type { FullNode } from './full-node.ts';
 import { attachNetwork, loadOrCreatePeerKey, outboxRebroadcast, toApiPeers } from './networking.ts';
 import type { Outbox } from './outbox.ts';
+import { browserOnline, onConnectivityChange, startTabMesh } from './tab-mesh-network.ts';
 
 export interface BrowserNetworkOptions {
   /** Where the relay's bootstrap document is (default `/bootstrap.json`, the page's own origin). */
@@ -49,8 +50,14 @@ export interface BrowserNetwork {
   peerId(): string;
   /** `status().peers`. */
   peers(): ApiPeer[];
-  /** At least one open connection (relay or tab). */
+  /** The browser is online (navigator.onLine) and at least one libp2p connection is open. */
   online(): boolean;
+  /**
+   * The "Isolate this tab" switch: drops and refuses every peer of this tab — libp2p ones (the
+   * gate) and same-browser mesh tabs — without touching the real network.
+   */
+  setIsolated(on: boolean): void;
+  isolated(): boolean;
   /** Unwires the node and stops libp2p (the node keeps running, offline). */
   stop(): Promise<void>;
 }
@@ -134,12 +141,24 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
     await net.stop().catch(() => undefined);
     throw e;
   }
+  // Tabs of this browser meet over a BroadcastChannel too (no relay, no network needed).
+  const tabs = startTabMesh(node, net, { outbox: opts.outbox, log });
+  const offConnectivity = onConnectivityChange((on) => {
+    if (on) net.syncNow();
+  });
   return {
     net,
     peerId: () => net.peerId,
-    peers: () => toApiPeers(net.peers()),
-    online: () => net.online,
+    peers: () => [...toApiPeers(net.peers()), ...tabs.peers()],
+    online: () => browserOnline() && net.online,
+    setIsolated: (on) => {
+      net.setIsolated(on);
+      tabs.mesh.setIsolated(on);
+    },
+    isolated: () => net.isolated,
     stop: async () => {
+      offConnectivity();
+      tabs.stop();
       stopAnnouncing();
       stopSuperseding();
       detach();

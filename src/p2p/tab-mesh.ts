@@ -268,9 +268,13 @@ export class TabMesh {
     if (verdict === 'reject' && this.#opts.gate.denies(from)) this.#drop(from);
   }
 
-  /** Marks an announcement processed (called for what arrived over libp2p too). @example mesh.markSeenBlock(bytes) */
-  markSeenBlock(bytes: Uint8Array): void {
-    if (bytes.length >= HEADER_BYTES) this.#remember(blockKey(bytes));
+  /**
+   * Marks a block processed (the node processed it, whatever carried it: gossipsub, sync), so a
+   * repeat over the mesh is dropped before the node.
+   * @example node.events.on('block', ({ hash }) => mesh.markSeenBlockHash(hash))
+   */
+  markSeenBlockHash(displayHex: string): void {
+    this.#remember(`b:${displayHex}`);
   }
 
   #remember(key: string): void {

@@ -113,9 +113,12 @@ describe('offline start (service worker)', { timeout: 180_000 }, () => {
     expect(await second.page.evaluate(() => fetch('/bootstrap.json').then((r) => `HTTP ${r.status}`, () => 'failed'))).toBe('failed');
     await e2e.screenshot(second.page, 'offline-second-page');
 
-    // The first page still works.
+    // The first page still works. (It may have received the second page's block over the tab
+    // mesh first — test/e2e/mesh.test.ts — so its height grew by one or two.)
     const [hash] = await first.page.evaluate(() => window.tabchain.mineBlocks(1));
-    expect(await first.page.evaluate(() => window.tabchain.status())).toMatchObject({ height: before + 1, tip: hash });
+    const after = await first.page.evaluate(() => window.tabchain.status());
+    expect(after.tip).toBe(hash);
+    expect(after.height).toBeGreaterThan(before);
     expect([...first.errors.filter((e) => e.startsWith('pageerror')), ...second.errors]).toEqual([]);
   });
 

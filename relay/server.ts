@@ -37,6 +37,8 @@ export interface RelayOptions {
   /** PEM certificate and key: serve HTTPS (and wss: through the same port). */
   tls?: { cert: string | Buffer; key: string | Buffer };
   limits?: Partial<RelayLimits>;
+  /** `npm run dev`: serve the app from vite's dev server (live reload) instead of dist/. */
+  dev?: boolean;
 }
 
 export interface Relay {
@@ -90,7 +92,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, argv: reado
   if ((env.TLS_CERT === undefined) !== (env.TLS_KEY === undefined)) throw new Error('TLS_CERT and TLS_KEY go together');
   const tls = env.TLS_CERT && env.TLS_KEY ? { cert: readFileSync(env.TLS_CERT), key: readFileSync(env.TLS_KEY) } : undefined;
   const distDir = resolve(env.DIST_DIR ?? join(ROOT, 'dist'));
-  return { port, host: env.HOST ?? '0.0.0.0', network, distDir, dataDir, wsPort, tls };
+  return { port, host: env.HOST ?? '0.0.0.0', network, distDir, dataDir, wsPort, tls, dev: argv.includes('--dev') };
 }
 
 /**
@@ -192,7 +194,7 @@ function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target
 
 /** Starts the libp2p node and the HTTP server; resolves once both listen. */
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
-  if (!existsSync(join(opts.distDir, 'index.html'))) {
+  if (!opts.dev && !existsSync(join(opts.distDir, 'index.html'))) {
     throw new Error(`No built app in ${opts.distDir}: run "npm run build" first (npm start does it for you).`);
   }
   const privateKey = await loadOrCreateKey(opts.dataDir);
@@ -224,7 +226,13 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     return { network: opts.network, peerId, multiaddrs };
   };
 
-  const serveStatic = sirv(opts.distDir, { etag: true, gzip: true, single: false, setHeaders: staticHeaders });
+  // Development: vite's dev server as middleware on this same origin, so the page, /bootstrap.json
+  // and the libp2p WebSocket upgrade share one host and port exactly as in production. Loaded
+  // lazily: `npm start` never imports vite at run time.
+  const vite = opts.dev
+    ? await (await import('vite')).createServer({ root: ROOT, server: { middlewareMode: true }, appType: 'spa' })
+    : undefined;
+  const serveStatic = vite ? vite.middlewares : sirv(opts.distDir, { etag: true, gzip: true, single: false, setHeaders: staticHeaders });
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/health') {
@@ -243,6 +251,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       return;
     }
     serveStatic(req, res, () => {
+      if (res.headersSent) return;
       res.writeHead(404, { 'content-type': 'text/plain', 'x-content-type-options': 'nosniff' });
       res.end('not found');
     });
@@ -274,6 +283,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       server.closeAllConnections();
       for (const s of upgraded) s.destroy();
       await node.stop();
+      await vite?.close();
       await httpClosed;
     })());
 

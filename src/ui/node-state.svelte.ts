@@ -70,6 +70,8 @@ export class NodeState {
   reorged = $state<Record<string, true>>({});
   /** Bumps on every tip change or reorg: views that fetch their own data re-fetch. */
   tipVersion = $state(0);
+  /** The "Isolate this tab" teaching switch is on (no peers at all). */
+  isolated = $state(false);
 
   /** Item metadata by itemId. */
   itemsById = $derived(new Map(this.items.map((i) => [i.itemId, i])));
@@ -221,6 +223,11 @@ export class NodeState {
     } catch {
       // The next poll tries again; a dead node shows through events and actions.
     }
+    try {
+      this.isolated = await this.api.isolated(); // also set from the console
+    } catch {
+      // an API without the switch
+    }
   }
 
   async #pollStorage(): Promise<void> {
@@ -239,6 +246,16 @@ export class NodeState {
    * if (!r.ok) error = r.error;
    * ```
    */
+  /**
+   * Turns the isolate switch on or off (api.setIsolated).
+   * @example await node.setIsolated(true)
+   */
+  async setIsolated(on: boolean): Promise<ActResult<void>> {
+    const r = await this.act(() => this.api.setIsolated(on));
+    if (r.ok) this.isolated = on;
+    return r;
+  }
+
   async act<T>(fn: () => Promise<T>): Promise<ActResult<T>> {
     try {
       const value = await fn();

@@ -81,7 +81,9 @@ describe('tab mesh (offline, one browser)', { timeout: 240_000 }, () => {
     await e2e.screenshot(second.page, 'mesh-second-page');
 
     // Isolate the second page: it drops the first; blocks mined on the first no longer arrive.
-    await second.page.evaluate(() => (window.tabchain as unknown as TabchainApiExtended).setIsolated(true));
+    await second.page.evaluate(() => (location.hash = '#network'));
+    await second.page.getByTestId('isolate-switch').check();
+    await second.page.getByTestId('isolated-badge').waitFor();
     expect(await second.page.evaluate(() => (window.tabchain as unknown as TabchainApiExtended).isolated())).toBe(true);
     await until(second.page, (s) => !s.peers.some((p) => p.transport === 'tab'), 'no tab peer while isolated');
     await until(first.page, (s) => !s.peers.some((p) => p.transport === 'tab'), 'the first page sees it leave');
@@ -89,7 +91,9 @@ describe('tab mesh (offline, one browser)', { timeout: 240_000 }, () => {
     await second.page.waitForTimeout(1000);
     expect((await status(second.page)).tip).not.toBe(islandTip);
     // Switched off: they meet again and the second catches up.
-    await second.page.evaluate(() => (window.tabchain as unknown as TabchainApiExtended).setIsolated(false));
+    await e2e.screenshot(second.page, 'mesh-isolated');
+    await second.page.getByTestId('isolate-switch').uncheck();
+    await second.page.getByTestId('isolated-badge').waitFor({ state: 'detached' });
     await until(second.page, (s) => s.tip === islandTip, 'catch-up after the isolation');
     expect([...first.errors.filter((e) => e.startsWith('pageerror')), ...second.errors]).toEqual([]);
   });

@@ -10,7 +10,7 @@
  * answers. Once tabs are connected over WebRTC the relay is no longer needed between them.
  * @module
  */
-import type { Connection, PrivateKey } from '@libp2p/interface';
+import type { PrivateKey } from '@libp2p/interface';
 import { announceOnAddressChange } from '../p2p/browser-announce.ts';
 import { fetchBootstrap, type BootstrapInfo } from '../p2p/browser-bootstrap.ts';
 import { NetworkService, type NetworkServiceOptions } from '../p2p/network-service.ts';
@@ -63,24 +63,6 @@ export interface BrowserNetwork {
 }
 
 /**
- * When a peer reaches us directly again while we still hold an older direct connection to it,
- * the older one is closed: between two tabs one direct connection is enough, and after the peer
- * reloaded (same peer id) the older one is dead — gossip and sync must not keep using it.
- */
-function closeSupersededConnections(libp2p: NetworkService['libp2p']): () => void {
-  const onOpen = (evt: CustomEvent<Connection>) => {
-    const fresh = evt.detail;
-    if (fresh.limits !== undefined) return;
-    for (const old of libp2p.getConnections(fresh.remotePeer)) {
-      if (old === fresh || old.limits !== undefined || old.status !== 'open' || old.timeline.open > fresh.timeline.open) continue;
-      void old.close().catch((e: Error) => old.abort(e));
-    }
-  };
-  libp2p.addEventListener('connection:open', onOpen);
-  return () => libp2p.removeEventListener('connection:open', onOpen);
-}
-
-/**
  * Creates, attaches and starts the tab's network over a started FullNode.
  * @example
  * ```ts
@@ -128,14 +110,12 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
   });
   const detach = attachNetwork(node, net);
   const stopAnnouncing = announceOnAddressChange(net.libp2p, network);
-  const stopSuperseding = closeSupersededConnections(net.libp2p);
   const previousHook = opts.outbox?.rebroadcastHook;
   if (opts.outbox) opts.outbox.rebroadcastHook = outboxRebroadcast(net);
   try {
     await net.start();
   } catch (e) {
     stopAnnouncing();
-    stopSuperseding();
     detach();
     if (opts.outbox) opts.outbox.rebroadcastHook = previousHook;
     await net.stop().catch(() => undefined);
@@ -160,8 +140,7 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
       offConnectivity();
       tabs.stop();
       stopAnnouncing();
-      stopSuperseding();
-      detach();
+        detach();
       if (opts.outbox) opts.outbox.rebroadcastHook = previousHook;
       await net.stop();
     },

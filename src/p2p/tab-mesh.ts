@@ -87,6 +87,12 @@ export function meshChannelName(network: string): string {
 
 /** Remembered announcement keys, at most this many (oldest forgotten first). */
 const SEEN_MAX = 4096;
+/**
+ * A transaction is dropped as a repeat for this long only, ms: a later announcement is a
+ * deliberate rebroadcast (outbox, reorg readmission) that a tab which lost it must get — like the
+ * txs topic, which keeps gossipsub's per-publish ids for that reason.
+ */
+const TX_SEEN_MS = 30_000;
 /** Largest payload accepted from the channel (a block, 1 MiB, plus a margin). */
 const MAX_DATA_BYTES = 1_100_000;
 
@@ -113,7 +119,8 @@ export class TabMesh {
   readonly id: string;
   readonly #opts: TabMeshOptions;
   readonly #peers = new Map<string, MeshPeer>();
-  readonly #seen = new Set<string>();
+  /** Announcement key → when it was processed (ms). */
+  readonly #seen = new Map<string, number>();
   #channel: MeshChannel | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #isolated = false;
@@ -254,7 +261,9 @@ export class TabMesh {
       return;
     }
     const key = kind === 'block' ? blockKey(data) : `t:${bytesToHex(sha256(data))}`;
-    if (this.#seen.has(key)) return; // already processed (from the mesh or gossipsub): cheap drop
+    const at = this.#seen.get(key);
+    // Already processed (from the mesh or gossipsub): a cheap drop, never a re-broadcast.
+    if (at !== undefined && (kind === 'block' || Date.now() - at < TX_SEEN_MS)) return;
     this.#remember(key);
     let verdict: MeshVerdict;
     try {
@@ -278,9 +287,10 @@ export class TabMesh {
   }
 
   #remember(key: string): void {
-    this.#seen.add(key);
+    this.#seen.delete(key); // re-inserted last: the oldest entries go first
+    this.#seen.set(key, Date.now());
     if (this.#seen.size > SEEN_MAX) {
-      const oldest = this.#seen.values().next().value;
+      const oldest = this.#seen.keys().next().value;
       if (oldest !== undefined) this.#seen.delete(oldest);
     }
   }

@@ -110,6 +110,11 @@ describe('tab mesh', () => {
     expect(a.mesh.broadcastTx(encodeTx(tx))).toBe(2);
     const id = hashToHex(txid(tx));
     await until(() => b.node.mempool.has(id) && c.node.mempool.has(id), 'tx gossip');
+    // Announced again at once (it also came over WebRTC, say): dropped before the node.
+    const txsSeen = b.processed.txs;
+    a.mesh.broadcastTx(encodeTx(tx));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(b.processed.txs).toBe(txsSeen);
 
     // A block mined by b reaches a and c by gossip (no status poll needed: the block extends).
     b.node.setMinerPubKey(bob.pub);

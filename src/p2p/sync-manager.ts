@@ -94,6 +94,8 @@ export class SyncManager {
   readonly #opts: SyncManagerOptions;
   readonly #peers = new Map<string, PeerSync>();
   readonly #virtual = new Map<string, SyncClient>();
+  /** Peers with a libp2p connection (as opposed to only a virtual carrier). */
+  readonly #libp2pPeers = new Set<string>();
   readonly #refreshing = new Set<string>();
   readonly #window: number;
   readonly #perRequest: number;
@@ -151,10 +153,18 @@ export class SyncManager {
 
   /** A peer that speaks the sync protocol connected. @example sync.addPeer(peerId) */
   addPeer(id: PeerId): void {
+    this.#libp2pPeers.add(id.toString());
+    this.#add(id, true);
+  }
+
+  /** `real`: a libp2p PeerId (dialable), which replaces a virtual peer's stand-in. */
+  #add(id: PeerId, real: boolean): void {
     const key = id.toString();
     const known = this.#peers.get(key);
-    if (known) known.stale = true;
-    else this.#peers.set(key, { id, stale: true });
+    if (known) {
+      known.stale = true;
+      if (real) known.id = id;
+    } else this.#peers.set(key, { id, stale: true });
     this.kick();
   }
 
@@ -166,11 +176,23 @@ export class SyncManager {
    */
   addVirtualPeer(id: string, client: SyncClient): void {
     this.#virtual.set(id, client);
-    this.addPeer({ toString: () => id } as PeerId);
+    this.#add({ toString: () => id } as PeerId, false);
+  }
+
+  /**
+   * A virtual peer left. A peer reached both ways (a tab of this browser that is also a WebRTC
+   * peer) stays while the other carrier does.
+   * @example sync.removeVirtualPeer(meshId)
+   */
+  removeVirtualPeer(peer: string): void {
+    this.#virtual.delete(peer);
+    if (!this.#libp2pPeers.has(peer) && this.#peers.delete(peer)) this.#updateSynced();
   }
 
   /** A peer disconnected (or was banned). @example sync.removePeer('12D3KooW...') */
   removePeer(peer: string): void {
+    this.#libp2pPeers.delete(peer);
+    if (this.#virtual.has(peer) && !this.#opts.gate.denies(peer)) return; // still reached over the mesh
     this.#virtual.delete(peer);
     if (this.#peers.delete(peer)) this.#updateSynced();
   }

@@ -352,7 +352,7 @@ export interface MeshParts {
   chain: ChainAccess;
   gate: PeerGate;
   gossip: Pick<ChainGossip, 'checkBlock' | 'checkTx'>;
-  sync: Pick<SyncManager, 'addVirtualPeer' | 'removePeer'>;
+  sync: Pick<SyncManager, 'addVirtualPeer' | 'removeVirtualPeer'>;
   channel?: MeshChannel;
   heartbeatMs?: number;
   peerTimeoutMs?: number;
@@ -394,7 +394,7 @@ export function createTabMesh(parts: MeshParts): TabMesh {
       parts.onPeersChanged?.(mesh.peerIds(), id);
     },
     onPeerLeft: (id) => {
-      parts.sync.removePeer(id);
+      parts.sync.removeVirtualPeer(id);
       parts.onPeersChanged?.(mesh.peerIds());
     },
   });

@@ -186,4 +186,24 @@ describe('tab mesh', () => {
     await until(() => a.node.height === 1, 'catch-up after isolation');
     expect(hashToHex(a.node.tip.hash)).toBe(hash);
   });
+
+  it('a tab reached over the mesh and libp2p stays a sync peer while either carrier does', async () => {
+    const name = `mesh-${Math.random()}`;
+    const a = await openTab('tab-a', name);
+    const b = await openTab('tab-b', name);
+    a.mesh.start();
+    b.mesh.start();
+    await until(() => a.sync.peerIds().includes('tab-b'), 'mesh peer in sync');
+    // A WebRTC connection to the same tab comes and goes: the mesh still carries its sync.
+    a.sync.addPeer({ toString: () => 'tab-b' } as Parameters<SyncManager['addPeer']>[0]);
+    a.sync.removePeer('tab-b');
+    expect(a.sync.peerIds()).toContain('tab-b');
+    // The libp2p connection is back, the tab leaves the mesh: still a sync peer (over libp2p).
+    a.sync.addPeer({ toString: () => 'tab-b' } as Parameters<SyncManager['addPeer']>[0]);
+    b.mesh.stop();
+    await until(() => a.mesh.peerIds().length === 0, 'bye');
+    expect(a.sync.peerIds()).toContain('tab-b');
+    a.sync.removePeer('tab-b');
+    expect(a.sync.peerIds()).toEqual([]);
+  });
 });

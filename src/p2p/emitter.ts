@@ -1,27 +1,28 @@
 /**
- * A minimal typed event emitter for the network layer (the same shape as src/node/events.ts's
- * Emitter, which src/p2p may not import: `on` returns the unsubscribe function).
+ * A minimal typed event emitter, shared by the network layer and the node layer (src/node/events.ts
+ * re-exports it). It lives here because src/p2p is the lowest layer both may import that is allowed
+ * timers (`waitFor` has a timeout); src/chain is pure.
  * @module
  */
 
 type Listener<T> = (payload: T) => void;
 
 /**
- * Typed events: `on(type, fn) → off`, `emit`, `waitFor`.
+ * A minimal typed event emitter.
  * @example
  * ```ts
- * const events = new NetEmitter<{ synced: { synced: boolean } }>();
- * const off = events.on('synced', ({ synced }) => console.log(synced));
- * events.emit('synced', { synced: true });
+ * const events = new Emitter<NodeEvents>();
+ * const off = events.on('tip', ({ height }) => console.log('height', height));
+ * events.emit('tip', { hash: 'ab…', height: 1 });
  * off();
  * ```
  */
-export class NetEmitter<E extends object> {
+export class Emitter<E extends object> {
   readonly #listeners = new Map<keyof E, Set<Listener<never>>>();
-  /** Receives errors thrown by listeners (they never break the emitter). */
+  /** Receives errors thrown by listeners. */
   onListenerError: (err: unknown, type: keyof E) => void = (err, type) => console.error(`listener of '${String(type)}' failed:`, err);
 
-  /** Adds a listener; returns a function that removes it. @example const off = net.events.on('peers', render) */
+  /** Adds a listener; returns a function that removes it. @example const off = events.on('block', (b) => log(b.hash)) */
   on<K extends keyof E>(type: K, fn: Listener<E[K]>): () => void {
     let set = this.#listeners.get(type);
     if (!set) this.#listeners.set(type, (set = new Set()));
@@ -29,12 +30,21 @@ export class NetEmitter<E extends object> {
     return () => this.off(type, fn);
   }
 
-  /** Removes a listener. @example net.events.off('peers', render) */
+  /** Adds a listener that runs once. @example events.once('tip', () => done()) */
+  once<K extends keyof E>(type: K, fn: Listener<E[K]>): () => void {
+    const off = this.on(type, (p) => {
+      off();
+      fn(p);
+    });
+    return off;
+  }
+
+  /** Removes a listener. @example events.off('tip', onTip) */
   off<K extends keyof E>(type: K, fn: Listener<E[K]>): void {
     this.#listeners.get(type)?.delete(fn as Listener<never>);
   }
 
-  /** Calls every listener of `type`. @example events.emit('online', { online: true }) */
+  /** Calls every listener of `type` with `payload`. @example events.emit('mempool', { size: 0, bytes: 0 }) */
   emit<K extends keyof E>(type: K, payload: E[K]): void {
     const set = this.#listeners.get(type);
     if (!set) return;
@@ -47,9 +57,18 @@ export class NetEmitter<E extends object> {
     }
   }
 
+  /** Number of listeners of `type`. @example events.listenerCount('tip') */
+  listenerCount(type: keyof E): number {
+    return this.#listeners.get(type)?.size ?? 0;
+  }
+
   /**
-   * The first payload of `type` satisfying `pred`; rejects after `timeoutMs` if given.
-   * @example await net.events.waitFor('synced', (s) => s.synced, 30_000)
+   * Resolves with the first payload of `type` that satisfies `pred`; rejects after `timeoutMs`
+   * (if given).
+   * @example
+   * ```ts
+   * await events.waitFor('tip', (t) => t.height >= 10, 30_000);
+   * ```
    */
   waitFor<K extends keyof E>(type: K, pred: (payload: E[K]) => boolean = () => true, timeoutMs?: number): Promise<E[K]> {
     return new Promise((resolve, reject) => {

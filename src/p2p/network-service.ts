@@ -14,7 +14,7 @@
  */
 import type { NetworkName } from '../chain/index.ts';
 import type { ChainAccess } from './chain-access.ts';
-import { NetEmitter } from './emitter.ts';
+import { Emitter } from './emitter.ts';
 import { ChainGossip } from './gossip.ts';
 import { createLibp2pNode, type Libp2pNodeOptions, type TabchainLibp2p } from './libp2p-node.ts';
 import { PeerGate } from './peer-gate.ts';
@@ -79,7 +79,7 @@ export type CreateNetworkOptions = Omit<Libp2pNodeOptions, 'gate' | 'start'> &
  * ```
  */
 export class NetworkService {
-  readonly events = new NetEmitter<NetworkEvents>();
+  readonly events = new Emitter<NetworkEvents>();
   readonly libp2p: TabchainLibp2p;
   readonly gate: PeerGate;
   readonly network: string;

@@ -32,7 +32,7 @@
 import type { PeerId } from '@libp2p/interface';
 import { blockHash, hashToHex, hexToHash, equalBytes, type HeaderEntry } from '../chain/index.ts';
 import { isMutationCode, type ChainAccess } from './chain-access.ts';
-import { NetEmitter } from './emitter.ts';
+import { Emitter } from './emitter.ts';
 import { RemoteSyncError } from './errors.ts';
 import type { TabchainLibp2p } from './libp2p-node.ts';
 import type { SyncClient } from './sync-client.ts';
@@ -90,7 +90,7 @@ interface PeerSync {
  * ```
  */
 export class SyncManager {
-  readonly events = new NetEmitter<SyncEvents>();
+  readonly events = new Emitter<SyncEvents>();
   readonly #opts: SyncManagerOptions;
   readonly #peers = new Map<string, PeerSync>();
   readonly #virtual = new Map<string, SyncClient>();

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { bytesToHex, encodeTx } from '../../src/chain/index.ts';
-import { NetEmitter } from '../../src/p2p/emitter.ts';
+import { Emitter } from '../../src/p2p/emitter.ts';
 import { ChainGossip } from '../../src/p2p/gossip.ts';
 import type { TabchainLibp2p } from '../../src/p2p/libp2p-node.ts';
 import type { NetworkEvents, NetworkService } from '../../src/p2p/network-service.ts';
@@ -31,7 +31,7 @@ function fakeNet(id: string) {
   const gate = new PeerGate();
   const sync = new SyncManager({ libp2p: NO_LIBP2P, gate });
   const gossip = new ChainGossip({ libp2p: NO_LIBP2P, network: 'test', gate });
-  const events = new NetEmitter<NetworkEvents>();
+  const events = new Emitter<NetworkEvents>();
   const net = { peerId: id, gate, sync, gossip, events, peers: (): NetworkPeer[] => [], isolated: false };
   return net as typeof net & NetworkService;
 }

@@ -13,7 +13,7 @@
  */
 import { HeaderIndex, ChainState } from '../../src/chain/index.ts';
 import { IdbStore, profileDatabaseName } from '../../src/storage/idb-store.ts';
-import { branch, benchKey, nodeOn, params, sourceChain, writeLongChain } from './chains.ts';
+import { branch, benchKey, nodeOn, params, sourceChain, writeLongChain } from '../chains.ts';
 
 /** A result row; the Node side adds the suite and the targets. */
 export interface PageRow {

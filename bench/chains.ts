@@ -1,8 +1,8 @@
 /**
- * Chains for the Chromium storage bench (bench/storage-page/main.ts), built the way
- * bench/node.bench.ts builds them so the two suites measure the same workloads: 'test' network,
- * a clock that follows the node's height (blocks on schedule), blocks mined and signed by a
- * MemoryStore node and then fed to the node under test.
+ * The chains both storage benches connect (bench/node.bench.ts in Node, bench/storage-page/main.ts
+ * in Chromium), so the two suites measure the same workloads: 'test' network, a clock that follows
+ * the node's height (blocks on schedule), blocks mined and signed by a MemoryStore node and then
+ * fed to the node under test. Platform-neutral: no Node-only imports, so the page can bundle it.
  * @module
  */
 import {
@@ -25,10 +25,10 @@ import {
   type BlockHeader,
   type HeaderEntry,
   type Transaction,
-} from '../../src/chain/index.ts';
-import type { ChainStore } from '../../src/storage/chain-store.ts';
-import { MemoryStore } from '../../src/storage/memory-store.ts';
-import { FullNode } from '../../src/node/full-node.ts';
+} from '../src/chain/index.ts';
+import type { ChainStore } from '../src/storage/chain-store.ts';
+import { MemoryStore } from '../src/storage/memory-store.ts';
+import { FullNode } from '../src/node/full-node.ts';
 
 export const params = NETWORKS.test;
 const G = params.genesis.header.time;

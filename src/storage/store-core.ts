@@ -52,6 +52,12 @@ interface TxIndexRecord {
   height: number;
 }
 
+/** What the earlier blocks of one connectBlocks batch staged (see {@link EngineChainStore.connectBlocks}). */
+interface StagedBatch {
+  headers: Map<string, HeaderEntry>;
+  bodies: Set<string>;
+}
+
 interface ChainRecord {
   network: NetworkName;
   tipHash: Uint8Array | null;
@@ -93,6 +99,21 @@ function checkUndo(undo: BlockUndo, hash: Uint8Array, height: number): void {
   if (bytesToHex(undo.hash) !== bytesToHex(hash)) invalid('undo.hash does not match the block hash');
   if (undo.height !== height) invalid(`undo.height ${undo.height} does not match the block height ${height}`);
   for (const c of undo.changes) checkKey(c?.key, 'state change key');
+}
+
+function checkConnectArgs(args: ConnectBlockArgs): void {
+  if (typeof args !== 'object' || args === null) invalid('connectBlock: args must be an object');
+  const { hash, height, body, undo, headers = [], txids } = args;
+  checkHash(hash, 'connectBlock: hash');
+  checkHeight(height, 'connectBlock: height');
+  if (body !== undefined && !(body instanceof Uint8Array)) invalid('connectBlock: body must be a Uint8Array');
+  checkUndo(undo, hash, height);
+  if (!Array.isArray(headers)) invalid('connectBlock: headers must be an array');
+  headers.forEach(checkHeaderEntry);
+  if (txids !== undefined) {
+    if (!Array.isArray(txids)) invalid('connectBlock: txids must be an array');
+    txids.forEach((t) => checkHash(t, 'connectBlock: txid'));
+  }
 }
 
 function sameHash(a: Uint8Array | null, b: Uint8Array | null): boolean {
@@ -248,53 +269,76 @@ export class EngineChainStore implements ChainStore {
     });
   }
 
+  getBlocks(hashes: Uint8Array[]): Promise<(Uint8Array | null)[]> {
+    return this.serial('getBlocks', async () => {
+      if (!Array.isArray(hashes)) invalid('getBlocks: hashes must be an array');
+      hashes.forEach((h) => checkHash(h, 'getBlocks: hash'));
+      if (hashes.length === 0) return [];
+      const got = await this.engine.run('readonly', ['blocks'], (tx) => Promise.all(hashes.map((h) => tx.get('blocks', bytesToHex(h)))));
+      return got.map((v) => (v === undefined ? null : (v as Uint8Array)));
+    });
+  }
+
   hasBlock(hash: Uint8Array): Promise<boolean> {
     return this.getBlock(hash).then((b) => b !== null);
   }
 
   connectBlock(args: ConnectBlockArgs): Promise<void> {
-    return this.serial(`connectBlock ${String(args?.height)}`, async () => {
-      if (typeof args !== 'object' || args === null) invalid('connectBlock: args must be an object');
-      const { hash, height, body, undo, headers = [], txids } = args;
-      checkHash(hash, 'connectBlock: hash');
-      checkHeight(height, 'connectBlock: height');
-      if (body !== undefined && !(body instanceof Uint8Array)) invalid('connectBlock: body must be a Uint8Array');
-      checkUndo(undo, hash, height);
-      headers.forEach(checkHeaderEntry);
-      if (txids !== undefined) {
-        if (!Array.isArray(txids)) invalid('connectBlock: txids must be an array');
-        txids.forEach((t) => checkHash(t, 'connectBlock: txid'));
-      }
-      const key = bytesToHex(hash);
+    return this.connectBlocks([args]);
+  }
+
+  connectBlocks(list: ConnectBlockArgs[]): Promise<void> {
+    const what = Array.isArray(list) && list.length > 0 ? `${list[0]?.height}..${list[list.length - 1]?.height}` : '';
+    return this.serial(`connectBlocks ${what}`, async () => {
+      if (!Array.isArray(list) || list.length === 0) invalid('connectBlocks: list must be a non-empty array');
+      list.forEach(checkConnectArgs);
       await this.write('connectBlock', ['meta', 'headers', 'blocks', 'undo', 'state'], async (tx) => {
-        const chain = await this.readChain(tx);
-        if (height !== chain.tipHeight + 1)
-          invalid(`connectBlock: block at height ${height} does not extend the stored tip at height ${chain.tipHeight}`);
-        const given = headers.find((e) => bytesToHex(e.hash) === key);
-        const entry = given ?? ((await tx.get('headers', key)) as HeaderEntry | undefined);
-        if (entry && chain.tipHash !== null && !sameHash(entry.header.prevHash, chain.tipHash))
-          invalid(`connectBlock: block ${key} does not build on the stored tip`);
-        const hasBody = body !== undefined || (await tx.get('blocks', key)) !== undefined;
-        if (body !== undefined) tx.put('blocks', key, copyBytes(body));
-        for (const c of undo.changes) {
-          if (c.after === null) tx.delete('state', c.key);
-          else tx.put('state', c.key, c.after);
-        }
-        for (const e of headers) tx.put('headers', bytesToHex(e.hash), { ...e, hasBody: e.hasBody || (hasBody && bytesToHex(e.hash) === key) });
-        if (!given && entry && hasBody && !entry.hasBody) tx.put('headers', key, { ...entry, hasBody: true });
-        if (txids !== undefined && txids.length > 0) {
-          const list = new Uint8Array(32 * txids.length);
-          txids.forEach((t, i) => {
-            list.set(t, 32 * i);
-            tx.put('meta', TX_KEY + bytesToHex(t), { blockHash: hash, height } satisfies TxIndexRecord);
-          });
-          tx.put('meta', BLOCK_TXS_KEY + key, list);
-        }
-        tx.put('undo', key, undo);
-        tx.put('meta', CHAIN_KEY, { network: this.network, tipHash: hash, tipHeight: height } satisfies ChainRecord);
+        let chain = await this.readChain(tx);
+        // Engines do not let a transaction read its own staged writes (memory and Level stage
+        // them), so what earlier blocks of this batch wrote is looked up here first.
+        const batch: StagedBatch = { headers: new Map(), bodies: new Set() };
+        // Each block must extend the one before it: the stored tip for the first.
+        for (const args of list) chain = await this.stageConnect(tx, args, chain, batch);
+        tx.put('meta', CHAIN_KEY, chain);
       });
-      this.tipHeight = height;
+      this.tipHeight = list[list.length - 1].height;
     });
+  }
+
+  /** Stages the writes of one connect on top of `chain`; returns the chain record after it. */
+  private async stageConnect(tx: EngineTx, args: ConnectBlockArgs, chain: ChainRecord, batch: StagedBatch): Promise<ChainRecord> {
+    const { hash, height, body, undo, headers = [], txids } = args;
+    const key = bytesToHex(hash);
+    if (height !== chain.tipHeight + 1) invalid(`connectBlock: block at height ${height} does not extend the stored tip at height ${chain.tipHeight}`);
+    const given = headers.find((e) => bytesToHex(e.hash) === key);
+    const entry = given ?? batch.headers.get(key) ?? ((await tx.get('headers', key)) as HeaderEntry | undefined);
+    if (entry && chain.tipHash !== null && !sameHash(entry.header.prevHash, chain.tipHash))
+      invalid(`connectBlock: block ${key} does not build on the stored tip`);
+    const hasBody = body !== undefined || batch.bodies.has(key) || (await tx.get('blocks', key)) !== undefined;
+    if (body !== undefined) {
+      tx.put('blocks', key, copyBytes(body));
+      batch.bodies.add(key);
+    }
+    for (const c of undo.changes) {
+      if (c.after === null) tx.delete('state', c.key);
+      else tx.put('state', c.key, c.after);
+    }
+    const putHeader = (k: string, e: HeaderEntry) => {
+      tx.put('headers', k, e);
+      batch.headers.set(k, e);
+    };
+    for (const e of headers) putHeader(bytesToHex(e.hash), { ...e, hasBody: e.hasBody || (hasBody && bytesToHex(e.hash) === key) });
+    if (!given && entry && hasBody && !entry.hasBody) putHeader(key, { ...entry, hasBody: true });
+    if (txids !== undefined && txids.length > 0) {
+      const list = new Uint8Array(32 * txids.length);
+      txids.forEach((t, i) => {
+        list.set(t, 32 * i);
+        tx.put('meta', TX_KEY + bytesToHex(t), { blockHash: hash, height } satisfies TxIndexRecord);
+      });
+      tx.put('meta', BLOCK_TXS_KEY + key, list);
+    }
+    tx.put('undo', key, undo);
+    return { network: this.network, tipHash: hash, tipHeight: height };
   }
 
   disconnectBlock(args: DisconnectBlockArgs): Promise<void> {

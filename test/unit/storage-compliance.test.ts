@@ -390,6 +390,72 @@ describe.each(BACKENDS)('$name compliance', (backend) => {
     expect(await fresh.hasBlock(hashOf(1))).toBe(false);
   });
 
+  /** connectBlocks arguments for blocks from+1..to on branch `salt` (model updated), like connectRange. */
+  function connectArgs(model: Map<string, StateEntry>, from: number, to: number, salt = 0) {
+    const list = [];
+    for (let h = from + 1; h <= to; h++) {
+      const hash = hashOf(h, salt);
+      // Keys written by several blocks of the batch, and a key created then deleted within it.
+      const writes: Array<[string, StateEntry | null]> = [
+        [`a:${h % 2}`, stateEntry(h * 5)],
+        [`h:${h}`, stateEntry(h * 5 + 2)],
+      ];
+      if (h > from + 1) writes.push([`h:${h - 1}`, null]);
+      list.push({ hash, height: h, undo: makeUndo(model, hash, h, writes), body: Uint8Array.of(h & 0xff, salt), headers: [headerEntry(h, salt)], txids: [hashOf(h, 900 + salt)] });
+    }
+    return list;
+  }
+
+  it('connectBlocks connects a run of blocks in one write: the same tip, state, undo, bodies and index as one by one', async () => {
+    const { store, model } = await chainOf(3);
+    const before = sortedState(model);
+    await store.connectBlocks(connectArgs(model, 3, 8));
+    const { store: again, chain } = await reopen(store);
+    expect(chain.meta.tipHeight).toBe(8);
+    expect(chain.meta.tipHash).toEqual(hashOf(8));
+    expect(sortedState(chain.state)).toEqual(sortedState(model));
+    expect(sortedHeaders(chain.headers).filter((h) => h.height > 3).map((h) => [h.height, h.hasBody])).toEqual([4, 5, 6, 7, 8].map((h) => [h, true]));
+    expect(await again.getBlocks([hashOf(5), hashOf(99), hashOf(8)])).toEqual([Uint8Array.of(5, 0), null, Uint8Array.of(8, 0)]);
+    expect(await again.getTxLocation(hashOf(6, 900))).toEqual({ blockHash: hashOf(6), height: 6 });
+    // Each block got its own undo record: disconnecting them one by one walks back to the start.
+    for (let h = 8; h > 3; h--) await again.disconnectBlock({ hash: hashOf(h), newTipHash: hashOf(h - 1), newTipHeight: h - 1 });
+    expect(sortedState((await again.open()).state)).toEqual(before);
+    expect(await again.getTxLocation(hashOf(6, 900))).toBeNull();
+  });
+
+  it('connectBlocks writes nothing when any block of the run is refused or the commit fails', async () => {
+    const { store, model } = await chainOf(2);
+    // A gap in the run (block 5 after 3).
+    const gap = connectArgs(new Map(model), 2, 5);
+    await expectStorageError(store.connectBlocks([gap[0], gap[2]]), 'INVALID');
+    // The third block's header names another parent.
+    const forked = connectArgs(new Map(model), 2, 5);
+    forked[2].headers = [headerEntry(5, 0, 4)];
+    await expectStorageError(store.connectBlocks(forked), 'INVALID');
+    // An unstorable state entry in the last block.
+    const bad = connectArgs(new Map(model), 2, 4);
+    bad[1].undo.changes.push({ key: 'a:bad', before: null, after: { type: 'account', value: { oops: () => 1 } } as unknown as StateEntry });
+    await expectStorageError(store.connectBlocks(bad), 'INVALID');
+    await expectStorageError(store.connectBlocks([]), 'INVALID');
+    // A fault just before commit.
+    await store.close();
+    const faulty = make({
+      onBeforeCommit: (kind) => {
+        if (kind === 'connectBlock') throw new Error('injected fault');
+      },
+    });
+    await faulty.open();
+    await expectStorageError(faulty.connectBlocks(connectArgs(new Map(model), 2, 6)), 'IO');
+    const { store: again, chain } = await reopen(faulty);
+    expect(chain.meta.tipHeight).toBe(2);
+    expect(sortedState(chain.state)).toEqual(sortedState(model));
+    expect(await again.getBlocks([hashOf(3), hashOf(4)])).toEqual([null, null]);
+    expect(await again.getUndo(hashOf(3))).toBeNull();
+    // The good run still connects afterwards.
+    await again.connectBlocks(connectArgs(model, 2, 4));
+    expect((await again.open()).meta.tipHeight).toBe(4);
+  });
+
   it('txid index: connect indexes the given txids atomically, disconnect removes them, a reconnect elsewhere moves them', async () => {
     const { store, model } = await chainOf(2);
     const tx = (n: number) => hashOf(n, 500);

@@ -49,7 +49,8 @@ export interface TabchainApi {
   status(): Promise<{ network: string; profile: string; peerId: string; address: string;
     height: number; tip: string; chainwork: string; synced: boolean; online: boolean;
     mining: boolean; workers: number; hashrate: number; mempool: number;
-    peers: { id: string; transport: 'webrtc' | 'relay' | 'websocket' | 'tab'; rttMs?: number }[] }>;
+    peers: { id: string; transport: 'webrtc' | 'relay' | 'websocket' | 'tab'; rttMs?: number;
+      score?: number }[] }>;                 // score: an addition to ARCHITECTURE's shape (PeerScores: 0 clean, below 0 distrusted)
   startMining(opts?: { workers?: number }): Promise<void>;
   stopMining(): Promise<void>;
   mineBlocks(n: number): Promise<string[]>;            // hashes of the n blocks it mined

@@ -15,8 +15,11 @@
  *    chain with every body stored has more work than the tip, switch to it — disconnect down to
  *    the fork point with the stored undo records, connect the new blocks one by one. A block that
  *    fails to connect is marked invalid with its descendants, the node returns to the chain it was
- *    on, and fork choice runs again among what is left. Each connect is ONE atomic store write
- *    (body, undo, state changes, txid index, header status, tip).
+ *    on, and fork choice runs again among what is left. Connects are written atomically (body,
+ *    undo, state changes, txid index, header status, tip): each processing step writes its run
+ *    of connects in ONE store write (`connectBlocks`), so a crash leaves the chain at a block
+ *    boundary, and initial sync pays one IndexedDB commit per run instead of one per block
+ *    (Bitcoin Core likewise flushes its coins cache in batches, never half a block).
  * 6. mempool: transactions of connected blocks leave it, those of disconnected blocks come back
  *    (`Mempool.afterReorg`), and events go out once per processing step with the net effect.
  *
@@ -51,6 +54,7 @@ import {
   type Block,
   type BlockHeader,
   type BlockTemplate,
+  type BlockUndo,
   type HeaderEntry,
   type MempoolEntry,
   type MempoolOptions,
@@ -136,6 +140,15 @@ function nodeError(code: string, message: string): Error & { code: string } {
   return Object.assign(new Error(message), { code });
 }
 
+/** A block connected in memory (state and tip moved) whose store write is still to come. */
+interface UnwrittenConnect {
+  entry: HeaderEntry;
+  /** The tip before it. */
+  prevTip: HeaderEntry;
+  undo: BlockUndo;
+  txids: Uint8Array[];
+}
+
 /** Bookkeeping of one queue task: what it loaded and changed. */
 interface Task {
   startTip: HeaderEntry;
@@ -143,6 +156,18 @@ interface Task {
   blocks: Map<string, Block>;
   /** Bodies accepted but not written yet: the connect writes them in its atomic write. */
   pending: Map<string, Uint8Array>;
+  /**
+   * Connects not written yet, oldest first: they go to the store together in ONE atomic write
+   * ({@link ChainStore.connectBlocks}) when the task ends or the run gets long. A browser pays
+   * about a millisecond per IndexedDB commit, so initial sync writes a run of blocks at once.
+   */
+  unwritten: UnwrittenConnect[];
+  /** Bytes of the bodies in `unwritten`. */
+  unwrittenBytes: number;
+  /** 'block' events of the task, sent once its connects are written. */
+  blockEvents: NodeEvents['block'][];
+  /** A write of connects failed: the state went back, and results that said otherwise are void. */
+  writeFailed: boolean;
 }
 
 interface HeldBlock {
@@ -151,6 +176,9 @@ interface HeldBlock {
 }
 
 const MAX_HELD = 64;
+/** Longest run of connects held in memory before it is written (see Task.unwritten). */
+const MAX_UNWRITTEN_BLOCKS = 256;
+const MAX_UNWRITTEN_BYTES = 8 * 1024 * 1024;
 const MAX_INVALID_CODES = 10_000;
 const MAX_MINE_BLOCKS = 100_000;
 
@@ -279,12 +307,7 @@ export class FullNode {
       this.#state = new ChainState(state);
     }
     this.#log(`opened ${this.params.name} at height ${this.#tip.height} (${hashToHex(this.#tip.hash)}), ${this.headers.size} headers`);
-    const task = this.#newTask();
-    try {
-      await this.#activate(task);
-    } finally {
-      await this.#finishTask(task);
-    }
+    await this.#runTask((task) => this.#activate(task));
   }
 
   /**
@@ -425,14 +448,42 @@ export class FullNode {
    * ```
    */
   processBlock(block: Block | Uint8Array, source: Source): Promise<ProcessBlockResult> {
-    return this.#enqueue(async () => {
-      const task = this.#newTask();
-      try {
-        return await this.#processBlocks([{ input: block, source }], task);
-      } finally {
-        await this.#finishTask(task);
-      }
-    });
+    return this.#enqueue(() => this.#runTask((task) => this.#processBlocks([{ input: block, source }], task)));
+  }
+
+  /**
+   * Several blocks through the same path as {@link processBlock}, in order, as ONE step: their
+   * connects are written together (one atomic store write per run of up to 256 blocks) and the
+   * mempool, the events and the miner follow once. Initial sync hands its runs of consecutive
+   * blocks here. Results are in input order; rejects only on a storage failure (then none of the
+   * blocks connected by this call stays connected) or when the node is stopped.
+   * @example
+   * ```ts
+   * const results = await node.processBlocks(bodies, 'peer');
+   * const bad = results.find((r) => r.status === 'invalid');
+   * ```
+   */
+  processBlocks(blocks: readonly (Block | Uint8Array)[], source: Source): Promise<ProcessBlockResult[]> {
+    if (!Array.isArray(blocks)) return Promise.reject(new TypeError('processBlocks: blocks must be an array'));
+    return this.#enqueue(() =>
+      this.#runTask(async (task) => {
+        const results: ProcessBlockResult[] = [];
+        for (const input of blocks) results.push(await this.#processBlocks([{ input, source }], task));
+        return results;
+      }),
+    );
+  }
+
+  /** Runs `fn` as one task: writes its connects, sends its block events, then {@link #finishTask}. */
+  async #runTask<T>(fn: (task: Task) => Promise<T>): Promise<T> {
+    const task = this.#newTask();
+    try {
+      const result = await fn(task);
+      await this.#writeConnects(task);
+      return result;
+    } finally {
+      await this.#finishTask(task);
+    }
   }
 
   /**
@@ -446,66 +497,63 @@ export class FullNode {
    * ```
    */
   processHeaders(headers: BlockHeader[]): Promise<ProcessHeadersResult> {
-    return this.#enqueue(async () => {
-      const task = this.#newTask();
-      const result: ProcessHeadersResult = { added: 0, needBodies: [] };
+    return this.#enqueue(() => this.#runTask((task) => this.#acceptHeaders(headers, task)));
+  }
+
+  async #acceptHeaders(headers: BlockHeader[], task: Task): Promise<ProcessHeadersResult> {
+    const result: ProcessHeadersResult = { added: 0, needBodies: [] };
+    const toStore: HeaderEntry[] = [];
+    for (const header of headers) {
+      let hash: Uint8Array;
       try {
-        const toStore: HeaderEntry[] = [];
-        for (const header of headers) {
-          let hash: Uint8Array;
-          try {
-            hash = blockHash(header);
-          } catch {
-            result.invalid = { hash: '', code: 'MALFORMED' };
-            break;
-          }
-          const hex = hashToHex(hash);
-          const known = this.headers.get(hash);
-          if (known) {
-            if (known.status === 'invalid') {
-              result.invalid = { hash: hex, code: this.#invalidCodes.get(hex) ?? 'BAD_PREV' };
-              break;
-            }
-            continue;
-          }
-          const prev = this.headers.get(header.prevHash);
-          if (!prev) {
-            result.unconnected = hex;
-            break;
-          }
-          try {
-            checkProofOfWork(hash, header.bits, this.params.powLimit);
-          } catch (e) {
-            if (!(e instanceof RuleError)) throw e;
-            result.invalid = { hash: hex, code: e.code };
-            break;
-          }
-          try {
-            this.#checkContext(header, prev);
-          } catch (e) {
-            if (!(e instanceof RuleError)) throw e;
-            if (e.code === 'TIME_TOO_NEW') {
-              result.held = hex;
-              break;
-            }
-            toStore.push(this.headers.add(header, { status: 'invalid', hasBody: false }));
-            this.#rememberInvalid(hex, e.code);
-            result.invalid = { hash: hex, code: e.code };
-            break;
-          }
-          toStore.push(this.headers.add(header, { status: 'headers-only', hasBody: false }));
-          result.added++;
-        }
-        if (toStore.length > 0) await this.store.putHeaders(toStore.map((e) => ({ ...e })));
-        // Orphans whose parent is now known go through the block path.
-        const children = toStore.filter((e) => e.status !== 'invalid').flatMap((e) => this.#takeOrphans(e.hash));
-        if (children.length > 0) await this.#processBlocks(children, task);
-        result.needBodies = this.missingBodies();
-        return result;
-      } finally {
-        await this.#finishTask(task);
+        hash = blockHash(header);
+      } catch {
+        result.invalid = { hash: '', code: 'MALFORMED' };
+        break;
       }
-    });
+      const hex = hashToHex(hash);
+      const known = this.headers.get(hash);
+      if (known) {
+        if (known.status === 'invalid') {
+          result.invalid = { hash: hex, code: this.#invalidCodes.get(hex) ?? 'BAD_PREV' };
+          break;
+        }
+        continue;
+      }
+      const prev = this.headers.get(header.prevHash);
+      if (!prev) {
+        result.unconnected = hex;
+        break;
+      }
+      try {
+        checkProofOfWork(hash, header.bits, this.params.powLimit);
+      } catch (e) {
+        if (!(e instanceof RuleError)) throw e;
+        result.invalid = { hash: hex, code: e.code };
+        break;
+      }
+      try {
+        this.#checkContext(header, prev);
+      } catch (e) {
+        if (!(e instanceof RuleError)) throw e;
+        if (e.code === 'TIME_TOO_NEW') {
+          result.held = hex;
+          break;
+        }
+        toStore.push(this.headers.add(header, { status: 'invalid', hasBody: false }));
+        this.#rememberInvalid(hex, e.code);
+        result.invalid = { hash: hex, code: e.code };
+        break;
+      }
+      toStore.push(this.headers.add(header, { status: 'headers-only', hasBody: false }));
+      result.added++;
+    }
+    if (toStore.length > 0) await this.store.putHeaders(toStore.map((e) => ({ ...e })));
+    // Orphans whose parent is now known go through the block path.
+    const children = toStore.filter((e) => e.status !== 'invalid').flatMap((e) => this.#takeOrphans(e.hash));
+    if (children.length > 0) await this.#processBlocks(children, task);
+    result.needBodies = this.missingBodies();
+    return result;
   }
 
   /**
@@ -526,7 +574,7 @@ export class FullNode {
   }
 
   #newTask(): Task {
-    return { startTip: this.#tip, blocks: new Map(), pending: new Map() };
+    return { startTip: this.#tip, blocks: new Map(), pending: new Map(), unwritten: [], unwrittenBytes: 0, blockEvents: [], writeFailed: false };
   }
 
   #takeOrphans(parentHash: Uint8Array): { input: Block; source: Source }[] {
@@ -544,7 +592,7 @@ export class FullNode {
     for (let item = work.shift(); item !== undefined; item = work.shift()) {
       const result = await this.#acceptBlock(item.input, item.source, task);
       first ??= result;
-      this.events.emit('block', { hash: result.hash, height: result.height ?? -1, result, source: item.source });
+      task.blockEvents.push({ hash: result.hash, height: result.height ?? -1, result, source: item.source });
       if (result.status !== 'orphan' && result.status !== 'held' && result.hash !== '' && this.headers.has(result.hash)) {
         work.push(...this.#takeOrphans(hexToHash(result.hash)));
       }
@@ -614,7 +662,12 @@ export class FullNode {
     // Duplicates.
     const known = this.headers.get(hash);
     if (known?.status === 'invalid') return this.#invalidResult(hex, known);
-    if (known?.hasBody) return { status: 'duplicate', hash: hex, height: known.height };
+    if (known?.hasBody) {
+      // Stored but maybe never connected (a store write failed, e.g. a full disk): offering it
+      // again is the moment to try once more.
+      if (this.headers.bestFullTip().chainwork > this.#tip.chainwork) await this.#activate(task);
+      return { status: 'duplicate', hash: hex, height: known.height };
+    }
     if (this.#orphans.has(hash)) return { status: 'orphan', hash: hex };
     this.#held.delete(hex); // a held block sent again is simply re-checked
 
@@ -775,33 +828,63 @@ export class FullNode {
     return block;
   }
 
-  /** Connects `e` (a child of the tip): applyBlock, then ONE atomic store write. */
+  /**
+   * Connects `e` (a child of the tip) in memory: applyBlock moves the state and the tip at once;
+   * the store write follows with the task's other connects ({@link #writeConnects}).
+   */
   async #connectTip(e: HeaderEntry, task: Task): Promise<void> {
-    const hex = hashToHex(e.hash);
     const block = await this.#blockOf(e, task);
     const undo = applyBlock(this.#state, block, { params: this.params, height: e.height, hash: e.hash });
-    const prevTip = this.#tip;
-    this.#tip = e; // state and tip move together, before the await
+    task.unwritten.push({ entry: e, prevTip: this.#tip, undo, txids: block.txs.map(txidOf) });
+    task.unwrittenBytes += task.pending.get(hashToHex(e.hash))?.length ?? 0;
+    this.#tip = e; // state and tip move together
+    if (task.unwritten.length >= MAX_UNWRITTEN_BLOCKS || task.unwrittenBytes >= MAX_UNWRITTEN_BYTES) await this.#writeConnects(task);
+  }
+
+  /**
+   * Writes the task's unwritten connects in ONE atomic store write (body, undo, state changes,
+   * txid index, header status and tip of each). If the write fails, the state and the tip go back
+   * to where the store is, and the error is rethrown.
+   */
+  async #writeConnects(task: Task): Promise<void> {
+    const run = task.unwritten;
+    if (run.length === 0) return;
+    task.unwritten = [];
+    task.unwrittenBytes = 0;
     try {
-      await this.store.connectBlock({
-        hash: e.hash,
-        height: e.height,
-        body: task.pending.get(hex),
-        undo,
-        txids: block.txs.map(txidOf),
-        headers: [{ ...e, status: 'valid', hasBody: true }],
-      });
+      await this.store.connectBlocks(
+        run.map((c) => ({
+          hash: c.entry.hash,
+          height: c.entry.height,
+          body: task.pending.get(hashToHex(c.entry.hash)),
+          undo: c.undo,
+          txids: c.txids,
+          headers: [{ ...c.entry, status: 'valid', hasBody: true }],
+        })),
+      );
     } catch (err) {
-      undoBlock(this.#state, undo);
-      this.#tip = prevTip;
+      for (let i = run.length - 1; i >= 0; i--) undoBlock(this.#state, run[i].undo);
+      this.#tip = run[0].prevTip;
+      task.writeFailed = true;
       throw err;
     }
-    task.pending.delete(hex);
-    if (e.status !== 'valid') this.headers.setStatus(e.hash, 'valid');
+    for (const c of run) {
+      task.pending.delete(hashToHex(c.entry.hash));
+      if (c.entry.status !== 'valid') this.headers.setStatus(c.entry.hash, 'valid');
+    }
   }
 
   /** Disconnects the tip with its stored undo record, in ONE atomic store write. */
   async #disconnectTip(task: Task): Promise<void> {
+    const unwritten = task.unwritten.pop();
+    if (unwritten) {
+      // Connected by this task and not written yet: undone in memory, nothing to write. Its body
+      // stays in task.pending, so it is stored as a side-branch block when the task ends.
+      undoBlock(this.#state, unwritten.undo);
+      this.#tip = unwritten.prevTip;
+      task.unwrittenBytes -= task.pending.get(hashToHex(unwritten.entry.hash))?.length ?? 0;
+      return;
+    }
     const e = this.#tip;
     const parent = this.headers.parentOf(e);
     if (!parent) throw new Error('FullNode: cannot disconnect genesis');
@@ -821,7 +904,14 @@ export class FullNode {
 
   /** After a task: persist leftovers, update the mempool for the net chain change, emit events, refresh the miner. */
   async #finishTask(task: Task): Promise<void> {
-    // Bodies accepted but never connected (a storage failure mid-way): store them normally.
+    // Connects left unwritten by a task that failed half-way: write them (or go back, if that fails).
+    await this.#writeConnects(task).catch((err) => this.#error(err));
+    // Block verdicts go out once what they say is stored. After a failed write, those that said
+    // a block was connected (or stored as a side block) are void: the caller got the error.
+    const void_ = new Set(['extended', 'reorged', 'side']);
+    for (const ev of task.blockEvents) if (!task.writeFailed || !void_.has(ev.result.status)) this.events.emit('block', ev);
+    // Bodies accepted but never connected (a storage failure mid-way, or connected and then
+    // undone within the task): store them normally.
     for (const [hex, bytes] of task.pending) {
       const e = this.headers.get(hex);
       try {

@@ -33,8 +33,9 @@ export function chainAccessOf(node: FullNode): ChainAccess {
     params: node.params,
     headers: node.headers,
     tip: () => node.tip,
-    getBlockBytes: async (hash) => (await node.store.getBlock(hash)) ?? undefined,
+    getBlocksBytes: async (hashes) => (await node.store.getBlocks(hashes)).map((b) => b ?? undefined),
     processBlock: (bytes) => node.processBlock(bytes, 'peer'),
+    processBlocks: (bytes) => node.processBlocks(bytes, 'peer'),
     processTx: (bytes) => node.processTx(bytes, 'peer'),
     processHeaders: (headers) => node.processHeaders(headers),
     missingBodies: (max) => node.missingBodies(max),
@@ -104,7 +105,7 @@ export function outboxRebroadcast(net: NetworkService): (txBytes: Uint8Array) =>
 export function toApiPeers(peers: readonly NetworkPeer[]): ApiPeer[] {
   return peers.map((p) => {
     const transport = p.transport === 'tcp' ? 'websocket' : p.transport;
-    return p.rttMs === undefined ? { id: p.id, transport } : { id: p.id, transport, rttMs: p.rttMs };
+    return p.rttMs === undefined ? { id: p.id, transport, score: p.score } : { id: p.id, transport, rttMs: p.rttMs, score: p.score };
   });
 }
 

@@ -115,7 +115,7 @@ export function startTabMesh(node: FullNode, net: NetworkService, opts: TabMeshN
   w.addEventListener?.('pageshow', onPageShow);
   return {
     mesh,
-    peers: () => mesh.peerIds().map((id) => ({ id, transport: 'tab' as const })),
+    peers: () => mesh.peerIds().map((id) => ({ id, transport: 'tab' as const, score: Math.round(net.gate.scores.score(id) * 10) / 10 })),
     stop: () => {
       for (const off of offs) off();
       if (outbox) outbox.rebroadcastHook = previousHook;

@@ -43,10 +43,15 @@ export interface ChainAccess {
   readonly headers: HeaderIndex;
   /** The active (connected) tip. */
   tip(): HeaderEntry;
-  /** Encoded block by hash (internal order), if stored. */
-  getBlockBytes(hash: Uint8Array): Promise<Uint8Array | undefined>;
+  /** Encoded blocks by hash (internal order), in order, undefined where not stored: one store read. */
+  getBlocksBytes(hashes: Uint8Array[]): Promise<(Uint8Array | undefined)[]>;
   /** A block from peer `from` through the node's block path. */
   processBlock(bytes: Uint8Array, from: string): Promise<BlockVerdict>;
+  /**
+   * Blocks from peers through the node's block path as ONE step, in order (a run of consecutive
+   * blocks during sync: the node writes their connects together). Verdicts in input order.
+   */
+  processBlocks(bytes: Uint8Array[]): Promise<BlockVerdict[]>;
   /** A transaction from peer `from` through the node's transaction path. */
   processTx(bytes: Uint8Array, from: string): Promise<TxVerdict>;
   /** Headers-first: validate and store headers (no bodies). */

@@ -151,7 +151,7 @@ export class NetworkService {
         params: { name: chain.params.name as NetworkName, chainId: chain.params.chainId, genesisHash: chain.params.genesisHash },
         index: chain.headers,
         activeTip: () => chain.tip(),
-        getBlockBytes: (h) => chain.getBlockBytes(h),
+        getBlocksBytes: (hs) => chain.getBlocksBytes(hs),
       }),
     );
   }

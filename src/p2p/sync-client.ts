@@ -268,7 +268,7 @@ export interface ServeSyncPortOptions {
  * reported as offences and dropped.
  * @example
  * ```ts
- * const stop = serveSyncPort(port, chainViewOf({ params, index, getBlockBytes }));
+ * const stop = serveSyncPort(port, chainViewOf({ params, index, getBlocksBytes }));
  * ```
  */
 export function serveSyncPort(port: SyncPort, view: ChainView, opts: ServeSyncPortOptions = {}): () => void {

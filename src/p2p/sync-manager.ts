@@ -18,8 +18,9 @@
  *    of the first {@link SyncManagerOptions.window} of them is requested in `getBlocks` batches
  *    of 16 from every peer whose claimed chain holds them (the block is an ancestor of the tip it
  *    claims, or, if we do not know that tip, it claims at least as much work), at most `maxPendingRequests` batches in flight
- *    per peer (PeerScores' request cap). Bodies go through the node's block path as they come (out
- *    of order is fine: the node connects them once contiguous). A batch that times out or comes
+ *    per peer (PeerScores' request cap). Bodies go to the node's block path in chain order, as
+ *    runs of consecutive blocks (`processBlocks`, one store write per run); answers that arrive
+ *    early wait for the ones before them (within a byte budget). A batch that times out or comes
  *    back `notFound` is asked of another peer. An invalid body → `invalidBlock` (ban); a body that
  *    does not match its header → `malformedFrame`.
  * 4. **Synced** = no connected peer (still helpful) claims more work than our active tip; with no
@@ -38,6 +39,11 @@ import type { TabchainLibp2p } from './libp2p-node.ts';
 import type { SyncClient } from './sync-client.ts';
 import { MAX_BLOCKS_PER_REQUEST, MAX_HEADERS_PER_REQUEST, type SyncStatus } from './messages.ts';
 import type { PeerGate } from './peer-gate.ts';
+
+/** Received bodies held for in-order delivery at most (bytes); beyond it they go as they are. */
+const MAX_ARRIVED_BYTES = 64 * 1024 * 1024;
+/** Blocks handed to the node per `processBlocks` call at most (progress shows between calls). */
+const DELIVERY_RUN = 128;
 
 /** Events of the sync manager. */
 export interface SyncEvents {
@@ -63,6 +69,11 @@ export interface SyncManagerOptions {
 
 /** How long a peer's unbacked claim is ignored, ms. */
 const UNHELPFUL_MS = 60_000;
+/**
+ * How long a peer whose headers request failed (a timeout, a dropped stream) is passed over before
+ * it is asked again, ms: one lost answer is not a lie, and the peer may be the only one ahead.
+ */
+const RETRY_MS = 3_000;
 
 interface PeerSync {
   id: PeerId;
@@ -70,10 +81,11 @@ interface PeerSync {
   /** The status must be asked again before it is trusted. */
   stale: boolean;
   /**
-   * The claimed tip (display hex) this peer failed to deliver, and when: its claim is ignored
-   * until its tip changes or {@link UNHELPFUL_MS} pass.
+   * The claimed tip (display hex) this peer failed to deliver, and until when its claim is
+   * ignored (unless its tip changes first): {@link UNHELPFUL_MS} when its headers or bodies did
+   * not back its claim, {@link RETRY_MS} when a request to it failed.
    */
-  unhelpful?: { tip: string; at: number };
+  unhelpful?: { tip: string; until: number };
   /** When its status was last asked for (ms). */
   askedAt?: number;
 }
@@ -305,11 +317,17 @@ export class SyncManager {
   }
 
   #helpful(p: PeerSync): boolean {
-    return p.unhelpful === undefined || Date.now() - p.unhelpful.at > UNHELPFUL_MS;
+    return p.unhelpful === undefined || Date.now() >= p.unhelpful.until;
   }
 
-  #markUnhelpful(p: PeerSync): void {
-    if (p.status) p.unhelpful = { tip: hashToHex(p.status.tipHash), at: Date.now() };
+  #markUnhelpful(p: PeerSync, ms = UNHELPFUL_MS): void {
+    if (!p.status) return;
+    p.unhelpful = { tip: hashToHex(p.status.tipHash), until: Date.now() + ms };
+    if (ms < UNHELPFUL_MS) {
+      // Come back to it as soon as the pause is over, not at the next status poll.
+      const t = setTimeout(() => this.kick(), ms);
+      (t as { unref?: () => void }).unref?.();
+    }
   }
 
   /**
@@ -357,15 +375,22 @@ export class SyncManager {
     for (let round = 0; !this.#stopped && round < 64; round++) {
       const best = this.#bestPeerAbove(chain.headers.bestTip().chainwork);
       if (!best) return;
-      await this.#headersFrom(best);
-      // Its headers did not bring us up to the work it claims (it lied, its headers are too far
-      // in the future, it stopped answering): ignore its claim for a while, try the next peer.
-      if (this.#peers.get(best.id.toString()) === best && chain.headers.bestTip().chainwork < best.status!.chainwork) this.#markUnhelpful(best);
+      const outcome = await this.#headersFrom(best);
+      // All its request slots are taken (bodies in flight): the next run asks again.
+      if (outcome === 'busy') return;
+      // Its headers did not bring us up to the work it claims: ignore its claim for a while (a
+      // short while if only a request failed) and try the next peer.
+      if (this.#peers.get(best.id.toString()) === best && chain.headers.bestTip().chainwork < best.status!.chainwork) {
+        this.#markUnhelpful(best, outcome === 'failed' ? RETRY_MS : UNHELPFUL_MS);
+      }
     }
   }
 
-  /** Walks a peer's headers from our best header (then from the last one it sent), validating each batch. */
-  async #headersFrom(p: PeerSync): Promise<void> {
+  /**
+   * Walks a peer's headers from our best header (then from the last one it sent), validating each
+   * batch. 'failed': a request failed; 'busy': no request slot was free; 'done' otherwise.
+   */
+  async #headersFrom(p: PeerSync): Promise<'done' | 'failed' | 'busy'> {
     const chain = this.#chain!;
     const key = p.id.toString();
     const claimed = p.status!;
@@ -374,20 +399,20 @@ export class SyncManager {
     const known = chain.headers.get(claimed.tipHash);
     if (known?.status === 'invalid') {
       this.#opts.gate.penalize(key, 'invalidBlock', `its tip ${hashToHex(claimed.tipHash)} is on an invalid chain`);
-      return;
+      return 'done';
     }
     let from: HeaderEntry = chain.headers.bestTip();
     let added = 0;
     this.#progress('headers', 0, total, true);
     for (;;) {
-      if (this.#stopped || !this.#peers.has(key)) return;
-      if (!this.#opts.gate.scores.tryBeginRequest(key)) return; // busy: try again later
+      if (this.#stopped || !this.#peers.has(key)) return 'done';
+      if (!this.#opts.gate.scores.tryBeginRequest(key)) return 'busy';
       let headers;
       try {
         headers = await this.#service(p).getHeaders(p.id, chain.headers.locator(from), { max: MAX_HEADERS_PER_REQUEST });
       } catch (e) {
         this.#opts.log?.(`sync: headers from ${key} failed: ${(e as Error).message}`);
-        return;
+        return 'failed';
       } finally {
         this.#opts.gate.scores.endRequest(key);
       }
@@ -396,11 +421,11 @@ export class SyncManager {
       added += v.added;
       if (v.invalid) {
         this.#opts.gate.penalize(key, 'invalidBlock', `header ${v.invalid.hash}: ${v.invalid.code}`);
-        return;
+        return 'done';
       }
       if (v.unconnected) {
         this.#opts.gate.penalize(key, 'unsolicited', `headers that do not connect (${v.unconnected})`);
-        return;
+        return 'done';
       }
       const last = chain.headers.get(blockHash(headers[headers.length - 1]));
       this.#progress('headers', Math.min(total, Math.max(0, chain.headers.bestTip().height - startHeight)), total, false);
@@ -410,6 +435,7 @@ export class SyncManager {
     }
     this.#progress('headers', Math.max(0, chain.headers.bestTip().height - startHeight), total, true);
     if (added > 0) this.#opts.log?.(`sync: ${added} headers from ${key}`);
+    return 'done';
   }
 
   // --- bodies ----------------------------------------------------------------------------------
@@ -420,7 +446,7 @@ export class SyncManager {
     const startHeight = chain.tip().height;
     // The bodies to fetch, oldest first (refreshed when used up or when the best chain changed),
     // with a cursor at the oldest one not yet received: only hashes within `window` of it are
-    // asked for, so one slow peer cannot make us store bodies far ahead of the tip.
+    // asked for, so one slow peer cannot make us hold bodies far ahead of the tip.
     let order: string[] = [];
     let lo = 0;
     let refresh = true;
@@ -428,6 +454,14 @@ export class SyncManager {
     const inFlight = new Set<string>();
     const failedBy = new Map<string, Set<string>>();
     const requests = new Set<Promise<void>>();
+    // Bodies received but not handed to the node yet. They go to it in chain order, as runs of
+    // consecutive blocks (`processBlocks`: one store write per run), so answers that arrive out of
+    // order never make the node store a body and read it back. `next` is the delivery cursor in
+    // `order`; past MAX_ARRIVED_BYTES everything goes as it is (the node copes with any order).
+    const arrived = new Map<string, { bytes: Uint8Array; from: string }>();
+    let arrivedBytes = 0;
+    let next = 0;
+    let delivering: Promise<void> = Promise.resolve();
     const markFailed = (hash: string, peer: string) => {
       const set = failedBy.get(hash);
       if (set) set.add(peer);
@@ -440,6 +474,49 @@ export class SyncManager {
     const total = () => Math.max(0, chain.headers.bestTip().height - startHeight);
     const done = () => Math.max(0, chain.tip().height - startHeight);
     this.#progress('blocks', 0, total(), true);
+
+    /** Hands a run to the node and judges the senders by the verdicts. */
+    const processRun = async (run: { hex: string; bytes: Uint8Array; from: string }[]): Promise<void> => {
+      for (const b of run) {
+        arrived.delete(b.hex);
+        arrivedBytes -= b.bytes.length;
+      }
+      const verdicts = await chain.processBlocks(run.map((b) => b.bytes));
+      // Only the first invalid block of a run is its sender's fault: the blocks after it in the
+      // run are refused as its descendants (BAD_PREV), whoever sent them.
+      const bad = verdicts.findIndex((v) => v.status === 'invalid');
+      if (bad < 0) return;
+      const v = verdicts[bad];
+      const { hex, from } = run[bad];
+      if (isMutationCode(v.code)) {
+        this.#opts.gate.penalize(from, 'malformedFrame', `block ${hex} does not match its header (${v.code})`);
+        markFailed(hex, from);
+        received.delete(hex); // ask someone else for the right body
+      } else {
+        this.#opts.gate.penalize(from, 'invalidBlock', `block ${hex}: ${v.code ?? 'invalid'}`);
+      }
+      refresh = true; // the best chain (or what is missing) changed
+      for (const b of run.slice(bad + 1)) received.delete(b.hex);
+    };
+    /** Delivers what can go now (the run at the cursor; everything if `all`), one delivery at a time. */
+    const deliver = (all: boolean): Promise<void> => {
+      delivering = delivering.then(async () => {
+        let run: { hex: string; bytes: Uint8Array; from: string }[] = [];
+        if (all || arrivedBytes > MAX_ARRIVED_BYTES) {
+          const height = (hex: string) => chain.headers.get(hex)?.height ?? Number.MAX_SAFE_INTEGER;
+          run = [...arrived].map(([hex, b]) => ({ hex, ...b })).sort((x, y) => height(x.hex) - height(y.hex));
+        } else {
+          for (; next < order.length; next++) {
+            const b = arrived.get(order[next]);
+            if (!b) break;
+            run.push({ hex: order[next], ...b });
+          }
+        }
+        for (let i = 0; i < run.length; i += DELIVERY_RUN) await processRun(run.slice(i, i + DELIVERY_RUN));
+        if (run.length > 0) this.#progress('blocks', done(), total(), false);
+      });
+      return delivering;
+    };
 
     const request = async (p: PeerSync, hashes: string[]): Promise<void> => {
       const key = p.id.toString();
@@ -456,37 +533,25 @@ export class SyncManager {
         // The slot is free as soon as the answer is in: the next request overlaps our processing.
         this.#opts.gate.scores.endRequest(key);
       }
-      try {
-        for (const b of res.blocks) {
-          const hex = hashToHex(b.hash);
-          const v = await chain.processBlock(b.bytes, key);
-          inFlight.delete(hex);
-          if (v.status === 'invalid') {
-            if (isMutationCode(v.code)) {
-              this.#opts.gate.penalize(key, 'malformedFrame', `block ${hex} does not match its header (${v.code})`);
-              markFailed(hex, key);
-            } else {
-              this.#opts.gate.penalize(key, 'invalidBlock', `block ${hex}: ${v.code ?? 'invalid'}`);
-              refresh = true; // the best chain changed
-            }
-            break;
-          }
-          received.add(hex);
-        }
-        if (res.notFound.length > 0) {
-          // A peer may lack blocks of a branch it is not on; lacking one of its OWN chain (an
-          // ancestor of the tip it claims) means its claim cannot be backed.
-          const tip = p.status && chain.headers.get(p.status.tipHash);
-          for (const h of res.notFound) {
-            markFailed(hashToHex(h), key);
-            const e = chain.headers.get(h);
-            if (tip && e && chain.headers.isAncestor(e, tip)) this.#markUnhelpful(p);
-          }
-        }
-      } finally {
-        for (const h of hashes) inFlight.delete(h);
-        this.#progress('blocks', done(), total(), false);
+      for (const b of res.blocks) {
+        const hex = hashToHex(b.hash);
+        if (received.has(hex)) continue;
+        received.add(hex);
+        arrived.set(hex, { bytes: b.bytes, from: key });
+        arrivedBytes += b.bytes.length;
       }
+      for (const h of hashes) inFlight.delete(h);
+      if (res.notFound.length > 0) {
+        // A peer may lack blocks of a branch it is not on; lacking one of its OWN chain (an
+        // ancestor of the tip it claims) means its claim cannot be backed.
+        const tip = p.status && chain.headers.get(p.status.tipHash);
+        for (const h of res.notFound) {
+          markFailed(hashToHex(h), key);
+          const e = chain.headers.get(h);
+          if (tip && e && chain.headers.isAncestor(e, tip)) this.#markUnhelpful(p);
+        }
+      }
+      await deliver(false);
     };
 
     for (;;) {
@@ -497,8 +562,11 @@ export class SyncManager {
       }
       while (lo < order.length && received.has(order[lo])) lo++;
       if (refresh || (lo >= order.length && inFlight.size === 0)) {
+        // What arrived for the old plan goes to the node first; the new plan starts after it.
+        await deliver(true);
         order = chain.missingBodies(Number.MAX_SAFE_INTEGER).filter((h) => !inFlight.has(h));
         lo = 0;
+        next = 0;
         refresh = false;
         received.clear();
       }
@@ -526,6 +594,7 @@ export class SyncManager {
       await Promise.race(requests);
     }
     await Promise.all(requests);
+    await deliver(true);
     this.#progress('blocks', done(), total(), true);
   }
 

@@ -77,15 +77,15 @@ export interface HeaderIndexViewSource {
    * active tip, which may lag behind while blocks are being connected.
    */
   activeTip?: () => HeaderEntry;
-  /** The encoded block of a hash, if stored (FullNode: its ChainStore). */
-  getBlockBytes(hash: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined>;
+  /** The encoded blocks of some hashes, in order, undefined where not stored (FullNode: its ChainStore, one read). */
+  getBlocksBytes(hashes: Uint8Array[]): (Uint8Array | undefined)[] | Promise<(Uint8Array | undefined)[]>;
 }
 
 /**
  * A {@link ChainView} over a HeaderIndex and a block-bytes getter.
  * @example
  * ```ts
- * const view = chainViewOf({ params, index, activeTip: () => node.tip, getBlockBytes: (h) => store.blockBytes(h) });
+ * const view = chainViewOf({ params, index, activeTip: () => node.tip, getBlocksBytes: (hs) => store.getBlocks(hs) });
  * ```
  */
 export function chainViewOf(src: HeaderIndexViewSource): ChainView {
@@ -99,20 +99,19 @@ export function chainViewOf(src: HeaderIndexViewSource): ChainView {
     headersAfter: (locator, max, stop) => index.headersAfter(locator, max, stop ?? undefined, tipOf()).map((e) => e.header),
     getBlocks: async (hashes) => {
       const tip = tipOf();
-      const out: (Uint8Array | undefined)[] = [];
       // Each hash at most once per answer: a request repeating one hash 16 times gets it once.
       const seen = new Set<string>();
-      for (const h of hashes) {
+      const served = hashes.map((h) => {
         const key = hashToHex(h);
         const entry = index.get(h);
-        if (seen.has(key) || !entry || !entry.hasBody || entry.status === 'invalid' || !index.isAncestor(entry, tip)) {
-          out.push(undefined);
-        } else {
-          seen.add(key);
-          out.push(await src.getBlockBytes(h));
-        }
-      }
-      return out;
+        if (seen.has(key) || !entry || !entry.hasBody || entry.status === 'invalid' || !index.isAncestor(entry, tip)) return false;
+        seen.add(key);
+        return true;
+      });
+      const wanted = hashes.filter((_, i) => served[i]);
+      const bodies = wanted.length > 0 ? await src.getBlocksBytes(wanted) : [];
+      let j = 0;
+      return served.map((ok) => (ok ? bodies[j++] : undefined));
     },
   };
 }

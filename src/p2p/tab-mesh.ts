@@ -376,7 +376,7 @@ export function createTabMesh(parts: MeshParts): TabMesh {
     params: { name: chain.params.name as never, chainId: chain.params.chainId, genesisHash: chain.params.genesisHash },
     index: chain.headers,
     activeTip: () => chain.tip(),
-    getBlockBytes: (h) => chain.getBlockBytes(h),
+    getBlocksBytes: (hs) => chain.getBlocksBytes(hs),
   });
   const mesh: TabMesh = new TabMesh({
     network: parts.network,

@@ -7,8 +7,9 @@
  * `src/storage/level-store.ts` directly — it is Node-only and not re-exported by the index).
  *
  * Durability model (ARCHITECTURE.md "Storage"): connecting or disconnecting a block — body, undo
- * record, state changes and tip — is ONE atomic write, so a tab killed at any moment reopens with
- * a tip and a state from the same transaction. Opening reads the tip, the header index and the
+ * record, state changes and tip — is ONE atomic write (several blocks may share one write:
+ * {@link ChainStore.connectBlocks}), so a tab killed at any moment reopens with a tip and a state
+ * from the same transaction. Opening reads the tip, the header index and the
  * state; it never replays blocks. Like Bitcoin Core's chainstate (CCoinsViewDB::BatchWrite writes
  * the coins and the best-block marker in one LevelDB batch), tip and state can never disagree.
  *

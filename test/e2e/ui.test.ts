@@ -253,11 +253,15 @@ describe('the page, first visit to trading', { timeout: 180_000 }, () => {
     expect(await page.locator('[data-testid=fork-tree] circle').count()).toBeGreaterThan(5);
     await e2e.screenshot(page, '11-chain');
     await nav('network');
-    // The panel shows exactly what status().peers says (the relay and other tabs once connected).
+    // The panel shows exactly what status().peers says (the relay and other tabs once connected),
+    // each peer with its score (a clean record is 0).
     await page.waitForFunction(async () => {
       const peers = (await window.tabchain.status()).peers;
       const rows = document.querySelectorAll('[data-testid=peers-table] tbody tr').length;
-      return peers.length === 0 ? document.querySelector('[data-testid=no-peers]') !== null : rows === peers.length;
+      const scores = [...document.querySelectorAll('[data-testid=peer-score]')].map((td) => td.textContent);
+      return peers.length === 0
+        ? document.querySelector('[data-testid=no-peers]') !== null
+        : rows === peers.length && scores.every((t) => /^-?\d+$/.test(t ?? ''));
     });
     await e2e.screenshot(page, '12-network');
     await nav('profile');

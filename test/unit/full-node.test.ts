@@ -10,6 +10,7 @@ import {
   ChainState,
   applyBlock,
   blockHash,
+  encodeBlock,
   hashToHex,
   makeCoinbase,
   merkleRoot,
@@ -351,7 +352,7 @@ describe('FullNode', () => {
 
     // Count what start() asks of the store: no block is read or connected.
     const store = new MemoryStore({ network: 'test', database });
-    const calls = { getBlock: 0, connectBlock: 0, getUndo: 0 };
+    const calls = { getBlock: 0, getBlocks: 0, connectBlock: 0, connectBlocks: 0, getUndo: 0 };
     for (const m of Object.keys(calls) as (keyof typeof calls)[]) {
       const orig = store[m].bind(store) as (...a: unknown[]) => Promise<unknown>;
       (store as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => {
@@ -360,7 +361,7 @@ describe('FullNode', () => {
       };
     }
     const second = await startNode({ store });
-    expect(calls).toEqual({ getBlock: 0, connectBlock: 0, getUndo: 0 });
+    expect(calls).toEqual({ getBlock: 0, getBlocks: 0, connectBlock: 0, connectBlocks: 0, getUndo: 0 });
     expect(hashToHex(second.node.tip.hash)).toBe(tip);
     expect(second.node.height).toBe(20);
     expect(second.node.state.entries()).toEqual(entries);
@@ -369,6 +370,88 @@ describe('FullNode', () => {
     await second.node.mineBlocks(1);
     expect(second.node.height).toBe(21);
     await expectStateIsReplay(second.node);
+  });
+
+  it('processBlocks: a run of blocks is one store write and ends as processBlock one by one would', async () => {
+    const src = await branchNode([], 40);
+    const blocks = await blocksOf(src.node);
+    const one = await startNode();
+    for (const b of blocks) await one.node.processBlock(b, 'peer');
+    const database = new MemoryDatabase();
+    const store = new MemoryStore({ network: 'test', database });
+    const writes: number[] = [];
+    const orig = store.connectBlocks.bind(store);
+    store.connectBlocks = (list) => {
+      writes.push(list.length);
+      return orig(list);
+    };
+    const run = await startNode({ store });
+    writes.length = 0;
+    const results = await run.node.processBlocks(blocks.map(encodeBlock), 'peer');
+    expect(results.map((r) => [r.status, r.height])).toEqual(blocks.map((_, i) => ['extended', i + 1]));
+    expect(writes).toEqual([40]);
+    expect(run.events.tip).toEqual([{ hash: hex(blocks[39]), height: 40 }]); // one step, one tip event
+    expect(run.events.block!.map((e) => e.height)).toEqual(blocks.map((_, i) => i + 1));
+    expect(run.node.state.entries()).toEqual(one.node.state.entries());
+    await run.node.stop();
+    const again = await startNode({ database });
+    expect(hashToHex(again.node.tip.hash)).toBe(hex(blocks[39]));
+    expect(again.node.state.entries()).toEqual(one.node.state.entries());
+    await expectStateIsReplay(again.node);
+  });
+
+  it('processBlocks: an invalid block mid-run keeps the valid ones before it and refuses the rest', async () => {
+    const { node } = await startNode();
+    await node.mineBlocks(3);
+    const unfunded = signTx({ chainId: params.chainId, kind: 'transfer', from: dave.pub, nonce: 1, fee: FEE, to: bob.pub, amount: COIN }, dave.priv) as Transaction;
+    const run: Block[] = [];
+    let parent = node.tip;
+    for (let i = 0; i < 6; i++) {
+      const b = childOf(node, parent, i === 3 ? [unfunded] : []);
+      run.push(b);
+      // Headers first, so the blocks after the bad one have a known parent.
+      await node.processHeaders([b.header]);
+      parent = node.headers.get(blockHash(b.header))!;
+    }
+    const results = await node.processBlocks(run, 'peer');
+    expect(results.map((r) => r.status)).toEqual(['extended', 'extended', 'extended', 'invalid', 'invalid', 'invalid']);
+    expect(results[3].code).toBe('INSUFFICIENT_FUNDS');
+    expect(results[4].code).toBe('BAD_PREV');
+    expect(node.height).toBe(6);
+    expect(hashToHex(node.tip.hash)).toBe(hex(run[2]));
+    await expectStateIsReplay(node);
+  });
+
+  it('processBlocks: a failed store write leaves the node where the store is, and the same run connects later', async () => {
+    const src = await branchNode([], 12);
+    const blocks = await blocksOf(src.node);
+    const database = new MemoryDatabase();
+    let fail = false;
+    const store = new MemoryStore({
+      network: 'test',
+      database,
+      onBeforeCommit: (kind) => {
+        if (fail && kind === 'connectBlock') throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      },
+    });
+    const t = await startNode({ store });
+    await t.node.processBlocks(blocks.slice(0, 4), 'peer');
+    const before = t.node.state.entries();
+    t.events.block = [];
+    fail = true;
+    await expect(t.node.processBlocks(blocks.slice(4), 'peer')).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' });
+    expect(t.node.height).toBe(4);
+    expect(t.node.state.entries()).toEqual(before);
+    // No verdict claims a block was connected.
+    expect((t.events.block ?? []).filter((e) => e.result.status === 'extended')).toEqual([]);
+    fail = false;
+    const results = await t.node.processBlocks(blocks.slice(4), 'peer');
+    expect(results.map((r) => r.status)).toEqual(blocks.slice(4).map(() => 'duplicate')); // stored already, connected now
+    expect(t.node.height).toBe(12);
+    await t.node.stop();
+    const again = await startNode({ database });
+    expect(again.node.height).toBe(12);
+    await expectStateIsReplay(again.node);
   });
 
   it('continuous mining through the miner service (same-thread worker) until stopped', async () => {

@@ -115,16 +115,16 @@ describe('gossip message ids', () => {
 });
 
 describe('node glue', () => {
-  it('lists peers for the API with its transport union (TCP shown as websocket)', () => {
+  it('lists peers for the API with its transport union (TCP shown as websocket) and their scores', () => {
     const peers: NetworkPeer[] = [
       { id: 'a', transport: 'tcp', rttMs: 1.5, score: 0, direction: 'outbound', addr: '/ip4/127.0.0.1/tcp/1', isRelay: false, height: 3 },
       { id: 'b', transport: 'webrtc', score: -10, direction: 'inbound', addr: '/webrtc', isRelay: false },
       { id: 'r', transport: 'websocket', rttMs: 2, score: 0, direction: 'outbound', addr: '/ws', isRelay: true },
     ];
     expect(toApiPeers(peers)).toEqual([
-      { id: 'a', transport: 'websocket', rttMs: 1.5 },
-      { id: 'b', transport: 'webrtc' },
-      { id: 'r', transport: 'websocket', rttMs: 2 },
+      { id: 'a', transport: 'websocket', rttMs: 1.5, score: 0 },
+      { id: 'b', transport: 'webrtc', score: -10 },
+      { id: 'r', transport: 'websocket', rttMs: 2, score: 0 },
     ]);
   });
 

@@ -68,7 +68,7 @@ describe('tab mesh on a node', () => {
     });
     b.start();
     cleanups.push(() => b.stop());
-    await expect.poll(() => tabs.peers(), { timeout: 5_000 }).toEqual([{ id: 'tab-b', transport: 'tab' }]);
+    await expect.poll(() => tabs.peers(), { timeout: 5_000 }).toEqual([{ id: 'tab-b', transport: 'tab', score: 0 }]);
     await expect.poll(() => heard.length, { timeout: 5_000 }).toBeGreaterThan(0);
     expect(p.rebroadcasts.length).toBeGreaterThan(before);
     expect(bytesToHex(p.rebroadcasts.at(-1)!)).toBe(bytesToHex(encodeTx(p.outbox.list().find((e) => e.txid === txid)!.decoded)));

@@ -11,6 +11,7 @@ import { FullNode } from '../../../src/node/full-node.ts';
 import { startHeadlessNetwork, type HeadlessNetwork, type HeadlessNetworkOptions } from '../../../src/node/headless-network.ts';
 import type { NetworkService } from '../../../src/p2p/network-service.ts';
 import { MemoryStore } from '../../../src/storage/memory-store.ts';
+import type { ChainStore } from '../../../src/storage/chain-store.ts';
 import { startRelay, type Relay, type RelayOptions } from '../../../relay/server.ts';
 import { wallet, type Wallet } from '../../unit/helpers/chain-builder.ts';
 
@@ -29,10 +30,11 @@ export interface NetNode {
 export const FAST_TIMING = { maintainEveryMs: 300, redialBaseMs: 300, redialMaxMs: 2000, statusEveryMs: 1000, pingEveryMs: 2000, peersEventMs: 50, dialTimeoutMs: 3000 };
 
 /** A started FullNode on `network` with a started network. */
-export async function startNetNode(name: string, opts: HeadlessNetworkOptions & { network?: NetworkName; blocks?: Block[] } = {}): Promise<NetNode> {
+export async function startNetNode(name: string, opts: HeadlessNetworkOptions & { network?: NetworkName; blocks?: Block[]; store?: ChainStore } = {}): Promise<NetNode> {
   const chainName = opts.network ?? 'test';
   const w = wallet(name);
-  const node = new FullNode({ params: NETWORKS[chainName], store: new MemoryStore({ network: chainName }), minerPubKey: w.pub, miner: { useWorkers: false } });
+  const store = opts.store ?? new MemoryStore({ network: chainName });
+  const node = new FullNode({ params: NETWORKS[chainName], store, minerPubKey: w.pub, miner: { useWorkers: false } });
   await node.start();
   for (const b of opts.blocks ?? []) {
     const r = await node.processBlock(encodeBlock(b), 'local');

@@ -28,7 +28,7 @@ export function servedChain(height: number, builder: ChainBuilder = new ChainBui
     if (h > 0) index.add(b.header, { status: 'valid', hasBody: true });
     bodies.set(hashToHex(builder.entries[h].hash), encodeBlock(b));
   });
-  const view = chainViewOf({ params: builder.params, index, getBlockBytes: (h) => bodies.get(hashToHex(h)) });
+  const view = chainViewOf({ params: builder.params, index, getBlocksBytes: (hs) => hs.map((h) => bodies.get(hashToHex(h))) });
   return { builder, index, bodies, view };
 }
 

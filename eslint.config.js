@@ -44,4 +44,18 @@ export default tseslint.config(
     files: ['relay/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: upward(['node', 'ui', 'storage', 'miner', 'chain']) }] },
   },
+  {
+    // Playwright's waitForFunction does not await a returned promise: an async predicate is a
+    // truthy Promise and passes at once. Poll with test/e2e/harness.ts's waitInPage instead.
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='waitForFunction'] > :matches(ArrowFunctionExpression, FunctionExpression)[async=true]",
+          message: 'waitForFunction does not await promises: use waitInPage (test/e2e/harness.ts).',
+        },
+      ],
+    },
+  },
 );

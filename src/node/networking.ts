@@ -24,6 +24,9 @@ import type { ChainStore } from '../storage/chain-store.ts';
 import type { ApiPeer } from './api.ts';
 import type { FullNode } from './full-node.ts';
 
+/** Delays of the re-sends of one of our blocks or transactions that reached no peer, ms. */
+const PUBLISH_RETRY_MS = [500, 2000, 5000];
+
 /**
  * The {@link ChainAccess} view of a FullNode.
  * @example net.attach(chainAccessOf(node))
@@ -57,13 +60,25 @@ export function chainAccessOf(node: FullNode): ChainAccess {
  */
 export function attachNetwork(node: FullNode, net: NetworkService): () => void {
   net.attach(chainAccessOf(node));
-  const publishBlock = async (hash: string) => {
-    const bytes = await node.store.getBlock(hexToHash(hash));
-    if (bytes) await net.broadcastBlock(bytes);
+  // A message that reached no peer although chain peers are connected went out while no gossip
+  // stream was up (a connection to a peer was just replaced): it is sent again a little later.
+  const retries = new Set<ReturnType<typeof setTimeout>>();
+  const again = (attempt: number, send: (attempt: number) => Promise<void>) => {
+    if (attempt >= PUBLISH_RETRY_MS.length || !net.peers().some((p) => !p.isRelay)) return;
+    const t = setTimeout(() => {
+      retries.delete(t);
+      send(attempt + 1).catch(fail);
+    }, PUBLISH_RETRY_MS[attempt]);
+    retries.add(t);
   };
-  const publishTx = async (txid: string) => {
+  const publishBlock = async (hash: string, attempt = 0): Promise<void> => {
+    if (!node.headers.get(hexToHash(hash))) return;
+    const bytes = await node.store.getBlock(hexToHash(hash));
+    if (bytes && (await net.broadcastBlock(bytes)) === 0) again(attempt, (n) => publishBlock(hash, n));
+  };
+  const publishTx = async (txid: string, attempt = 0): Promise<void> => {
     const entry = node.mempool.get(hexToHash(txid));
-    if (entry) await net.broadcastTx(encodeTx(entry.tx));
+    if (entry && (await net.broadcastTx(encodeTx(entry.tx))) === 0) again(attempt, (n) => publishTx(txid, n));
   };
   const fail = (e: unknown) => node.events.emit('error', { message: `network: ${(e as Error).message}` });
   const offs = [
@@ -82,6 +97,8 @@ export function attachNetwork(node: FullNode, net: NetworkService): () => void {
   node.setSynced(net.synced);
   return () => {
     for (const off of offs) off();
+    for (const t of retries) clearTimeout(t);
+    retries.clear();
   };
 }
 

@@ -168,6 +168,8 @@ export class PeerManager {
   readonly #dialing = new Set<string>();
   readonly #rtt = new Map<string, number>();
   readonly #chainPeers = new Set<string>();
+  /** Peers being identified again after one of their connections closed. */
+  readonly #reidentifying = new Set<string>();
   readonly #relayIds = new Set<string>();
   readonly #bookWrittenAt = new Map<string, number>();
   readonly #bootstrapIds = new Set<string>();
@@ -243,7 +245,10 @@ export class PeerManager {
       }
       this.#opts.onChange?.();
     });
-    on('connection:close', () => this.#opts.onChange?.());
+    on('connection:close', (e) => {
+      this.#connectionClosed(e.detail as Connection);
+      this.#opts.onChange?.();
+    });
     on('peer:disconnect', (e) => {
       const id = (e.detail as PeerId).toString();
       this.#rtt.delete(id);
@@ -344,6 +349,41 @@ export class PeerManager {
       void this.maintain();
     }
     this.#opts.onChange?.();
+  }
+
+  /**
+   * One of several connections to a peer closed (the relayed one once a direct one is up, or
+   * the relay cut it at its limits). Protocols that keep one long-lived stream per peer lose it
+   * if it ran on that connection — gossipsub does, and opens a new one only when the peer is
+   * identified again — so a peer still connected is identified again over the best connection
+   * left: without it, gossip between two tabs silently stops while they stay connected.
+   */
+  #connectionClosed(closed: Connection): void {
+    if (!this.#started) return;
+    const peer = closed.remotePeer;
+    const id = peer.toString();
+    if (this.#reidentifying.has(id)) return;
+    this.#reidentifying.add(id);
+    void this.#identifyAgain(peer, closed).finally(() => this.#reidentifying.delete(id));
+  }
+
+  async #identifyAgain(peer: PeerId, closed: Connection): Promise<void> {
+    const id = peer.toString();
+    // A moment first: both ends see the close and the closing connection's streams settle. Only
+    // one end needs to succeed (gossipsub answers a new inbound stream with an outbound one).
+    for (const waitMs of [200, 1000, 3000]) {
+      await new Promise((r) => setTimeout(r, waitMs));
+      if (!this.#started || this.#opts.gate.denies(id)) return;
+      const left = this.#opts.libp2p.getConnections(peer).filter((c) => c !== closed && c.status === 'open');
+      if (left.length === 0) return;
+      const conn = left.find((c) => c.limits === undefined) ?? left[0];
+      try {
+        await this.#opts.libp2p.services.identify.identify(conn, { signal: AbortSignal.timeout(this.#t.dialTimeoutMs) });
+        return;
+      } catch (e) {
+        this.#opts.log?.(`peers: identify of ${id} again failed: ${(e as Error).message}`);
+      }
+    }
   }
 
   #hangUp(peer: string): void {

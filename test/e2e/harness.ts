@@ -202,3 +202,19 @@ export async function startE2e(opts: { network?: 'dev' | 'main' } = {}): Promise
     },
   };
 }
+
+/**
+ * Polls `predicate` in the page (awaiting it) until it returns true. Use it for anything that
+ * asks `window.tabchain`: Playwright's `page.waitForFunction` does NOT await a returned promise —
+ * an async predicate is a truthy Promise, so it would pass at once (the lint forbids that).
+ * @example await waitInPage(page, (id) => window.tabchain.txStatus(id).then((s) => s.state === 'confirmed'), txid, { what: 'confirmed' })
+ */
+export async function waitInPage<A>(page: Page, predicate: (arg: A) => Promise<boolean> | boolean, arg: A, opts: { what: string; timeout?: number }): Promise<void> {
+  const timeout = opts.timeout ?? 30_000;
+  const end = Date.now() + timeout;
+  for (;;) {
+    if (await page.evaluate(predicate as (arg: unknown) => Promise<boolean> | boolean, arg as unknown)) return;
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${opts.what}`);
+    await sleep(100);
+  }
+}

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startRelay as startRelayInProcess, type Relay } from '../../relay/server.ts';
-import { ensureDist, startE2e, type E2e } from './harness.ts';
+import { ensureDist, startE2e, waitInPage, type E2e } from './harness.ts';
 
 let e2e: E2e;
 let relay: Relay | undefined;
@@ -84,9 +84,9 @@ describe('two offline islands merge', { timeout: 420_000 }, () => {
     // Island Y: mines, then confirms a transaction of its own (an item of y1's).
     await y1.evaluate(() => window.tabchain.mineBlocks(3));
     const { txid } = await y1.evaluate(() => window.tabchain.createItem('ISLAND-Y', 'Island apple', 3));
-    await y2.waitForFunction(async (id) => (await window.tabchain.txStatus(id)).state !== 'unknown', txid, { timeout: 60_000 });
+    await waitInPage(y2, async (id) => (await window.tabchain.txStatus(id)).state !== 'unknown', txid, { what: 'the transaction known on y2', timeout: 60_000 });
     await y2.evaluate(() => window.tabchain.mineBlocks(1));
-    await y1.waitForFunction(async (id) => (await window.tabchain.txStatus(id)).state === 'confirmed', txid, { timeout: 60_000 });
+    await waitInPage(y1, async (id) => (await window.tabchain.txStatus(id)).state === 'confirmed', txid, { what: 'the transaction confirmed on y1', timeout: 60_000 });
     const yTip = (await status(y2)).tip;
     // Island X: more blocks, so more work (same difficulty on dev).
     await x1.evaluate(() => window.tabchain.mineBlocks(5));

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
-import { startE2e, type E2e, type Visitor } from './harness.ts';
+import { startE2e, waitInPage, type E2e, type Visitor } from './harness.ts';
 import type { TabchainApiExtended } from '../../src/node/api.ts';
 
 let e2e: E2e;
@@ -71,11 +71,11 @@ describe('tab mesh (offline, one browser)', { timeout: 240_000 }, () => {
     const { txid: itemTx } = await second.page.evaluate(() => window.tabchain.createItem('MESH-1', 'Mesh apple', 5));
     expect(typeof itemTx).toBe('string');
     // First mines the item's transaction (it came over the mesh into its mempool).
-    await first.page.waitForFunction(async (txid) => (await window.tabchain.txStatus(txid)).state !== 'unknown', itemTx, { timeout: 60_000 });
+    await waitInPage(first.page, async (txid) => (await window.tabchain.txStatus(txid)).state !== 'unknown', itemTx, { what: 'the item transaction known to the first page', timeout: 60_000 });
     await first.page.evaluate(() => window.tabchain.mineBlocks(1));
     const tip = (await status(first.page)).tip;
     await until(second.page, (s) => s.tip === tip, "the block the first page mined");
-    await second.page.waitForFunction(async (txid) => (await window.tabchain.txStatus(txid)).state === 'confirmed', itemTx, { timeout: 60_000 });
+    await waitInPage(second.page, async (txid) => (await window.tabchain.txStatus(txid)).state === 'confirmed', itemTx, { what: 'the item transaction confirmed on the second page', timeout: 60_000 });
     const items = await first.page.evaluate(() => (window.tabchain as unknown as TabchainApiExtended).allItems());
     expect(JSON.stringify(items)).toContain('MESH-1');
     await e2e.screenshot(second.page, 'mesh-second-page');

@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { encodeAddress, publicKeyOf } from '../../src/chain/index.ts';
-import { startE2e, type E2e, type Visitor } from './harness.ts';
+import { startE2e, waitInPage, type E2e, type Visitor } from './harness.ts';
 
 let e2e: E2e;
 let A: Visitor;
@@ -185,7 +185,7 @@ describe('the page, first visit to trading', { timeout: 180_000 }, () => {
     await offer.locator('[data-testid=offer-take]').click();
     await b.waitForSelector('[data-testid=offer-ok]');
     // A's node hears of the transaction and mines it.
-    await page.waitForFunction(async () => (await window.tabchain.status()).mempool > 0, null, { timeout: 60_000 });
+    await waitInPage(page, async () => (await window.tabchain.status()).mempool > 0, null, { what: "B's transaction in A's mempool", timeout: 60_000 });
     await mineOne();
     await nav('market');
     await page.waitForFunction(() => document.querySelector('[data-testid=offer-row]')?.textContent?.includes('2 of 3'));
@@ -255,14 +255,14 @@ describe('the page, first visit to trading', { timeout: 180_000 }, () => {
     await nav('network');
     // The panel shows exactly what status().peers says (the relay and other tabs once connected),
     // each peer with its score (a clean record is 0).
-    await page.waitForFunction(async () => {
+    await waitInPage(page, async () => {
       const peers = (await window.tabchain.status()).peers;
       const rows = document.querySelectorAll('[data-testid=peers-table] tbody tr').length;
       const scores = [...document.querySelectorAll('[data-testid=peer-score]')].map((td) => td.textContent);
       return peers.length === 0
         ? document.querySelector('[data-testid=no-peers]') !== null
         : rows === peers.length && scores.every((t) => /^-?\d+$/.test(t ?? ''));
-    });
+    }, null, { what: 'the peers table showing status().peers with scores' });
     await e2e.screenshot(page, '12-network');
     await nav('profile');
     expect(await page.textContent('[data-testid=profile-id]')).toBe((await status()).profile);

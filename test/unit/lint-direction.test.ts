@@ -23,4 +23,10 @@ describe('dependency-direction lint', () => {
     expect(await lint("import { a } from '../ui/state.ts';\nexport const y = a;\n", 'src/node/example.ts')).toContain('no-restricted-imports');
     expect(await lint("import { a } from '../node/full-node.ts';\nexport const y = a;\n", 'src/storage/example.ts')).toContain('no-restricted-imports');
   });
+
+  it('rejects an async predicate in Playwright waitForFunction (it would pass at once)', async () => {
+    const code = (fn: string) => `declare const page: { waitForFunction(f: unknown): Promise<void> };\nexport const w = () => page.waitForFunction(${fn});\n`;
+    expect(await lint(code('async () => false'), 'test/e2e/example.ts')).toContain('no-restricted-syntax');
+    expect(await lint(code('() => false'), 'test/e2e/example.ts')).toEqual([]);
+  });
 });

@@ -125,6 +125,25 @@ export function workForBits(bits: number): bigint {
   return workForTarget(target);
 }
 
+/** Blocks of the tip's work below the tip that a branch may end at and still be taken in (Core: 144, a day). */
+export const ANTI_DOS_BLOCKS = 144;
+
+/**
+ * The least chain work a branch offered by a peer must reach before its headers or unrequested
+ * blocks are stored: the tip's work minus {@link ANTI_DOS_BLOCKS} blocks of the tip's difficulty
+ * (Bitcoin Core `GetAntiDoSWorkThreshold`, validation.cpp; our chains have no minimum chain work).
+ * Honest forks end near the tip; a flood of cheap headers forking far back never gets there, so it
+ * is never stored.
+ * @example
+ * ```ts
+ * if (branchEnd.chainwork < antiDosWorkThreshold(tip)) return 'low-work';
+ * ```
+ */
+export function antiDosWorkThreshold(tip: { chainwork: bigint; header: { bits: number } }): bigint {
+  const margin = BigInt(ANTI_DOS_BLOCKS) * workForBits(tip.header.bits);
+  return tip.chainwork > margin ? tip.chainwork - margin : 0n;
+}
+
 /**
  * A hash as the 256-bit number compared with the target: its bytes read little-endian
  * (Bitcoin Core `UintToArith256`), i.e. the display hex read as a big-endian number.

@@ -21,11 +21,14 @@ export type Source = 'local' | 'miner' | 'peer' | 'storage';
  * - `orphan`: its parent is unknown; kept in the orphan pool until the parent arrives;
  * - `duplicate`: already stored;
  * - `held`: TIME_TOO_NEW — kept and retried once the clock has caught up (not a verdict, no ban);
+ * - `low-work`: an unrequested block (gossip) on a branch ending far below the tip's work
+ *   (`antiDosWorkThreshold`); not stored, no verdict on it — sync fetches it if its branch ever
+ *   gets ahead;
  * - `invalid`: breaks a rule (`code`); its header is marked invalid unless only the body was
  *   wrong (a mutated block, BAD_MERKLE / DUPLICATE_TX), so the right body can still come.
  */
 export interface ProcessBlockResult {
-  status: 'extended' | 'reorged' | 'orphan' | 'duplicate' | 'side' | 'held' | 'invalid';
+  status: 'extended' | 'reorged' | 'orphan' | 'duplicate' | 'side' | 'held' | 'low-work' | 'invalid';
   code?: RuleCode;
   /** Display hex; '' when the bytes were too short to hold a header. */
   hash: string;

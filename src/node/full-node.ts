@@ -28,6 +28,7 @@
  */
 import {
   RuleError,
+  antiDosWorkThreshold,
   applyBlock,
   blockHash,
   buildBlockTemplate,
@@ -46,6 +47,7 @@ import {
   sha256d,
   txid as txidOf,
   undoBlock,
+  workForBits,
   ChainState,
   HeaderIndex,
   Mempool,
@@ -441,14 +443,17 @@ export class FullNode {
   /**
    * THE path of every block (peers, own miner, local API): see the module doc. Resolves with what
    * happened to this block; rejects only on a storage failure or when the node is stopped.
+   * `unrequested`: the block came without being asked for (gossip); if it starts a branch that
+   * ends far below the tip's work it is answered 'low-work' and not stored.
    * @example
    * ```ts
    * const r = await node.processBlock(bytes, 'peer');
    * if (r.status === 'invalid') peer.penalise(r.code);
    * ```
    */
-  processBlock(block: Block | Uint8Array, source: Source): Promise<ProcessBlockResult> {
-    return this.#enqueue(() => this.#runTask((task) => this.#processBlocks([{ input: block, source }], task)));
+  processBlock(block: Block | Uint8Array, source: Source, opts: { unrequested?: boolean } = {}): Promise<ProcessBlockResult> {
+    const unrequested = opts.unrequested === true;
+    return this.#enqueue(() => this.#runTask((task) => this.#processBlocks([{ input: block, source, unrequested }], task)));
   }
 
   /**
@@ -587,10 +592,10 @@ export class FullNode {
   }
 
   /** Processes blocks, then the orphans each one unlocks; returns the first block's result. */
-  async #processBlocks(work: { input: Block | Uint8Array; source: Source }[], task: Task): Promise<ProcessBlockResult> {
+  async #processBlocks(work: { input: Block | Uint8Array; source: Source; unrequested?: boolean }[], task: Task): Promise<ProcessBlockResult> {
     let first: ProcessBlockResult | undefined;
     for (let item = work.shift(); item !== undefined; item = work.shift()) {
-      const result = await this.#acceptBlock(item.input, item.source, task);
+      const result = await this.#acceptBlock(item.input, item.source, task, item.unrequested === true);
       first ??= result;
       task.blockEvents.push({ hash: result.hash, height: result.height ?? -1, result, source: item.source });
       if (result.status !== 'orphan' && result.status !== 'held' && result.hash !== '' && this.headers.has(result.hash)) {
@@ -628,7 +633,7 @@ export class FullNode {
   }
 
   /** One block through steps 1–5 of the module doc. */
-  async #acceptBlock(input: Block | Uint8Array, source: Source, task: Task): Promise<ProcessBlockResult> {
+  async #acceptBlock(input: Block | Uint8Array, source: Source, task: Task, unrequested = false): Promise<ProcessBlockResult> {
     const params = this.params;
     // 1. Decode.
     let block: Block;
@@ -685,6 +690,12 @@ export class FullNode {
       this.#orphans.add(block, bytes.length, this.#now());
       this.#orphanSources.set(hex, source);
       return { status: 'orphan', hash: hex };
+    }
+
+    // Anti-DoS (Core's AcceptBlock for blocks nobody asked for): a new branch ending far below
+    // the tip's work costs its sender little to make; it is not stored until sync asks for it.
+    if (unrequested && !known && prev.chainwork + workForBits(header.bits) < antiDosWorkThreshold(this.#tip)) {
+      return { status: 'low-work', hash: hex, height: prev.height + 1 };
     }
 
     // 3. Header context (a header already in the index passed it when it was added).

@@ -13,7 +13,7 @@ import { MUTATION_CODES, type BlockHeader, type HeaderEntry, type HeaderIndex, t
 
 /** What became of a block (FullNode `ProcessBlockResult`). */
 export interface BlockVerdict {
-  status: 'extended' | 'reorged' | 'orphan' | 'duplicate' | 'side' | 'held' | 'invalid';
+  status: 'extended' | 'reorged' | 'orphan' | 'duplicate' | 'side' | 'held' | 'low-work' | 'invalid';
   code?: string;
   /** Display hex ('' if the bytes did not even hold a header). */
   hash: string;
@@ -38,14 +38,18 @@ export interface HeadersVerdict {
 
 /** The chain as the network sees it. */
 export interface ChainAccess {
-  readonly params: { readonly name: string; readonly chainId: number; readonly genesisHash: Uint8Array };
+  readonly params: { readonly name: string; readonly chainId: number; readonly genesisHash: Uint8Array; readonly powLimit: bigint };
   /** The node's header index (read only: locators, serving headers, looking up hashes). */
   readonly headers: HeaderIndex;
   /** The active (connected) tip. */
   tip(): HeaderEntry;
   /** Encoded blocks by hash (internal order), in order, undefined where not stored: one store read. */
   getBlocksBytes(hashes: Uint8Array[]): Promise<(Uint8Array | undefined)[]>;
-  /** A block from peer `from` through the node's block path. */
+  /**
+   * An unrequested block from peer `from` (gossip) through the node's block path: one on a branch
+   * far below the tip's work is answered 'low-work' and not stored (blocks sync asked for go
+   * through {@link processBlocks}).
+   */
   processBlock(bytes: Uint8Array, from: string): Promise<BlockVerdict>;
   /**
    * Blocks from peers through the node's block path as ONE step, in order (a run of consecutive

@@ -174,6 +174,7 @@ export class ChainGossip {
         return TopicValidatorResult.Accept;
       case 'duplicate':
       case 'held':
+      case 'low-work':
         return TopicValidatorResult.Ignore;
       case 'invalid':
         if (isMutationCode(v.code)) return TopicValidatorResult.Ignore;

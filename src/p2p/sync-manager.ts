@@ -31,7 +31,17 @@
  * @module
  */
 import type { PeerId } from '@libp2p/interface';
-import { blockHash, hashToHex, hexToHash, equalBytes, type HeaderEntry } from '../chain/index.ts';
+import {
+  antiDosWorkThreshold,
+  blockHash,
+  checkProofOfWork,
+  equalBytes,
+  hashToHex,
+  hexToHash,
+  workForBits,
+  type BlockHeader,
+  type HeaderEntry,
+} from '../chain/index.ts';
 import { isMutationCode, type ChainAccess } from './chain-access.ts';
 import { Emitter } from './emitter.ts';
 import { RemoteSyncError } from './errors.ts';
@@ -44,6 +54,19 @@ import type { PeerGate } from './peer-gate.ts';
 const MAX_ARRIVED_BYTES = 64 * 1024 * 1024;
 /** Blocks handed to the node per `processBlocks` call at most (progress shows between calls). */
 const DELIVERY_RUN = 128;
+
+/** Low-work headers held back per peer at most (see #headersFrom): 80 bytes each, 1.6 MB. */
+const MAX_LOW_WORK_HEADERS = 20_000;
+
+/** Whether a header meets its own bits (and the network's limit): the cost of making one. */
+function hasProofOfWork(h: BlockHeader, powLimit: bigint): boolean {
+  try {
+    checkProofOfWork(blockHash(h), h.bits, powLimit);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Events of the sync manager. */
 export interface SyncEvents {
@@ -403,13 +426,21 @@ export class SyncManager {
     }
     let from: HeaderEntry = chain.headers.bestTip();
     let added = 0;
+    // Headers of a branch that has not reached the anti-DoS work yet (antiDosWorkThreshold): held
+    // here, proof of work checked, until the branch gets there — then validated and stored with
+    // the rest — or dropped when it ends short of it (Bitcoin Core's PRESYNC, without the
+    // commitments: we keep at most MAX_LOW_WORK_HEADERS of them instead).
+    let held: BlockHeader[] = [];
+    let heldWork = 0n;
     this.#progress('headers', 0, total, true);
     for (;;) {
       if (this.#stopped || !this.#peers.has(key)) return 'done';
       if (!this.#opts.gate.scores.tryBeginRequest(key)) return 'busy';
       let headers;
+      const locator = chain.headers.locator(from);
+      if (held.length > 0) locator.unshift(blockHash(held[held.length - 1]));
       try {
-        headers = await this.#service(p).getHeaders(p.id, chain.headers.locator(from), { max: MAX_HEADERS_PER_REQUEST });
+        headers = await this.#service(p).getHeaders(p.id, locator, { max: MAX_HEADERS_PER_REQUEST });
       } catch (e) {
         this.#opts.log?.(`sync: headers from ${key} failed: ${(e as Error).message}`);
         return 'failed';
@@ -417,7 +448,36 @@ export class SyncManager {
         this.#opts.gate.scores.endRequest(key);
       }
       if (headers.length === 0) break;
-      const v = await chain.processHeaders(headers);
+      // The work the branch has at the end of this batch (from its parent: held back or indexed).
+      const continuesHeld = held.length > 0 && equalBytes(headers[0].prevHash, blockHash(held[held.length - 1]));
+      if (held.length > 0 && !continuesHeld) {
+        held = []; // it answered from elsewhere on the locator: start over from there
+        heldWork = 0n;
+      }
+      const parentWork = continuesHeld ? heldWork : chain.headers.get(headers[0].prevHash)?.chainwork;
+      if (parentWork !== undefined) {
+        let work = parentWork;
+        for (const h of headers) work += workForBits(h.bits);
+        if (work < antiDosWorkThreshold(chain.tip())) {
+          const bad = headers.find((h) => !hasProofOfWork(h, chain.params.powLimit));
+          if (bad) {
+            this.#opts.gate.penalize(key, 'invalidBlock', `header ${hashToHex(blockHash(bad))}: HIGH_HASH`);
+            return 'done';
+          }
+          if (headers.length < MAX_HEADERS_PER_REQUEST || held.length + headers.length > MAX_LOW_WORK_HEADERS) {
+            // The branch ends (or runs on too long) below the work it must reach: nothing stored.
+            this.#opts.log?.(`sync: ${held.length + headers.length} low-work headers from ${key} dropped`);
+            return 'done';
+          }
+          held.push(...headers);
+          heldWork = work;
+          continue;
+        }
+      }
+      const batch = held.length > 0 ? [...held, ...headers] : headers;
+      held = [];
+      heldWork = 0n;
+      const v = await chain.processHeaders(batch);
       added += v.added;
       if (v.invalid) {
         this.#opts.gate.penalize(key, 'invalidBlock', `header ${v.invalid.hash}: ${v.invalid.code}`);

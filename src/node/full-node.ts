@@ -1116,7 +1116,17 @@ export class FullNode {
       kind: this.#minerOpts.kind,
       spawn: this.#spawn(),
       onBlock: async (block) => {
-        const r = await this.processBlock(block, 'miner');
+        let r: ProcessBlockResult;
+        try {
+          r = await this.processBlock(block, 'miner');
+        } catch (e) {
+          // A full disk will not take the next block either: stop, and say why, once.
+          if ((e as { code?: unknown })?.code === 'QUOTA_EXCEEDED') {
+            await this.stopMining();
+            throw nodeError('QUOTA_EXCEEDED', `${(e as Error).message}. Mining stopped: start it again once there is space.`);
+          }
+          throw e;
+        }
         if (r.status === 'invalid') this.#error(nodeError(r.code ?? 'INVALID', `our miner's block ${r.hash} was rejected (${r.code})`));
         this.events.emit('miner', this.minerStatus());
       },

@@ -187,7 +187,7 @@ const PLAIN: Record<string, string> = {
   BAD_NONCE: 'This conflicts with another of your transactions.',
   BAD_FEE: 'The fee is below the network minimum.',
   LOCKED: 'This profile is open in another tab. Close that tab or pick another profile.',
-  QUOTA: 'Browser storage is full. Free some space or delete old profiles.',
+  QUOTA_EXCEEDED: 'Browser storage is full. Free some space or delete old profiles.',
   BAD_PASSPHRASE: 'Wrong passphrase for this backup.',
   BAD_BACKUP: 'This file is not a tabchain wallet backup, or it is damaged.',
   CONFIRM_REQUIRED: 'Please confirm that you want to replace this wallet.',

@@ -57,7 +57,7 @@ async function startNode(opts: { miner?: Uint8Array; database?: MemoryDatabase; 
   nodes.push(node);
   const events: TestNode['events'] = {};
   const record = <K extends keyof NodeEvents>(type: K) => node.events.on(type, (p) => void ((events[type] ??= []) as NodeEvents[K][]).push(p));
-  for (const type of ['tip', 'block', 'reorg', 'tx', 'txRemoved', 'mempool'] as const) record(type);
+  for (const type of ['tip', 'block', 'reorg', 'tx', 'txRemoved', 'mempool', 'error'] as const) record(type);
   await node.start();
   return { node, store, skew, events };
 }
@@ -467,5 +467,38 @@ describe('FullNode', () => {
     // Unsynced, the service does not mine; mineBlocks still does (explicit request).
     node.setSynced(false);
     expect(await node.mineBlocks(1)).toHaveLength(1);
+  });
+
+  it('continuous mining stops, with one clear error, when storage is full; the chain stays as stored', async () => {
+    let full = false;
+    const database = new MemoryDatabase();
+    const store = new MemoryStore({
+      network: 'test',
+      database,
+      onBeforeCommit: (kind) => {
+        if (full && kind === 'connectBlock') throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      },
+    });
+    const { node, events } = await startNode({ store });
+    await node.mineBlocks(2);
+    full = true;
+    await node.startMining({ workers: 1 });
+    const error = await node.events.waitFor('error', (e) => e.code === 'QUOTA_EXCEEDED', 20_000);
+    expect(error.message).toMatch(/storage is full.*left at block 2.*Mining stopped/);
+    await expect.poll(() => node.minerStatus().started).toBe(false);
+    await new Promise((r) => setTimeout(r, 200));
+    expect((events.error ?? []).filter((e) => e.code === 'QUOTA_EXCEEDED')).toHaveLength(1);
+    expect(node.height).toBe(2);
+    // An explicit request says so too; with space again, mining goes on from the same chain.
+    await expect(node.mineBlocks(1)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' });
+    full = false;
+    // The block found while full was kept aside; with space again it connects, and one more is mined.
+    const [hash] = await node.mineBlocks(1);
+    expect(hashToHex(node.tip.hash)).toBe(hash);
+    expect(node.height).toBe(4);
+    await node.stop();
+    const again = await startNode({ database });
+    expect(again.node.height).toBe(4);
+    await expectStateIsReplay(again.node);
   });
 });

@@ -60,6 +60,20 @@ async function connectRows(): Promise<PageRow[]> {
     log(`coinbase-only: ${((EMPTY * 1000) / ms).toFixed(0)} blocks/s`);
   }
   {
+    // The same blocks as sync hands them over: runs of 128 through processBlocks (one
+    // IndexedDB transaction per run instead of one per block).
+    const node = nodeOn(await fresh('connect-runs'));
+    await node.start();
+    const t0 = performance.now();
+    for (let i = 0; i < empty.length; i += 128) await node.processBlocks(empty.slice(i, i + 128), 'peer');
+    const ms = performance.now() - t0;
+    if (node.height !== EMPTY) throw new Error('bench: empty chain did not connect in runs');
+    await node.stop();
+    await store('connect-runs').destroy();
+    rows.push({ name: `connect coinbase-only blocks in runs of 128, ${STORE}`, value: (EMPTY * 1000) / ms, unit: 'blocks/s', note: `${EMPTY} blocks; processBlocks, as initial sync does: one IndexedDB transaction per run` });
+    log(`coinbase-only in runs: ${((EMPTY * 1000) / ms).toFixed(0)} blocks/s`);
+  }
+  {
     const node = nodeOn(await fresh('connect-full'));
     await node.start();
     for (const b of full.slice(0, 2)) await node.processBlock(b, 'peer');

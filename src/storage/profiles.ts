@@ -241,11 +241,16 @@ export class ProfileManager {
     const record: ProfileRecord = { id, network: this.network, createdAt: existing?.createdAt ?? now, lastUsed: now, ...(label === undefined ? {} : { label }) };
     try {
       await list.put(PROFILES_STORE, record, this.recordKey(id));
-      this.session.setItem(key, id);
     } catch (e) {
-      await release!();
-      throw toStorageError(e, { op: 'acquire profile', medium: 'browser' });
+      const err = toStorageError(e, { op: 'acquire profile', medium: 'browser' });
+      // A full disk must not lock a person out of the chain they already have: an existing
+      // profile opens with its old "last used" time. A new one needs its record written.
+      if (created || err.code !== 'QUOTA_EXCEEDED') {
+        await release!();
+        throw err;
+      }
     }
+    this.session.setItem(key, id);
     const profile: ActiveProfile = { id, network: this.network, databaseName: profileDatabaseName(this.network, id), created };
     this.current = { profile, release: release! };
     return profile;

@@ -167,6 +167,8 @@ export class NodeState {
 
   /** Shows a message at the top of the page. @example node.notify('Backup saved') */
   notify(text: string): void {
+    // The same news twice (a full disk refusing one write after another) is shown once.
+    if (this.notices.some((n) => n.text === text)) return;
     this.notices = [...this.notices, { id: ++this.#noticeId, text }].slice(-3);
   }
 

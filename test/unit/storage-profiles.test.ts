@@ -3,7 +3,7 @@
  * per tab (a duplicated tab starts with a copy of its original's).
  */
 import './storage-fixtures.ts'; // fake-indexeddb globals
-import { IDBFactory } from 'fake-indexeddb';
+import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import type { StateEntry } from '../../src/chain/types.ts';
 import { StorageError } from '../../src/storage/errors.ts';
@@ -158,6 +158,28 @@ describe('profiles', () => {
     expect((await third.profiles.list()).map((p) => p.id).sort()).toEqual([pa.id, po.id, fresh.id].sort());
     await other.profiles.close();
     await third.profiles.close();
+  });
+
+  it('a full disk still opens the profile a tab already has (its "last used" stays old), but cannot make a new one', async () => {
+    const b = browser();
+    const first = b.tab();
+    const p = await first.profiles.acquire();
+    await first.profiles.close();
+    const put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function () {
+      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    };
+    try {
+      const reloaded = b.tab(first.session);
+      expect(await reloaded.profiles.acquire()).toMatchObject({ id: p.id, created: false });
+      expect(b.locks.held.has(profileLockName('dev', p.id))).toBe(true);
+      await reloaded.profiles.close();
+      const newcomer = b.tab();
+      expect(await codeOf(newcomer.profiles.acquire())).toBe('QUOTA_EXCEEDED');
+      expect(b.locks.held.size).toBe(0); // the new profile's lock was given back
+    } finally {
+      IDBObjectStore.prototype.put = put;
+    }
   });
 
   it('deleting a profile: refused while any tab holds it (this one included); otherwise its database goes', async () => {

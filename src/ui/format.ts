@@ -203,8 +203,10 @@ const PLAIN: Record<string, string> = {
 export function errorMessage(e: unknown): string {
   if (e instanceof InputError) return e.message;
   const raw = e instanceof Error ? e.message : String(e);
-  const code = (e as { code?: unknown } | null)?.code ?? /^([A-Z][A-Z0-9_]+):/.exec(raw)?.[1];
-  const detail = typeof code === 'string' ? raw.replace(new RegExp(`^${code}:\\s*`), '') : raw;
+  // A code alone (as the outbox keeps a rejection's reason) or at the start: 'CODE: detail'.
+  const code = (e as { code?: unknown } | null)?.code ?? /^([A-Z][A-Z0-9_]+)(?::|$)/.exec(raw)?.[1];
+  const detail = typeof code === 'string' ? raw.replace(new RegExp(`^${code}:?\\s*`), '') : raw;
   if (typeof code === 'string' && PLAIN[code]) return `${PLAIN[code]} (${code})`;
-  return typeof code === 'string' ? `${detail} (${code})` : detail || 'Something went wrong.';
+  if (typeof code === 'string') return detail ? `${detail} (${code})` : code;
+  return detail || 'Something went wrong.';
 }

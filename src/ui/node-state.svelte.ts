@@ -219,8 +219,10 @@ export class NodeState {
 
   async #poll(): Promise<void> {
     try {
+      const seen = this.tipVersion;
       const s = await this.api.status();
-      this.status = s;
+      // A tip event that came while this poll was out is newer than its answer.
+      if (this.tipVersion === seen) this.status = s;
       this.hashrates = [...this.hashrates, s.mining ? s.hashrate : 0].slice(-HASHRATE_SAMPLES);
     } catch {
       // The next poll tries again; a dead node shows through events and actions.

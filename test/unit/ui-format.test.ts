@@ -59,6 +59,9 @@ describe('addresses and errors', () => {
     expect(errorMessage(new ApiError('SOMETHING_NEW', 'the detail'))).toBe('the detail (SOMETHING_NEW)');
     expect(errorMessage(new InputError('Enter an amount.'))).toBe('Enter an amount.');
     expect(errorMessage('plain')).toBe('plain');
+    // A rejection's reason as the outbox keeps it: the bare code.
+    expect(errorMessage(new Error('OFFER_NOT_FOUND'))).toBe('That offer is no longer open: it was taken, cancelled or has expired. (OFFER_NOT_FOUND)');
+    expect(errorMessage(new Error('SOMETHING_NEW'))).toBe('SOMETHING_NEW');
   });
 
   it('short forms and times', () => {

@@ -10,25 +10,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { startE2e, waitInPage, type E2e } from './harness.ts';
+import { pageStatus, startE2e, untilStatus, waitInPage, type E2e, type PageStatus } from './harness.ts';
 
 let e2e: E2e;
 let A: Page, B: Page, C: Page;
 const pageErrors: string[] = [];
 
-type Status = Awaited<ReturnType<Window['tabchain']['status']>>;
-const status = (page: Page): Promise<Status> => page.evaluate(() => window.tabchain.status());
+type Status = PageStatus;
+const status = pageStatus;
 const mine = (page: Page, n: number) => page.evaluate((k) => window.tabchain.mineBlocks(k), n);
 
-async function until(page: Page, pred: (s: Status) => boolean, what: string, ms = 60_000): Promise<Status> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const s = await status(page);
-    if (pred(s)) return s;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify({ height: s.height, tip: s.tip, peers: s.peers })}`);
-    await page.waitForTimeout(200);
-  }
-}
+const until = untilStatus;
 
 /** Ticks or unticks "Isolate this tab" in the page's Network view, as the class is told to. */
 async function isolate(page: Page, on: boolean): Promise<void> {

@@ -218,3 +218,25 @@ export async function waitInPage<A>(page: Page, predicate: (arg: A) => Promise<b
     await sleep(100);
   }
 }
+
+/** What `window.tabchain.status()` answers. */
+export type PageStatus = Awaited<ReturnType<Window['tabchain']['status']>>;
+
+/** The page's `window.tabchain.status()`. @example (await pageStatus(page)).height */
+export function pageStatus(page: Page): Promise<PageStatus> {
+  return page.evaluate(() => window.tabchain.status());
+}
+
+/**
+ * Polls the page's status until `pred` holds; the error says what was awaited and where it stood.
+ * @example await untilStatus(page, (s) => s.height >= 5, 'height 5')
+ */
+export async function untilStatus(page: Page, pred: (s: PageStatus) => boolean, what: string, ms = 60_000): Promise<PageStatus> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const s = await pageStatus(page);
+    if (pred(s)) return s;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify({ height: s.height, tip: s.tip, peers: s.peers })}`);
+    await sleep(250);
+  }
+}

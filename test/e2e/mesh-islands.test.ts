@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startRelay as startRelayInProcess, type Relay } from '../../relay/server.ts';
-import { ensureDist, startE2e, waitInPage, type E2e } from './harness.ts';
+import { ensureDist, pageStatus, startE2e, untilStatus, waitInPage, type E2e, type PageStatus } from './harness.ts';
 
 let e2e: E2e;
 let relay: Relay | undefined;
@@ -33,18 +33,10 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-type Status = Awaited<ReturnType<Window['tabchain']['status']>>;
-const status = (page: Page): Promise<Status> => page.evaluate(() => window.tabchain.status());
+type Status = PageStatus;
+const status = pageStatus;
 
-async function until(page: Page, pred: (s: Status) => boolean, what: string, ms = 90_000): Promise<Status> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const s = await status(page);
-    if (pred(s)) return s;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify({ height: s.height, tip: s.tip, peers: s.peers })}`);
-    await page.waitForTimeout(300);
-  }
-}
+const until = (page: Page, pred: (s: Status) => boolean, what: string, ms = 90_000) => untilStatus(page, pred, what, ms);
 
 async function openPage(context: BrowserContext, url: string): Promise<Page> {
   const page = await context.newPage();

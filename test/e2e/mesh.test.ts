@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
-import { startE2e, waitInPage, type E2e, type Visitor } from './harness.ts';
+import { pageStatus, startE2e, untilStatus, waitInPage, type E2e, type Visitor } from './harness.ts';
 import type { TabchainApiExtended } from '../../src/node/api.ts';
 
 let e2e: E2e;
@@ -32,19 +32,10 @@ async function openPage(context: BrowserContext, url: string): Promise<{ page: P
   return { page, errors };
 }
 
-type Status = Awaited<ReturnType<Window['tabchain']['status']>>;
-const status = (page: Page): Promise<Status> => page.evaluate(() => window.tabchain.status());
+const status = pageStatus;
 
 /** Polls `page`'s status until `pred` holds (generous but finite). */
-async function until(page: Page, pred: (s: Status) => boolean, what: string, ms = 60_000): Promise<Status> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const s = await status(page);
-    if (pred(s)) return s;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify({ height: s.height, peers: s.peers })}`);
-    await page.waitForTimeout(250);
-  }
-}
+const until = untilStatus;
 
 describe('tab mesh (offline, one browser)', { timeout: 240_000 }, () => {
   it('a second page loaded offline meets the first as a tab peer, syncs, trades and mines on one chain', async () => {

@@ -121,3 +121,40 @@ export async function writeLongChain(store: ChainStore, n: number, onProgress?: 
   }
   await store.close();
 }
+
+/**
+ * Starts a node on `store`, hands it `blocks` one processBlock at a time and stops it. Returns the
+ * ms spent on `blocks.slice(warm)` (the first `warm` are connected untimed, e.g. to fund
+ * senders); throws unless every block connected.
+ * @example const ms = await timeConnects(store, chain)
+ */
+export async function timeConnects(store: ChainStore, blocks: Block[], warm = 0): Promise<number> {
+  const node = nodeOn(store);
+  await node.start();
+  for (const b of blocks.slice(0, warm)) await node.processBlock(b, 'peer');
+  const t0 = performance.now();
+  for (const b of blocks.slice(warm)) await node.processBlock(b, 'peer');
+  const ms = performance.now() - t0;
+  const height = node.height;
+  await node.stop();
+  if (height !== blocks.length) throw new Error(`bench: ${height} of ${blocks.length} blocks connected`);
+  return ms;
+}
+
+/**
+ * Starts a node on `store` with `mainChain`, feeds it all of `side` but its last block, and
+ * times that last block: the reorg it triggers. Returns ms.
+ * @example const ms = await timeReorg(store, mainChain, side)
+ */
+export async function timeReorg(store: ChainStore, mainChain: Block[], side: Block[]): Promise<number> {
+  const node = nodeOn(store);
+  await node.start();
+  for (const b of mainChain) await node.processBlock(b, 'peer');
+  for (const b of side.slice(0, -1)) await node.processBlock(b, 'peer');
+  const t0 = performance.now();
+  const r = await node.processBlock(side[side.length - 1], 'peer');
+  const ms = performance.now() - t0;
+  await node.stop();
+  if (r.status !== 'reorged') throw new Error(`bench: reorg gave ${r.status}`);
+  return ms;
+}

@@ -13,14 +13,12 @@ import { loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchContext, BenchRow } from './run.ts';
-import { BENCH_KERNELS, GENESIS_HEADER_HEX, hexBytes, makeHasher, measure, type BenchKernel } from './miner-page/measure.ts';
-import { MinerPool } from '../src/miner/pool.ts';
+import { BENCH_KERNELS, makeHasher, measure, measurePool, type BenchKernel } from './miner-page/measure.ts';
 import { launchSession, pageResult, withBuiltPage } from './browser-page.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const measureMs = Number(process.env.MINER_BENCH_MS ?? 2500);
 const warmMs = 1000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const TARGETS: Partial<Record<string, string>> = {
   'wasm-simd (Node)': '>= 5',
@@ -41,19 +39,6 @@ const LABEL: Record<BenchKernel | 'node:crypto', string> = {
 
 function row(name: string, value: number, unit: string, note?: string): BenchRow {
   return { suite: 'miner', name, value, unit, target: TARGETS[name], note };
-}
-
-async function nodePool(workers: number): Promise<number> {
-  const pool = await MinerPool.create({ workers, kind: 'wasm-simd' });
-  const header = hexBytes(GENESIS_HEADER_HEX);
-  pool.mine({ target: 0n, headerFor: () => header });
-  await sleep(warmMs + 500);
-  const h0 = pool.stats.hashes;
-  const t0 = performance.now();
-  await sleep(measureMs + 500);
-  const total = (pool.stats.hashes - h0) / (performance.now() - t0) / 1000;
-  pool.close();
-  return total;
 }
 
 interface PageResult {
@@ -95,8 +80,8 @@ export default async function minerBench(ctx: BenchContext): Promise<BenchRow[]>
     rows.push(row(`${LABEL[kind]} (Node)`, mhs[kind], 'MH/s', 'one thread'));
     ctx.log(`${kind}: ${mhs[kind].toFixed(2)} MH/s`);
   }
-  const pool1 = await nodePool(1);
-  const pool2 = await nodePool(2);
+  const pool1 = (await measurePool(1, warmMs, measureMs)).total;
+  const pool2 = (await measurePool(2, warmMs, measureMs)).total;
   rows.push(row('pool 1 worker total (Node)', pool1, 'MH/s', 'MinerPool, worker_threads, wasm-simd'));
   rows.push(row('pool 2 workers total (Node)', pool2, 'MH/s', 'MinerPool, worker_threads, wasm-simd'));
   rows.push(row('wasm-simd / noble (Node)', mhs['wasm-simd'] / mhs.noble, '×'));

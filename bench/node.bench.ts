@@ -19,7 +19,7 @@ import { IdbStore } from '../src/storage/idb-store.ts';
 import { LevelStore } from '../src/storage/level-store.ts';
 import { MemoryDatabase, MemoryStore } from '../src/storage/memory-store.ts';
 import type { BenchContext, BenchRow } from './run.ts';
-import { benchKey, branch, nodeOn, sourceChain, writeLongChain } from './chains.ts';
+import { benchKey, branch, nodeOn, sourceChain, timeConnects, timeReorg, writeLongChain } from './chains.ts';
 
 interface Backend {
   name: string;
@@ -70,27 +70,14 @@ export default async function nodeBench(ctx: BenchContext): Promise<BenchRow[]> 
     // Connect throughput, coinbase-only blocks.
     {
       const { store, cleanup } = await backend.open();
-      const node = nodeOn(store);
-      await node.start();
-      const t0 = performance.now();
-      for (const b of empty) await node.processBlock(b, 'peer');
-      const ms = performance.now() - t0;
-      if (node.height !== EMPTY) throw new Error('bench: empty chain did not connect');
-      await node.stop();
+      const ms = await timeConnects(store, empty);
       await cleanup();
       rows.push({ suite: 'node', name: `connect coinbase-only blocks, ${backend.name}`, value: (EMPTY * 1000) / ms, unit: 'blocks/s', note: 'processBlock: sanity + context + apply + one atomic write' });
     }
     // Connect throughput, 50 signed transfers per block.
     {
       const { store, cleanup } = await backend.open();
-      const node = nodeOn(store);
-      await node.start();
-      for (const b of full.slice(0, 2)) await node.processBlock(b, 'peer');
-      const t0 = performance.now();
-      for (const b of full.slice(2)) await node.processBlock(b, 'peer');
-      const ms = performance.now() - t0;
-      if (node.height !== FULL + 2) throw new Error('bench: full chain did not connect');
-      await node.stop();
+      const ms = await timeConnects(store, full, 2);
       await cleanup();
       rows.push({ suite: 'node', name: `connect ${TXS}-transfer blocks, ${backend.name}`, value: (FULL * 1000) / ms, unit: 'blocks/s', note: 'every signature verified' });
       rows.push({ suite: 'node', name: `connect ${TXS}-transfer blocks, ${backend.name}`, value: (FULL * TXS * 1000) / ms, unit: 'txs/s' });
@@ -98,15 +85,7 @@ export default async function nodeBench(ctx: BenchContext): Promise<BenchRow[]> 
     // Reorg of depth 100.
     {
       const { store, cleanup } = await backend.open();
-      const node = nodeOn(store);
-      await node.start();
-      for (const b of mainChain) await node.processBlock(b, 'peer');
-      for (const b of side.slice(0, REORG)) await node.processBlock(b, 'peer');
-      const t0 = performance.now();
-      const r = await node.processBlock(side[REORG], 'peer');
-      const ms = performance.now() - t0;
-      if (r.status !== 'reorged') throw new Error(`bench: reorg gave ${r.status}`);
-      await node.stop();
+      const ms = await timeReorg(store, mainChain, side);
       await cleanup();
       rows.push({ suite: 'node', name: `reorg depth ${REORG}, ${backend.name}`, value: ms, unit: 'ms', note: `${REORG} disconnected + ${REORG + 1} connected, one processBlock` });
     }

@@ -21,13 +21,13 @@
  */
 import { rm } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
-import { bitsToTarget, blockHash, encodeBlock, encodeHeader, makeCoinbase, merkleRoot, nextBits, NETWORKS, type Block, type BlockHeader } from '../src/chain/index.ts';
-import { scan } from '../src/miner/index.ts';
+import { encodeBlock, NETWORKS } from '../src/chain/index.ts';
 import { FullNode } from '../src/node/full-node.ts';
 import { startHeadlessNetwork } from '../src/node/headless-network.ts';
 import { MemoryStore } from '../src/storage/memory-store.ts';
 import { startE2e, type E2e } from '../test/e2e/harness.ts';
 import { e2eRunDirs } from '../test/e2e/run-dirs.ts';
+import { coinbaseOnlyChain } from './coinbase-chain.ts';
 import type { BenchContext, BenchRow } from './run.ts';
 
 const SUITE = 'p2p-browser';
@@ -100,36 +100,6 @@ function quantile(sorted: number[], q: number): number {
   return sorted[i];
 }
 
-/**
- * A coinbase-only dev chain of `n` blocks, 2 s apart and ending about a minute ago, so it is
- * exactly on ASERT's schedule (genesis difficulty, ~15,000 hashes a block) and never in the future.
- */
-function buildDevChain(n: number): Block[] {
-  const miner = new Uint8Array(32).fill(7);
-  const blocks: Block[] = [];
-  let prev: BlockHeader = params.genesis.header;
-  let block1Time: number | undefined;
-  const firstTime = Math.floor(Date.now() / 1000) - 60 - n * params.targetSpacing;
-  for (let height = 1; height <= n; height++) {
-    const txs = [makeCoinbase(params, height, miner, 0n)];
-    const header: BlockHeader = {
-      version: 1,
-      prevHash: blockHash(prev),
-      merkleRoot: merkleRoot(txs),
-      time: height === 1 ? firstTime : prev.time + params.targetSpacing,
-      bits: nextBits(params, { height: height - 1, time: prev.time }, block1Time),
-      nonce: 0,
-    };
-    const nonce = scan(encodeHeader(header), 0, 0x1_0000_0000, bitsToTarget(header.bits));
-    if (nonce === null) throw new Error(`no nonce for block ${height}`);
-    header.nonce = nonce;
-    blocks.push({ header, txs });
-    if (height === 1) block1Time = header.time;
-    prev = header;
-  }
-  return blocks;
-}
-
 export default async function p2pBrowserBench(ctx: BenchContext): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const e2e = await startE2e({ network: 'dev' });
@@ -200,7 +170,9 @@ async function syncThroughput(ctx: BenchContext, e2e: E2e, pages: Page[], rows: 
     for (const p of pages) await p.context().close();
     pages.length = 0;
     const t0 = performance.now();
-    const chain = buildDevChain(SYNC_BLOCKS);
+    // 2 s apart and ending about a minute ago: on ASERT's schedule (genesis difficulty, ~15,000
+    // hashes a block) and never in the future.
+    const chain = coinbaseOnlyChain(params, SYNC_BLOCKS, Math.floor(Date.now() / 1000) - 60 - SYNC_BLOCKS * params.targetSpacing);
     ctx.log(`built a ${SYNC_BLOCKS}-block dev chain in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const relayId = ((await (await fetch(new URL('/bootstrap.json', e2e.url))).json()) as { peerId: string }).peerId;
     const node = new FullNode({ params, store: new MemoryStore({ network: 'dev' }) });

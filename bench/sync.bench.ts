@@ -12,50 +12,15 @@
  * cores, so two sources also means two servers competing with the syncing node for the CPU.
  * The browser figures (WebRTC between tabs) are H15's, measured in Chromium.
  */
-import {
-  blockHash,
-  bitsToTarget,
-  encodeBlock,
-  hashToBigInt,
-  makeCoinbase,
-  merkleRoot,
-  nextBits,
-  NETWORKS,
-  type Block,
-  type BlockHeader,
-} from '../src/chain/index.ts';
+import { encodeBlock, NETWORKS, type Block } from '../src/chain/index.ts';
 import { FullNode } from '../src/node/full-node.ts';
 import { startHeadlessNetwork, type HeadlessNetwork } from '../src/node/headless-network.ts';
 import { MemoryStore } from '../src/storage/memory-store.ts';
+import { coinbaseOnlyChain } from './coinbase-chain.ts';
 import type { BenchContext, BenchRow } from './run.ts';
 
 const params = NETWORKS.test;
 const HEIGHT = 10_000;
-const MINER = new Uint8Array(32).fill(7);
-
-/** A coinbase-only chain of `n` blocks above genesis, 2 s apart (the target spacing). */
-function buildChain(n: number): Block[] {
-  const blocks: Block[] = [];
-  let prev: BlockHeader = params.genesis.header;
-  let block1Time: number | undefined;
-  for (let height = 1; height <= n; height++) {
-    const txs = [makeCoinbase(params, height, MINER, 0n)];
-    const header: BlockHeader = {
-      version: 1,
-      prevHash: blockHash(prev),
-      merkleRoot: merkleRoot(txs),
-      time: prev.time + params.targetSpacing,
-      bits: nextBits(params, { height: height - 1, time: prev.time }, block1Time),
-      nonce: 0,
-    };
-    const target = bitsToTarget(header.bits);
-    while (hashToBigInt(blockHash(header)) > target) header.nonce++;
-    blocks.push({ header, txs });
-    if (height === 1) block1Time = header.time;
-    prev = header;
-  }
-  return blocks;
-}
 
 async function startNode(blocks: Block[], bootstrap?: string[]): Promise<{ node: FullNode; net: HeadlessNetwork }> {
   const node = new FullNode({ params, store: new MemoryStore({ network: 'test' }) });
@@ -93,7 +58,7 @@ async function syncOnce(sources: { net: HeadlessNetwork }[], height: number): Pr
 
 export default async function (ctx: BenchContext): Promise<BenchRow[]> {
   ctx.log(`building a ${HEIGHT}-block chain…`);
-  const chain = buildChain(HEIGHT);
+  const chain = coinbaseOnlyChain(params, HEIGHT);
   const s1 = await startNode(chain);
   const s2 = await startNode(chain);
   const rows: BenchRow[] = [];

@@ -3,14 +3,12 @@
  * not compete for cores), then the real MinerPool (Web Workers) with 1 and 2 workers.
  * Results land in `window.minerBench` for the Node side (bench/miner.bench.ts) to collect.
  */
-import { MinerPool } from '../../src/miner/pool.ts';
-import { BENCH_KERNELS, GENESIS_HEADER_HEX, hexBytes, type BenchKernel } from './measure.ts';
+import { BENCH_KERNELS, measurePool, type BenchKernel } from './measure.ts';
 
 interface Result { name: string; mhs: number }
 const params = new URLSearchParams(location.search);
 const warmMs = Number(params.get('warm') ?? 1000);
 const measureMs = Number(params.get('measure') ?? 2500);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function kernelInWorker(kind: BenchKernel): Promise<number> {
   const w = new Worker(new URL('./kernel-worker.ts', import.meta.url), { type: 'module' });
@@ -21,27 +19,12 @@ function kernelInWorker(kind: BenchKernel): Promise<number> {
   }).finally(() => w.terminate());
 }
 
-async function poolTotal(workers: number): Promise<{ total: number; perWorker: number[]; transports: string[] }> {
-  const pool = await MinerPool.create({ workers, kind: 'wasm-simd' });
-  const header = hexBytes(GENESIS_HEADER_HEX);
-  pool.mine({ target: 0n, headerFor: () => header });
-  await sleep(warmMs + 500);
-  const h0 = pool.stats.hashes;
-  const t0 = performance.now();
-  await sleep(measureMs + 500);
-  const total = (pool.stats.hashes - h0) / (performance.now() - t0) / 1000;
-  const perWorker = pool.workerHashrates().map((r) => r / 1e6);
-  const transports = pool.transports;
-  pool.close();
-  return { total, perWorker, transports };
-}
-
 async function run(): Promise<{ results: Result[]; userAgent: string; cores: number; pool: unknown[] }> {
   const results: Result[] = [];
   for (const kind of BENCH_KERNELS) results.push({ name: kind, mhs: await kernelInWorker(kind) });
   const pool: unknown[] = [];
   for (const n of [1, 2]) {
-    const p = await poolTotal(n);
+    const p = await measurePool(n, warmMs, measureMs);
     pool.push(p);
     results.push({ name: `pool-${n}`, mhs: p.total });
   }

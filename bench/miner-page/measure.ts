@@ -1,12 +1,14 @@
 /**
  * Hashrate measurement shared by the Node bench (bench/miner.bench.ts) and the Chromium page
  * (bench/miner-page/): the project's kernels and the reference sha256d loops, each scanning
- * nonces of one header for a fixed time after a warm-up (so V8 has tiered the code up).
+ * nonces of one header for a fixed time after a warm-up (so V8 has tiered the code up), and the
+ * MinerPool measured the same way on both.
  * @module
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { createSHA256 } from 'hash-wasm';
 import { createScanner } from '../../src/miner/kernels.ts';
+import { MinerPool } from '../../src/miner/pool.ts';
 
 /** What can be measured in both Node and the browser. */
 export type BenchKernel = 'wasm-simd' | 'wasm' | 'js' | 'noble' | 'hash-wasm';
@@ -95,4 +97,27 @@ export function measure(hasher: Hasher, warmMs: number, measureMs: number): numb
   runFor(warmMs);
   const [hashed, ms] = runFor(measureMs);
   return hashed / ms / 1000;
+}
+
+/**
+ * The real MinerPool (Web Workers or worker_threads) with `workers` wasm-simd workers on the
+ * genesis header: warmed for `warmMs`, then its hash counter read over `measureMs`. Total MH/s,
+ * each worker's moving average (MH/s), and how the workers ran.
+ * @example const { total } = await measurePool(2, 1000, 2500)
+ */
+export async function measurePool(workers: number, warmMs: number, measureMs: number): Promise<{ total: number; perWorker: number[]; transports: string[] }> {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const pool = await MinerPool.create({ workers, kind: 'wasm-simd' });
+  try {
+    const header = hexBytes(GENESIS_HEADER_HEX);
+    pool.mine({ target: 0n, headerFor: () => header });
+    await sleep(warmMs + 500);
+    const h0 = pool.stats.hashes;
+    const t0 = performance.now();
+    await sleep(measureMs + 500);
+    const total = (pool.stats.hashes - h0) / (performance.now() - t0) / 1000;
+    return { total, perWorker: pool.workerHashrates().map((r) => r / 1e6), transports: pool.transports };
+  } finally {
+    pool.close();
+  }
 }

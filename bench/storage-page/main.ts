@@ -13,7 +13,7 @@
  */
 import { HeaderIndex, ChainState } from '../../src/chain/index.ts';
 import { IdbStore, profileDatabaseName } from '../../src/storage/idb-store.ts';
-import { branch, benchKey, nodeOn, params, sourceChain, writeLongChain } from '../chains.ts';
+import { branch, benchKey, nodeOn, params, sourceChain, timeConnects, timeReorg, writeLongChain } from '../chains.ts';
 
 /** A result row; the Node side adds the suite and the targets. */
 export interface PageRow {
@@ -48,13 +48,7 @@ async function connectRows(): Promise<PageRow[]> {
   const empty = await sourceChain(EMPTY, 0);
   const full = await sourceChain(FULL + 2, TXS);
   {
-    const node = nodeOn(await fresh('connect-empty'));
-    await node.start();
-    const t0 = performance.now();
-    for (const b of empty) await node.processBlock(b, 'peer');
-    const ms = performance.now() - t0;
-    if (node.height !== EMPTY) throw new Error('bench: empty chain did not connect');
-    await node.stop();
+    const ms = await timeConnects(await fresh('connect-empty'), empty);
     await store('connect-empty').destroy();
     rows.push({ name: `connect coinbase-only blocks, ${STORE}`, value: (EMPTY * 1000) / ms, unit: 'blocks/s', note: `${EMPTY} blocks; processBlock: sanity + context + apply + one IndexedDB transaction each` });
     log(`coinbase-only: ${((EMPTY * 1000) / ms).toFixed(0)} blocks/s`);
@@ -74,14 +68,7 @@ async function connectRows(): Promise<PageRow[]> {
     log(`coinbase-only in runs: ${((EMPTY * 1000) / ms).toFixed(0)} blocks/s`);
   }
   {
-    const node = nodeOn(await fresh('connect-full'));
-    await node.start();
-    for (const b of full.slice(0, 2)) await node.processBlock(b, 'peer');
-    const t0 = performance.now();
-    for (const b of full.slice(2)) await node.processBlock(b, 'peer');
-    const ms = performance.now() - t0;
-    if (node.height !== FULL + 2) throw new Error('bench: full chain did not connect');
-    await node.stop();
+    const ms = await timeConnects(await fresh('connect-full'), full, 2);
     await store('connect-full').destroy();
     rows.push({ name: `connect ${TXS}-transfer blocks, ${STORE}`, value: (FULL * 1000) / ms, unit: 'blocks/s', note: `${FULL} blocks; every signature verified` });
     rows.push({ name: `connect ${TXS}-transfer blocks, ${STORE}`, value: (FULL * TXS * 1000) / ms, unit: 'txs/s' });
@@ -94,15 +81,7 @@ async function reorgRows(): Promise<PageRow[]> {
   log(`building a ${REORG}-deep fork …`);
   const mainChain = await sourceChain(10 + REORG, 0);
   const side = await branch(mainChain.slice(0, 10), REORG + 1, benchKey('side'));
-  const node = nodeOn(await fresh('reorg'));
-  await node.start();
-  for (const b of mainChain) await node.processBlock(b, 'peer');
-  for (const b of side.slice(0, REORG)) await node.processBlock(b, 'peer');
-  const t0 = performance.now();
-  const r = await node.processBlock(side[REORG], 'peer');
-  const ms = performance.now() - t0;
-  if (r.status !== 'reorged') throw new Error(`bench: reorg gave ${r.status}`);
-  await node.stop();
+  const ms = await timeReorg(await fresh('reorg'), mainChain, side);
   await store('reorg').destroy();
   log(`reorg: ${ms.toFixed(0)} ms`);
   return [{ name: `reorg depth ${REORG}, ${STORE}`, value: ms, unit: 'ms', note: `${REORG} disconnected + ${REORG + 1} connected, one processBlock` }];

@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { pageStatus, startE2e, untilStatus, waitInPage, type E2e, type PageStatus } from './harness.ts';
+import { openPage, pageStatus, startE2e, untilStatus, waitInPage, type E2e, type PageStatus } from './harness.ts';
 
 let e2e: E2e;
 let A: Page, B: Page, C: Page;
@@ -38,13 +38,9 @@ beforeAll(async () => {
   e2e = await startE2e();
   const { context, page } = await e2e.visit();
   A = page;
-  B = await context.newPage();
-  C = await context.newPage();
-  for (const p of [A, B, C]) {
-    p.on('pageerror', (e) => pageErrors.push(e.message));
-    if (p !== A) await p.goto(e2e.url);
-    await p.evaluate(() => window.tabchain.ready);
-  }
+  A.on('pageerror', (e) => pageErrors.push(e.message));
+  B = (await openPage(context, e2e.url, pageErrors)).page;
+  C = (await openPage(context, e2e.url, pageErrors)).page;
 }, 600_000);
 
 afterAll(async () => {

@@ -240,3 +240,16 @@ export async function untilStatus(page: Page, pred: (s: PageStatus) => boolean, 
     await sleep(250);
   }
 }
+
+/**
+ * Opens another page of `context` at `url` and waits for its node (`tabchain.ready`); its uncaught
+ * errors go to `errors` (a fresh list unless one is given, e.g. a whole test's).
+ * @example const { page, errors } = await openPage(visitor.context, e2e.url)
+ */
+export async function openPage(context: BrowserContext, url: string, errors: string[] = []): Promise<{ page: Page; errors: string[] }> {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.evaluate(() => window.tabchain.ready);
+  return { page, errors };
+}

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startRelay as startRelayInProcess, type Relay } from '../../relay/server.ts';
-import { ensureDist, pageStatus, startE2e, untilStatus, waitInPage, type E2e, type PageStatus } from './harness.ts';
+import { ensureDist, openPage, pageStatus, startE2e, untilStatus, waitInPage, type E2e, type PageStatus } from './harness.ts';
 
 let e2e: E2e;
 let relay: Relay | undefined;
@@ -38,13 +38,7 @@ const status = pageStatus;
 
 const until = (page: Page, pred: (s: Status) => boolean, what: string, ms = 90_000) => untilStatus(page, pred, what, ms);
 
-async function openPage(context: BrowserContext, url: string): Promise<Page> {
-  const page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(url);
-  await page.evaluate(() => window.tabchain.ready);
-  return page;
-}
+const open = async (context: BrowserContext, url: string): Promise<Page> => (await openPage(context, url, pageErrors)).page;
 
 describe('two offline islands merge', { timeout: 420_000 }, () => {
   it('each island mines on its own; back online all four tabs converge on the most-work chain', async () => {
@@ -59,7 +53,7 @@ describe('two offline islands merge', { timeout: 420_000 }, () => {
     for (let i = 0; i < 2; i++) {
       const context = await e2e.browser.newContext({ viewport: { width: 1280, height: 900 } });
       contexts.push(context);
-      const page = await openPage(context, origin);
+      const page = await open(context, origin);
       await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60_000 });
       await page.waitForSelector('[data-testid=pwa-offline-ready]', { timeout: 60_000 });
       await page.close(); // no connection survives between the computers
@@ -67,7 +61,7 @@ describe('two offline islands merge', { timeout: 420_000 }, () => {
     await relay.close();
     relay = undefined;
     for (const c of contexts) await c.setOffline(true);
-    for (const c of contexts) islands.push([await openPage(c, origin), await openPage(c, origin)]);
+    for (const c of contexts) islands.push([await open(c, origin), await open(c, origin)]);
     const [[x1, x2], [y1, y2]] = islands;
     for (const [a, b] of islands) {
       const bId = (await until(b, (s) => s.peerId !== '', 'a peer id')).peerId;

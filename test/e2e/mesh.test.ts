@@ -7,8 +7,7 @@
  * The isolate switch then makes the second page an island of one, and switching it off rejoins.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
-import { pageStatus, startE2e, untilStatus, waitInPage, type E2e, type Visitor } from './harness.ts';
+import { openPage, pageStatus, startE2e, untilStatus, waitInPage, type E2e, type Visitor } from './harness.ts';
 import type { TabchainApiExtended } from '../../src/node/api.ts';
 
 let e2e: E2e;
@@ -22,15 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await e2e?.close();
 });
-
-async function openPage(context: BrowserContext, url: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(url);
-  await page.evaluate(() => window.tabchain.ready);
-  return { page, errors };
-}
 
 const status = pageStatus;
 

@@ -18,9 +18,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { startRelay as startRelayInProcess, type Relay } from '../../relay/server.ts';
-import { ensureDist, ROOT, startE2e, type E2e, type Visitor } from './harness.ts';
+import { ensureDist, openPage, ROOT, startE2e, type E2e, type Visitor } from './harness.ts';
 
 let e2e: E2e;
 let first: Visitor;
@@ -57,16 +57,6 @@ function cachedPaths(page: Page): Promise<string[]> {
     }
     return out;
   });
-}
-
-/** Opens a page in `context`, collecting its uncaught errors. */
-async function openPage(context: BrowserContext, url: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(url);
-  await page.evaluate(() => window.tabchain.ready);
-  return { page, errors };
 }
 
 describe('offline start (service worker)', { timeout: 180_000 }, () => {

@@ -72,7 +72,6 @@ export function attachNetwork(node: FullNode, net: NetworkService): () => void {
     retries.add(t);
   };
   const publishBlock = async (hash: string, attempt = 0): Promise<void> => {
-    if (!node.headers.get(hexToHash(hash))) return;
     const bytes = await node.store.getBlock(hexToHash(hash));
     if (bytes && (await net.broadcastBlock(bytes)) === 0) again(attempt, (n) => publishBlock(hash, n));
   };

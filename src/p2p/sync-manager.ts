@@ -93,8 +93,9 @@ export interface SyncManagerOptions {
 /** How long a peer's unbacked claim is ignored, ms. */
 const UNHELPFUL_MS = 60_000;
 /**
- * How long a peer whose headers request failed (a timeout, a dropped stream) is passed over before
- * it is asked again, ms: one lost answer is not a lie, and the peer may be the only one ahead.
+ * How long a peer whose status or headers request failed (a timeout, a dropped stream) is passed
+ * over before it is asked again, ms: one lost answer is not a lie, and the peer may be the only one
+ * ahead.
  */
 const RETRY_MS = 3_000;
 
@@ -136,6 +137,7 @@ export class SyncManager {
   readonly #perRequest: number;
   #chain: ChainAccess | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #running = false;
   #again = false;
   #stopped = true;
@@ -183,6 +185,8 @@ export class SyncManager {
     this.#stopped = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
     await this.#loop;
   }
 
@@ -275,9 +279,7 @@ export class SyncManager {
       return;
     }
     this.#running = true;
-    this.#loop = this.#run().finally(() => {
-      this.#running = false;
-    });
+    this.#loop = this.#run();
   }
 
   /** Resolves when the loop is idle. @example await sync.idle() */
@@ -298,6 +300,9 @@ export class SyncManager {
       } while (this.#again && !this.#stopped);
     } catch (e) {
       this.#opts.log?.(`sync: ${(e as Error).message}`);
+    } finally {
+      // Cleared in the same turn as the last look at #again: a kick can never fall in between.
+      this.#running = false;
     }
   }
 
@@ -322,6 +327,9 @@ export class SyncManager {
       // Not yet serving (BUSY), gone, or it timed out (the sync service charged it already).
       if (!(e instanceof RemoteSyncError)) this.#opts.log?.(`sync: status of ${key} failed: ${(e as Error).message}`);
       if ((e as Error).name === 'UnsupportedProtocolError') this.#peers.delete(key);
+      // It stays stale: ask again shortly rather than at the next status poll (it may be the
+      // only peer ahead of us).
+      else this.#kickLater(RETRY_MS);
       return;
     } finally {
       this.#refreshing.delete(key);
@@ -346,11 +354,18 @@ export class SyncManager {
   #markUnhelpful(p: PeerSync, ms = UNHELPFUL_MS): void {
     if (!p.status) return;
     p.unhelpful = { tip: hashToHex(p.status.tipHash), until: Date.now() + ms };
-    if (ms < UNHELPFUL_MS) {
-      // Come back to it as soon as the pause is over, not at the next status poll.
-      const t = setTimeout(() => this.kick(), ms);
-      (t as { unref?: () => void }).unref?.();
-    }
+    // Come back to it as soon as a short pause is over, not at the next status poll.
+    if (ms < UNHELPFUL_MS) this.#kickLater(ms);
+  }
+
+  /** Runs the loop again in `ms` (one such timer at a time; stop() clears it). */
+  #kickLater(ms: number): void {
+    if (this.#retryTimer !== undefined || this.#stopped) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.kick();
+    }, ms);
+    (this.#retryTimer as { unref?: () => void }).unref?.();
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * The SyncManager driving a real FullNode against peers served over in-memory ports (virtual
  * peers, as the tab mesh uses): bodies answered out of order still reach the node in chain order
- * as runs; a lost headers answer does not make the only peer ahead "unhelpful" for a minute.
+ * as runs; a lost status or headers answer from the only peer ahead is asked again within seconds.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashToHex } from '../../src/chain/index.ts';
@@ -81,10 +81,17 @@ describe('SyncManager', () => {
     expect(writes.connectBlocks).toBeLessThan(300 / 4);
   });
 
-  it('a lost headers answer from the only peer ahead is retried within seconds, not after a minute', async () => {
+  it('a lost status and a lost headers answer from the only peer ahead are retried within seconds, not at the next poll', async () => {
     const served = servedChain(50);
     const { node } = await freshNode(served);
     const flaky = clientFor(served);
+    const getStatus = flaky.getStatus.bind(flaky);
+    let statusCalls = 0;
+    flaky.getStatus = async (opts) => {
+      statusCalls++;
+      if (statusCalls === 1) throw new SyncTimeoutError('getStatus timed out');
+      return getStatus(opts);
+    };
     const getHeaders = flaky.getHeaders.bind(flaky);
     let calls = 0;
     flaky.getHeaders = async (locator, opts) => {
@@ -94,7 +101,8 @@ describe('SyncManager', () => {
     };
     startSync(node).addVirtualPeer('flaky', flaky);
     // The status poll is a minute away: only the retry can bring the chain in this soon.
-    await until(() => node.height === 50, `height 50 (now ${node.height}, ${calls} headers requests)`, 15_000);
+    await until(() => node.height === 50, `height 50 (now ${node.height}, ${statusCalls} status and ${calls} headers requests)`, 15_000);
+    expect(statusCalls).toBeGreaterThanOrEqual(2);
     expect(calls).toBeGreaterThanOrEqual(2);
   });
 });

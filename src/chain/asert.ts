@@ -16,7 +16,10 @@
  * many months "behind schedule", and ASERT would let tens of thousands of blocks be mined at
  * powLimit before catching up. Block 1 is mined at genesis's bits; its timestamp then starts the
  * clock: anchor height 1, anchor parent time = block1.time − targetSpacing, so block 2 on top of
- * an on-time block 1 gets exactly the genesis target.
+ * an on-time block 1 gets exactly the genesis target. Block 1's miner picks that time, so every
+ * network's powLimit is its genesis target (params.ts): a block 1 dated back to just after genesis
+ * makes the chain look far behind schedule, and the clamp to powLimit keeps every later block at
+ * the genesis difficulty or harder instead of easing it towards nothing.
  * @module
  */
 import { bitsToTarget, targetToBits } from './pow.ts';

@@ -8,8 +8,7 @@
  * | address prefix | `tab` | `tabdev` | `tabtest` |
  * | target spacing | 10 s | 2 s | 2 s |
  * | ASERT half-life | 3600 s | 120 s | 120 s |
- * | genesis bits | 0x1d55e63b (≈ 2^256 / 5·10^7) | 0x1f045e7b (≈ 2^256 / 15,000) | 0x207fffff |
- * | powLimit bits | 0x1f00ffff (≈ 2^240) | 0x207fffff (Bitcoin regtest) | 0x207fffff |
+ * | genesis bits = powLimit bits | 0x1d55e63b (≈ 2^256 / 5·10^7) | 0x1f045e7b (≈ 2^256 / 15,000) | 0x207fffff |
  * | coinbase maturity | 10 | 2 | 2 |
  *
  * Genesis targets come from ARCHITECTURE.md "Networks": main ≈ 10 s for one worker at 5 MH/s
@@ -22,6 +21,17 @@
  * it; anchoring the schedule at genesis's time would let a chain started later mine tens of
  * thousands of blocks at powLimit before ASERT caught up. So block 1 is mined at genesisBits and
  * its timestamp starts the schedule.
+ *
+ * **powLimit is the genesis target** (the easiest target ASERT may reach, and the easiest bits a
+ * header may carry). Block 1's miner chooses the anchor time, anywhere after genesis's: dated
+ * just after a two-week-old genesis, the anchor put the chain two weeks behind schedule, and with
+ * a powLimit easier than genesis ASERT eased the next ~134,000 main blocks below the genesis
+ * difficulty (~6.7M TAB for ~3.7·10^10 hashes; test/unit/asert-backdate.test.ts). With the floor
+ * at genesis no block is ever cheaper than the first one, whoever dated block 1. The price: a
+ * chain that stalls recovers only down to the genesis difficulty (main: 10 s for one WebAssembly
+ * worker at 5 MH/s, ~3 min for a plain-JS one), and a chain that ran behind schedule stays at
+ * that floor until it has caught up. Since the rule only narrows what was valid (a soft fork),
+ * the genesis blocks stay as they were.
  *
  * All amounts are base units (1 TAB = {@link COIN} = 10^8 units).
  * @module
@@ -57,7 +67,7 @@ export function buildGenesisBlock(net: { chainId: number; genesisBits: number },
   };
 }
 
-type NetworkSpec = Omit<NetworkParams, 'powLimit' | 'genesis' | 'genesisHash'> & { genesisNonce: number };
+type NetworkSpec = Omit<NetworkParams, 'powLimit' | 'powLimitBits' | 'genesis' | 'genesisHash'> & { genesisNonce: number };
 
 /** Rules every network shares. */
 const COMMON = {
@@ -78,7 +88,9 @@ function network(spec: NetworkSpec): NetworkParams {
   const genesis = buildGenesisBlock(spec, genesisNonce);
   return Object.freeze({
     ...rest,
-    powLimit: bitsToTarget(spec.powLimitBits),
+    // No block is ever easier than genesis (see the module comment: the backdated-anchor rule).
+    powLimitBits: spec.genesisBits,
+    powLimit: bitsToTarget(spec.genesisBits),
     genesis,
     genesisHash: blockHash(genesis.header),
   });
@@ -101,14 +113,9 @@ export const NETWORKS: Readonly<Record<NetworkName, NetworkParams>> = Object.fre
     addressPrefix: 'tab',
     targetSpacing: 10,
     asertHalfLife: 3600,
-    // ≈ 2^256 / 5·10^7: 5·10^7 expected hashes, 10 s for one worker at 5 MH/s.
+    // ≈ 2^256 / 5·10^7: 5·10^7 expected hashes, 10 s for one worker at 5 MH/s. Also the easiest
+    // target ever allowed (powLimit, see the module comment).
     genesisBits: 0x1d55e63b,
-    // ≈ 2^240, 2^9.6 ≈ 760× easier than genesis (65,537 expected hashes). ASERT may ease this far
-    // after a stall — a class that leaves at once, or a chain left alone overnight — so one slow
-    // JS worker (~0.3 MH/s) can always get the chain going again within a fraction of a second,
-    // while every block still costs real work, so a stalled chain cannot be padded with free
-    // blocks and chainwork still tells branches apart.
-    powLimitBits: 0x1f00ffff,
     coinbaseMaturity: 10,
     genesisNonce: 55_226_307, // genesis 0000001cd6fac026…abcdc99
   }),
@@ -119,10 +126,8 @@ export const NETWORKS: Readonly<Record<NetworkName, NetworkParams>> = Object.fre
     addressPrefix: 'tabdev',
     targetSpacing: 2,
     asertHalfLife: 120,
-    // ≈ 2^256 / 15,000: 0.05 s for one JS worker at ~0.3 MH/s.
+    // ≈ 2^256 / 15,000: 0.05 s for one JS worker at ~0.3 MH/s; also the easiest target allowed.
     genesisBits: 0x1f045e7b,
-    // Bitcoin regtest's powLimit (chainparams.cpp CRegTestParams): ~2 hashes per block.
-    powLimitBits: 0x207fffff,
     coinbaseMaturity: 2,
     genesisNonce: 1053, // genesis 00017a2808e753a4…5c962a06
   }),
@@ -133,9 +138,9 @@ export const NETWORKS: Readonly<Record<NetworkName, NetworkParams>> = Object.fre
     addressPrefix: 'tabtest',
     targetSpacing: 2,
     asertHalfLife: 120,
-    // Regtest difficulty from genesis on: tests mine blocks with a couple of hashes.
+    // Bitcoin regtest's powLimit (chainparams.cpp CRegTestParams) from genesis on: tests mine
+    // blocks with a couple of hashes.
     genesisBits: 0x207fffff,
-    powLimitBits: 0x207fffff,
     coinbaseMaturity: 2,
     genesisNonce: 0, // genesis 18b432c2fcd557f1…4859bc9d
   }),

@@ -87,14 +87,31 @@ export function isValidSku(sku: string): boolean {
 }
 
 /**
- * Whether `name` encodes as well-formed UTF-8 of at most 64 bytes.
+ * Code points an item name may not hold: item names are shown in every tab of every user, so text
+ * that changes how the REST of a line displays is refused by rule (consensus, not UI policy, so
+ * no node stores or serves one):
+ * - C0 and C1 controls, U+0000–U+001F and U+007F–U+009F (Unicode general category Cc): NUL,
+ *   newlines, escape sequences;
+ * - the bidirectional formatting characters (Unicode property Bidi_Control, UAX #9 §2): U+061C,
+ *   U+200E–U+200F, U+202A–U+202E, U+2066–U+2069 — "Trojan Source" (CVE-2021-42574) reordering;
+ * - the line and paragraph separators U+2028 and U+2029.
+ * Written as explicit ranges rather than `\p{…}` classes so the rule cannot drift with the
+ * JavaScript engine's Unicode version. Joiners (U+200C, U+200D) stay allowed: emoji sequences and
+ * several scripts need them.
+ */
+const FORBIDDEN_IN_NAME = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/;
+
+/**
+ * Whether `name` encodes as well-formed UTF-8 of at most 64 bytes and holds no control or
+ * bidirectional-formatting character ({@link FORBIDDEN_IN_NAME}).
  * @example
  * ```ts
  * isValidItemName('Red T-shirt, size M') // true
+ * isValidItemName('Blue mug \u202egpj.exe') // false
  * ```
  */
 export function isValidItemName(name: string): boolean {
-  if (typeof name !== 'string') return false;
+  if (typeof name !== 'string' || FORBIDDEN_IN_NAME.test(name)) return false;
   try {
     return utf8Bytes(name).length <= MAX_NAME_BYTES;
   } catch {
@@ -440,7 +457,7 @@ function checkFields(tx: Transaction): void {
       break;
     case 'item.create':
       need(isValidSku(tx.sku), 'MALFORMED', `sku must be 1..${MAX_SKU_BYTES} printable ASCII characters`);
-      need(isValidItemName(tx.name), 'MALFORMED', `name must be at most ${MAX_NAME_BYTES} bytes of UTF-8`);
+      need(isValidItemName(tx.name), 'MALFORMED', `name must be at most ${MAX_NAME_BYTES} bytes of UTF-8, without control or bidirectional-formatting characters`);
       checkAmount(tx.quantity, 'quantity');
       break;
     case 'item.mint':
@@ -479,7 +496,8 @@ function checkFields(tx: Transaction): void {
  * Context-free transaction rules (Bitcoin Core `CheckTransaction` counterpart), in this order:
  * 1. `WRONG_CHAIN` unless chainId is this network's;
  * 2. field bounds: `MALFORMED` (unknown kind, wrong byte lengths, integers out of range, sku not
- *    1..32 printable ASCII, name over 64 UTF-8 bytes, an offer giving and wanting the same asset),
+ *    1..32 printable ASCII, name over 64 UTF-8 bytes or holding a control or bidirectional
+ *    formatting character, an offer giving and wanting the same asset),
  *    `BAD_AMOUNT` (amounts and quantities not in 1..2^63−1, lots 0, give or want amount × lots
  *    over 2^63−1), `BAD_FEE` (fee not in 0..2^63−1);
  * 3. `TX_TOO_LARGE` if the encoding exceeds params.maxTxBytes (the field bounds keep every tx

@@ -360,7 +360,7 @@ export function createTabchainApi(deps: TabchainApiDeps): TabchainApiExtended {
 
     createItem: api(async (sku: string, name: string, quantity: number) => {
       if (!isValidSku(sku)) throw new ApiError('BAD_INPUT', 'sku must be 1..32 printable ASCII characters');
-      if (typeof name !== 'string' || !isValidItemName(name)) throw new ApiError('BAD_INPUT', 'name must be text of at most 64 UTF-8 bytes');
+      if (typeof name !== 'string' || !isValidItemName(name)) throw new ApiError('BAD_INPUT', 'name must be text of at most 64 UTF-8 bytes, without control or bidirectional-formatting characters');
       const q = parseQuantity(quantity);
       const { txid, itemId } = await wallet.createItem(sku, name, q);
       return { txid, itemId: hashToHex(itemId) };

@@ -124,6 +124,16 @@ const CASES: Case[] = [
     const bytes = encodeBlock(c.build([c.sign(alice, { kind: 'transfer', to: bob.pub, amount: 1n })]));
     connect(c, decodeBlock(bytes.subarray(0, bytes.length - 1)));
   } },
+  // Display spoofing in every tab (issue 11): a right-to-left override turns "Blue mug" + "gpj.exe"
+  // into text that reads otherwise; a newline or NUL breaks lists.
+  { code: 'MALFORMED', name: 'item name with a bidirectional override (U+202E)', run: (c) =>
+    connectPayload(c, alice, { kind: 'item.create', sku: 'MUG-2', name: 'Blue mug \u202egpj.exe', quantity: 1n }) },
+  { code: 'MALFORMED', name: 'item name with a bidirectional isolate (U+2067)', run: (c) =>
+    connectPayload(c, alice, { kind: 'item.create', sku: 'MUG-3', name: 'mug\u2067x\u2069', quantity: 1n }) },
+  { code: 'MALFORMED', name: 'item name with a control character (newline)', run: (c) =>
+    connectPayload(c, alice, { kind: 'item.create', sku: 'MUG-4', name: 'Blue\nmug', quantity: 1n }) },
+  { code: 'MALFORMED', name: 'item name with a C1 control character (U+0085)', run: (c) =>
+    connectPayload(c, alice, { kind: 'item.create', sku: 'MUG-5', name: 'Blue\u0085mug', quantity: 1n }) },
   { code: 'MALFORMED', name: 'offer swapping an asset for itself', run: (c) =>
     connectPayload(c, alice, { kind: 'offer.create', give: { asset: coin, amount: 1n }, want: { asset: coin, amount: 2n }, lots: 1, expiresAtHeight: null }) },
 

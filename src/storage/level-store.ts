@@ -9,10 +9,14 @@
  * atomically through its write-ahead log (the same way Bitcoin Core's CDBWrapper::WriteBatch
  * commits the chainstate and its best-block marker together), so a killed process reopens with a
  * tip and a state from the same batch. LevelDB's LOCK file keeps a second process out ('LOCKED').
+ *
+ * The directory holds the raw wallet key (the `keys` collection), so it is made private: created
+ * 0700 and tightened to 0700 on every open, its files to 0600 — LevelDB creates files under the
+ * process umask (usually 0644), and a 0700 directory keeps other users from reaching even those.
  * @module
  */
 import { ClassicLevel } from 'classic-level';
-import { readdir, rm, stat, statfs } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StorageUsage, StoreOptions } from './chain-store.ts';
 import { StorageError } from './errors.ts';
@@ -38,6 +42,15 @@ async function dirSize(dir: string): Promise<number> {
   return total;
 }
 
+/** Owner-only access: the directory 0700 (created so), its regular files 0600 (see the module note). */
+async function makePrivate(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isFile()) await chmod(join(dir, entry.name), 0o600);
+  }
+}
+
 class LevelEngine implements KvEngine {
   readonly medium = 'disk' as const;
   private db: ClassicLevel<string, Uint8Array> | null = null;
@@ -48,9 +61,11 @@ class LevelEngine implements KvEngine {
   ) {}
 
   async open(): Promise<number> {
+    await makePrivate(this.dir);
     const db = new ClassicLevel<string, Uint8Array>(this.dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
     await db.open();
     try {
+      await makePrivate(this.dir); // the log and manifest LevelDB just created
       const raw = await db.get(SCHEMA_KEY);
       const version = raw === undefined ? undefined : decodeValue(raw);
       if (version === undefined) {

@@ -4,7 +4,7 @@
  */
 import { ClassicLevel } from 'classic-level';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +47,27 @@ function runAndKill(dir: string, atLeast: number): Promise<number> {
 }
 
 describe('LevelStore', () => {
+  it('keeps its directory private (0700, files 0600): it holds the raw wallet key', async () => {
+    const parent = await tempDir();
+    const fresh = join(parent, 'data');
+    const store = new LevelStore({ network: 'dev', dir: fresh });
+    await store.open();
+    await store.putKey({ id: 'primary', privateKey: new Uint8Array(32).fill(7), publicKey: new Uint8Array(32).fill(8), createdAt: 1 });
+    await store.close();
+    const modeOf = async (p: string) => (await stat(p)).mode & 0o777;
+    expect(await modeOf(fresh)).toBe(0o700);
+    // A directory someone made world-readable before (an older tabchain, a careless mkdir) is tightened on open.
+    const old = join(parent, 'old');
+    await mkdir(old, { mode: 0o755 });
+    await chmod(old, 0o755);
+    await writeFile(join(old, 'stray'), 'x', { mode: 0o644 });
+    const again = new LevelStore({ network: 'dev', dir: old });
+    await again.open();
+    await again.close();
+    expect(await modeOf(old)).toBe(0o700);
+    for (const name of await readdir(old)) expect(await modeOf(join(old, name)), name).toBe(0o600);
+  });
+
   it('a process killed with SIGKILL while connecting blocks reopens with tip and state from the same block', async () => {
     const dir = await tempDir();
     // Two kills: the second restarts from the reopened tip, so a torn first run would show here too.

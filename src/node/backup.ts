@@ -13,7 +13,9 @@
  *   BIP 39 does for its passphrase, so the same words typed on another keyboard or OS give the same
  *   bytes — into 64 bytes: the first 32 are the XChaCha20-Poly1305 key, the last 32 feed `check`.
  *   N = 2^16, r = 8 (64 MiB, about a second in a browser) by default; a file may name other costs
- *   within {@link BACKUP_LIMITS}, bounded so that a hostile file cannot make us allocate gigabytes.
+ *   within {@link BACKUP_LIMITS}: at least N = 2^15, r = 8, and bounded so that a hostile file
+ *   cannot make us allocate gigabytes. A backup is written only under a passphrase of at least
+ *   {@link MIN_PASSPHRASE_CHARS} characters.
  * - Encryption: XChaCha20-Poly1305 (@noble/ciphers) with a random 24-byte nonce (large enough that
  *   random nonces never collide). The associated data is the canonical JSON of every other field
  *   but `ciphertext` and `check`, so editing the network, address, costs or date breaks the tag.
@@ -40,8 +42,20 @@ export const BACKUP_VERSION = 1;
 /** Default scrypt costs: N = 2^16, r = 8, p = 1 (64 MiB). */
 export const DEFAULT_BACKUP_KDF = { N: 1 << 16, r: 8, p: 1 } as const;
 
-/** Costs a backup may name: below the minimum is too weak to write, above the maximum too costly to read. */
-export const BACKUP_LIMITS = { minN: 1 << 10, maxN: 1 << 20, maxR: 16, maxP: 4, maxMemBytes: 256 * 1024 * 1024 } as const;
+/**
+ * Costs a backup may name, when written and when read: below the minimum is too weak to protect a
+ * key (the floor is scrypt's interactive setting, N = 2^15, r = 8: 32 MiB, RFC 7914 §2 / Percival's
+ * paper — a file that names less was not made by us and would teach users that weak files are
+ * fine), above the maximum too costly to read (a hostile file must not make us allocate gigabytes).
+ */
+export const BACKUP_LIMITS = { minN: 1 << 15, minR: 8, maxN: 1 << 20, maxR: 16, maxP: 4, maxMemBytes: 256 * 1024 * 1024 } as const;
+
+/**
+ * Shortest passphrase a backup is written under, in characters (code points, after NFKC). The
+ * scrypt costs slow a guesser down by a constant; only length makes the space large. Reading a
+ * backup takes any non-empty passphrase, so files written before this floor still open.
+ */
+export const MIN_PASSPHRASE_CHARS = 8;
 
 const CHECK_DOMAIN = new TextEncoder().encode('tabchain/backup/check');
 const SALT_BYTES = 16;
@@ -73,7 +87,7 @@ export interface DecryptedBackup {
 
 /** Options of {@link encryptWalletBackup}. */
 export interface EncryptOptions {
-  /** scrypt costs (tests use N = 2^10); defaults to {@link DEFAULT_BACKUP_KDF}. */
+  /** scrypt costs within {@link BACKUP_LIMITS} (tests use the minimum); defaults to {@link DEFAULT_BACKUP_KDF}. */
   kdf?: { N: number; r: number; p: number };
   /** Date written into the file; now by default. */
   now?: () => Date;
@@ -89,7 +103,7 @@ function checkCosts(k: { N: unknown; r: unknown; p: unknown }, code: 'BAD_BACKUP
   const ok =
     Number.isSafeInteger(N) && Number.isSafeInteger(r) && Number.isSafeInteger(p) &&
     (N as number) >= BACKUP_LIMITS.minN && (N as number) <= BACKUP_LIMITS.maxN && ((N as number) & ((N as number) - 1)) === 0 &&
-    (r as number) >= 1 && (r as number) <= BACKUP_LIMITS.maxR && (p as number) >= 1 && (p as number) <= BACKUP_LIMITS.maxP &&
+    (r as number) >= BACKUP_LIMITS.minR && (r as number) <= BACKUP_LIMITS.maxR && (p as number) >= 1 && (p as number) <= BACKUP_LIMITS.maxP &&
     128 * (N as number) * (r as number) <= BACKUP_LIMITS.maxMemBytes;
   if (!ok) throw new ApiError(code, `scrypt costs N=${String(N)} r=${String(r)} p=${String(p)} are outside the supported range`);
 }
@@ -124,6 +138,7 @@ export async function encryptWalletBackup(
 ): Promise<WalletBackup> {
   if (!(secretKey instanceof Uint8Array) || secretKey.length !== KEY_BYTES) throw new ApiError('BAD_INPUT', 'secret key must be 32 bytes');
   const pass = normalisePassphrase(passphrase);
+  if ([...pass].length < MIN_PASSPHRASE_CHARS) throw new ApiError('BAD_INPUT', `choose a passphrase of at least ${MIN_PASSPHRASE_CHARS} characters`);
   const costs = opts.kdf ?? DEFAULT_BACKUP_KDF;
   checkCosts(costs, 'BAD_INPUT');
   const salt = randomBytes(SALT_BYTES);

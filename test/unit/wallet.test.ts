@@ -19,7 +19,7 @@ import {
   type TxPayload,
 } from '../../src/chain/index.ts';
 import { IdbStore } from '../../src/storage/idb-store.ts';
-import { decryptWalletBackup, encryptWalletBackup, parseWalletBackup } from '../../src/node/backup.ts';
+import { MIN_PASSPHRASE_CHARS, decryptWalletBackup, encryptWalletBackup, parseWalletBackup } from '../../src/node/backup.ts';
 import { ApiError } from '../../src/node/errors.ts';
 import { FullNode } from '../../src/node/full-node.ts';
 import { Outbox } from '../../src/node/outbox.ts';
@@ -28,8 +28,9 @@ import { FAST_KDF, codeOf as apiCodeOf, params, startRig, stopAll } from './help
 
 afterEach(stopAll);
 
-// Small scrypt costs keep the suite fast; the format records them, so decryption uses the same.
-const FAST = { kdf: { N: 1 << 10, r: 8, p: 1 } };
+// The smallest scrypt costs a backup may name keep the suite fast; the format records them.
+const FAST = { kdf: FAST_KDF };
+const PASS = 'correct horse';
 const NET = { network: 'test' as const, addressPrefix: 'tabtest' };
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
@@ -58,30 +59,30 @@ describe('wallet backup', () => {
 
   it('accepts the passphrase in another Unicode normalisation form (NFKC)', async () => {
     const secret = generatePrivateKey();
-    const backup = await encryptWalletBackup(secret, 'caf\u00e9', NET, FAST);
-    const out = await decryptWalletBackup(backup, 'cafe\u0301', 'tabtest');
+    const backup = await encryptWalletBackup(secret, 'caf\u00e9 au lait', NET, FAST);
+    const out = await decryptWalletBackup(backup, 'cafe\u0301 au lait', 'tabtest');
     expect(bytesToHex(out.secretKey)).toBe(bytesToHex(secret));
   });
 
   it('rejects a wrong passphrase with BAD_PASSPHRASE', async () => {
-    const backup = await encryptWalletBackup(generatePrivateKey(), 'right', NET, FAST);
+    const backup = await encryptWalletBackup(generatePrivateKey(), 'right passphrase', NET, FAST);
     expect(await codeOf(decryptWalletBackup(JSON.stringify(backup), 'wrong', 'tabtest'))).toBe('BAD_PASSPHRASE');
   });
 
   it('rejects a tampered file with BAD_BACKUP (ciphertext, authenticated header, address)', async () => {
     const secret = generatePrivateKey();
-    const backup = await encryptWalletBackup(secret, 'pw', NET, FAST);
+    const backup = await encryptWalletBackup(secret, PASS, NET, FAST);
     const flip = (hex: string) => (hex[0] === '0' ? '1' : '0') + hex.slice(1);
-    expect(await codeOf(decryptWalletBackup({ ...backup, ciphertext: flip(backup.ciphertext) }, 'pw', 'tabtest'))).toBe('BAD_BACKUP');
-    expect(await codeOf(decryptWalletBackup({ ...backup, createdAt: '2000-01-01T00:00:00.000Z' }, 'pw', 'tabtest'))).toBe('BAD_BACKUP');
+    expect(await codeOf(decryptWalletBackup({ ...backup, ciphertext: flip(backup.ciphertext) }, PASS, 'tabtest'))).toBe('BAD_BACKUP');
+    expect(await codeOf(decryptWalletBackup({ ...backup, createdAt: '2000-01-01T00:00:00.000Z' }, PASS, 'tabtest'))).toBe('BAD_BACKUP');
     const other = encodeAddress(publicKeyOf(generatePrivateKey()), 'tabtest');
-    expect(await codeOf(decryptWalletBackup({ ...backup, address: other }, 'pw', 'tabtest'))).toBe('BAD_BACKUP');
+    expect(await codeOf(decryptWalletBackup({ ...backup, address: other }, PASS, 'tabtest'))).toBe('BAD_BACKUP');
     // A backup of another network does not decode into this network's address.
-    expect(await codeOf(decryptWalletBackup(backup, 'pw', 'tab'))).toBe('BAD_BACKUP');
+    expect(await codeOf(decryptWalletBackup(backup, PASS, 'tab'))).toBe('BAD_BACKUP');
   });
 
   it('rejects malformed documents, other versions and hostile costs with BAD_BACKUP before any work', async () => {
-    const backup = await encryptWalletBackup(generatePrivateKey(), 'pw', NET, FAST);
+    const backup = await encryptWalletBackup(generatePrivateKey(), PASS, NET, FAST);
     for (const bad of [
       'not json',
       JSON.stringify({ ...backup, version: 2 }),
@@ -92,12 +93,30 @@ describe('wallet backup', () => {
       JSON.stringify({ ...backup, ciphertext: backup.ciphertext.slice(2) }),
       'x'.repeat(10_000),
     ]) {
-      expect(await codeOf(decryptWalletBackup(bad, 'pw', 'tabtest'))).toBe('BAD_BACKUP');
+      expect(await codeOf(decryptWalletBackup(bad, PASS, 'tabtest'))).toBe('BAD_BACKUP');
     }
   });
 
   it('refuses an empty passphrase', async () => {
     expect(await codeOf(encryptWalletBackup(generatePrivateKey(), '', NET, FAST))).toBe('BAD_INPUT');
+  });
+
+  it('refuses to write a backup under a passphrase shorter than 8 characters (code points, after NFKC)', async () => {
+    expect(MIN_PASSPHRASE_CHARS).toBe(8);
+    for (const short of ['pw', '1234567', '\u{1f511}\u{1f511}\u{1f511}\u{1f511}\u{1f511}\u{1f511}\u{1f511}']) {
+      expect(await codeOf(encryptWalletBackup(generatePrivateKey(), short, NET, FAST))).toBe('BAD_INPUT');
+    }
+    // Eight emoji are 16 UTF-16 units but 8 characters: enough.
+    await encryptWalletBackup(generatePrivateKey(), '\u{1f511}'.repeat(8), NET, FAST);
+  });
+
+  it('refuses weak scrypt costs (N < 2^15, r < 8) on import and on export, before any work', async () => {
+    const backup = await encryptWalletBackup(generatePrivateKey(), PASS, NET, FAST);
+    for (const kdf of [{ ...backup.kdf, N: 1 << 10 }, { ...backup.kdf, N: 1 << 14 }, { ...backup.kdf, r: 1 }]) {
+      expect(() => parseWalletBackup(JSON.stringify({ ...backup, kdf }))).toThrow(/BAD_BACKUP/);
+      expect(await codeOf(decryptWalletBackup({ ...backup, kdf }, PASS, 'tabtest'))).toBe('BAD_BACKUP');
+    }
+    expect(await codeOf(encryptWalletBackup(generatePrivateKey(), PASS, NET, { kdf: { N: 1 << 10, r: 8, p: 1 } }))).toBe('BAD_INPUT');
   });
 });
 
@@ -167,15 +186,15 @@ describe('wallet key', () => {
     const rig = await startRig();
     const [A] = rig.profiles;
     const secret = generatePrivateKey();
-    const backup = await encryptWalletBackup(secret, 'pw', NET, FAST);
+    const backup = await encryptWalletBackup(secret, PASS, NET, FAST);
     const before = A.wallet.address;
-    expect(await apiCodeOf(A.wallet.importBackup(backup, 'pw'))).toBe('CONFIRM_REQUIRED');
+    expect(await apiCodeOf(A.wallet.importBackup(backup, PASS))).toBe('CONFIRM_REQUIRED');
     expect(A.wallet.address).toBe(before);
-    const devBackup = await encryptWalletBackup(secret, 'pw', { network: 'dev', addressPrefix: 'tabtest' }, FAST);
-    expect(await apiCodeOf(A.wallet.importBackup(devBackup, 'pw', { confirm: true }))).toBe('BAD_BACKUP');
-    expect(await A.wallet.importBackup(JSON.stringify(backup), 'pw', { confirm: true })).toEqual({ address: encodeAddress(publicKeyOf(secret), 'tabtest'), previous: before });
+    const devBackup = await encryptWalletBackup(secret, PASS, { network: 'dev', addressPrefix: 'tabtest' }, FAST);
+    expect(await apiCodeOf(A.wallet.importBackup(devBackup, PASS, { confirm: true }))).toBe('BAD_BACKUP');
+    expect(await A.wallet.importBackup(JSON.stringify(backup), PASS, { confirm: true })).toEqual({ address: encodeAddress(publicKeyOf(secret), 'tabtest'), previous: before });
     // And the exported backup of the new key decrypts to it.
-    const out = await decryptWalletBackup(await A.wallet.exportBackup('again', { kdf: FAST_KDF }), 'again', 'tabtest');
+    const out = await decryptWalletBackup(await A.wallet.exportBackup('again and again', { kdf: FAST_KDF }), 'again and again', 'tabtest');
     expect(bytesToHex(out.secretKey)).toBe(bytesToHex(secret));
   });
 });

@@ -13,8 +13,8 @@ import { Wallet } from '../../../src/node/wallet.ts';
 
 export const params = NETWORKS.test;
 const G = params.genesis.header.time;
-/** Cheap scrypt for backups in tests. */
-export const FAST_KDF = { N: 1 << 10, r: 8, p: 1 };
+/** The cheapest scrypt costs a backup may name (backup.ts BACKUP_LIMITS): keeps the suite fast. */
+export const FAST_KDF = { N: 1 << 15, r: 8, p: 1 };
 
 export interface Profile {
   name: string;

@@ -21,7 +21,8 @@
  *    per peer (PeerScores' request cap). Bodies go to the node's block path in chain order, as
  *    runs of consecutive blocks (`processBlocks`, one store write per run); answers that arrive
  *    early wait for the ones before them (within a byte budget). A batch that times out or comes
- *    back `notFound` is asked of another peer. An invalid body → `invalidBlock` (ban); a body that
+ *    back `notFound` is asked of another peer (a peer that lacks bodies of the chain it claims is
+ *    charged as for a timeout and passed over). An invalid body → `invalidBlock` (ban); a body that
  *    does not match its header → `malformedFrame`.
  * 4. **Synced** = no connected peer (still helpful) claims more work than our active tip; with no
  *    peers, synced. The node's flag follows (its miner waits for it).
@@ -620,10 +621,18 @@ export class SyncManager {
         // A peer may lack blocks of a branch it is not on; lacking one of its OWN chain (an
         // ancestor of the tip it claims) means its claim cannot be backed.
         const tip = p.status && chain.headers.get(p.status.tipHash);
+        let withheld = 0;
         for (const h of res.notFound) {
           markFailed(hashToHex(h), key);
           const e = chain.headers.get(h);
-          if (tip && e && chain.headers.isAncestor(e, tip)) this.#markUnhelpful(p);
+          if (tip && e && chain.headers.isAncestor(e, tip)) withheld++;
+        }
+        if (withheld > 0) {
+          // Announcing a chain and then withholding its bodies stalls us like a timeout does (Core
+          // disconnects such a staller); charged as one, once per answer, so an honest peer that
+          // reorged away between its status and our request only pays a little, which decays.
+          this.#markUnhelpful(p);
+          this.#opts.gate.penalize(key, 'timeout', `${withheld} bodies of its own chain not found`);
         }
       }
       await deliver(false);

@@ -117,6 +117,38 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/**
+ * The Permissions-Policy of the app's HTML: no powerful feature the app never uses, so a script
+ * injected despite the CSP cannot ask for them either. The app needs none of these (WebRTC data
+ * channels need no permission); it copies to the clipboard, whose default ('self') stays.
+ */
+export const PERMISSIONS_POLICY = [
+  // Features Chromium knows (an unknown one costs a console warning on every page load).
+  'accelerometer',
+  'camera',
+  'display-capture',
+  'geolocation',
+  'gyroscope',
+  'hid',
+  'idle-detection',
+  'magnetometer',
+  'microphone',
+  'midi',
+  'payment',
+  'serial',
+  'usb',
+  'xr-spatial-tracking',
+]
+  .map((feature) => `${feature}=()`)
+  .join(', ');
+
+/**
+ * HSTS over TLS: a year, and no includeSubDomains — the relay's host name may be one among
+ * siblings the operator does not serve over HTTPS. Not to localhost: browsers would force https
+ * onto every port of the developer's machine (IP addresses are ignored by browsers anyway).
+ */
+const STRICT_TRANSPORT_SECURITY = 'max-age=31536000';
+
 /** Vite's content-hashed output: `assets/name-<8+ chars of hash>.ext`. Safe to cache forever. */
 const HASHED_ASSET = /^\/assets\/.+-[A-Za-z0-9_-]{8,}\.[a-z0-9]+$/;
 
@@ -130,6 +162,10 @@ function staticHeaders(res: ServerResponse, pathname: string): void {
   res.setHeader('Referrer-Policy', 'no-referrer');
   if (isHtmlPath(pathname)) {
     res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    res.setHeader('Permissions-Policy', PERMISSIONS_POLICY);
+    // A window this page opens (or that opened it) from another origin gets no handle on it. The
+    // app's own tabs share the origin, and talk over BroadcastChannel anyway.
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
     res.setHeader('Cache-Control', 'no-cache');
   } else if (HASHED_ASSET.test(pathname)) {
     res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
@@ -234,10 +270,15 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     : undefined;
   const serveStatic = vite ? vite.middlewares : sirv(opts.distDir, { etag: true, gzip: true, single: false, setHeaders: staticHeaders });
   const handler = (req: IncomingMessage, res: ServerResponse) => {
+    if (secure) {
+      const host = parseHostHeader(req.headers.host)?.name.toLowerCase();
+      if (host !== 'localhost' && !host?.endsWith('.localhost')) res.setHeader('Strict-Transport-Security', STRICT_TRANSPORT_SECURITY);
+    }
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/health') {
+      // Up or not, nothing more: the peer id is in /bootstrap.json, and counts are for operators.
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ ok: true, network: opts.network, peerId, connections: node.getConnections().length }));
+      res.end(JSON.stringify({ ok: true }));
       return;
     }
     if (path === '/bootstrap.json') {

@@ -8,7 +8,13 @@
  * for junk. Tabs gossip chain data over their own (direct or relayed) connections.
  *
  * Limits are raised from libp2p's defaults, which suit one desktop node, to serve hundreds of tabs:
- * see {@link DEFAULT_RELAY_LIMITS}.
+ * see relay/limits.ts. No one client may hold more than its share of them: the front door
+ * (relay/server.ts) caps sockets and connections per client before they reach libp2p, and this
+ * node caps circuit relay reservations per client (`reservationsPerClient`).
+ *
+ * Every connection reaches this node's WebSocket listener through the front door, from loopback:
+ * its `remoteAddr` is 127.0.0.1 and the port of the front door's upstream socket. `clientOf` turns
+ * that into the real client.
  */
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { webSockets } from '@libp2p/websockets';
@@ -19,54 +25,11 @@ import { ping, type Ping } from '@libp2p/ping';
 import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2';
 import { gossipsub } from '@libp2p/gossipsub';
 import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery';
-import type { PrivateKey } from '@libp2p/interface';
+import type { Connection, PeerId, PrivateKey } from '@libp2p/interface';
+import type { Multiaddr } from '@multiformats/multiaddr';
 import { protocolIds } from '../src/p2p/protocol.ts';
-
-const MINUTE = 60_000;
-
-/** Limits of the relay (all per relay process unless said otherwise). */
-export interface RelayLimits {
-  /** Open connections in all (libp2p default 300). Each tab holds one. */
-  maxConnections: number;
-  /** Connections still upgrading (noise, yamux) at once (default 10). */
-  maxIncomingPendingConnections: number;
-  /**
-   * New connections per second per remote host (default 5). Many tabs share one host (a
-   * classroom behind one NAT, every tab of a local test run, and all connections proxied through
-   * the HTTP port, which reach libp2p from 127.0.0.1).
-   */
-  inboundConnectionThreshold: number;
-  /** Circuit relay reservations held at once (default 15). */
-  maxReservations: number;
-  /** How long a reservation lasts before the tab must refresh it, ms (default 2 h). */
-  reservationTtl: number;
-  /** Bytes one relayed connection may carry before it is reset (default 128 KiB). */
-  relayedDataLimit: bigint;
-  /** How long one relayed connection may stay open, ms (default 2 min). */
-  relayedDurationLimit: number;
-  /** Hop streams (reserve/connect requests) open at once, per connection. */
-  maxInboundHopStreams: number;
-  /** Stop streams the relay opens to reserved tabs at once (default 300). */
-  maxOutboundStopStreams: number;
-}
-
-/**
- * The relay's defaults. Relayed connections get 32 MiB / 30 min: enough for the WebRTC
- * signalling exchange (a few KiB) and for a fallback sync between two tabs that cannot reach each
- * other directly (headers are 80 bytes each, blocks ≤ 1 MiB), yet bounded so the relay is not a
- * free unlimited tunnel. Tabs re-dial a relayed connection when it is reset.
- */
-export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
-  maxConnections: 2048,
-  maxIncomingPendingConnections: 256,
-  inboundConnectionThreshold: 200,
-  maxReservations: 2048,
-  reservationTtl: 2 * 60 * MINUTE,
-  relayedDataLimit: 32n * 1024n * 1024n,
-  relayedDurationLimit: 30 * MINUTE,
-  maxInboundHopStreams: 64,
-  maxOutboundStopStreams: 2048,
-});
+import { clientKey } from './clients.ts';
+import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './limits.ts';
 
 export type RelayServices = {
   identify: Identify;
@@ -80,26 +43,102 @@ export type RelayNode = Libp2p<RelayServices>;
 export interface RelayNodeOptions {
   privateKey: PrivateKey;
   network: string;
-  /** IP address for the WebSocket listener (e.g. 0.0.0.0, 127.0.0.1, ::). */
+  /** IP address for the WebSocket listener: the relay's front door uses 127.0.0.1. */
   listenHost: string;
   /** Port of the WebSocket listener; 0 = any free port. */
   listenPort: number;
   limits?: Partial<RelayLimits>;
+  /**
+   * The client (relay/clients.ts `clientKey`) behind a connection from `host`:`port` — for a
+   * connection passed through the front door, the client of the socket it came in on. Default:
+   * the client `host` itself.
+   */
+  clientOf?: (host: string, port: number) => string;
+}
+
+/** IP address and TCP port of a connection's remote address, if it has them. */
+function hostPort(ma: Multiaddr): { host: string; port: number } | undefined {
+  const components = ma.getComponents();
+  const host = components.find((c) => c.name === 'ip4' || c.name === 'ip6')?.value;
+  const port = components.find((c) => c.name === 'tcp')?.value;
+  return host === undefined || port === undefined ? undefined : { host, port: Number(port) };
+}
+
+/**
+ * The gate of circuit relay reservations per client, for the connection gater's
+ * `denyInboundRelayReservation(peer)` (called by @libp2p/circuit-relay-v2's server before it adds
+ * a reservation): a peer may reserve unless a client it is connected from already holds
+ * `maxReservationsPerIp` reservations; a refresh of its own reservation always passes. Counting
+ * walks the reservation table (≤ maxReservations entries, map lookups only: each connection's
+ * client is computed once).
+ *
+ * Reservations are counted by their holders' live connections, so a reservation must not outlive
+ * its holder's last connection — which @libp2p/circuit-relay-v2 lets it do, for the whole TTL:
+ * `dropReservation` ends it on 'peer:disconnect'. (It is useless by then anyway: the relay can only
+ * reach a reserved peer over a connection it holds.) Without that, one address could fill the
+ * table by reserving, disconnecting and coming back under a new peer id.
+ */
+function reservationsPerClient(clientOf: (host: string, port: number) => string, maxPerClient: number) {
+  const clientOfConnection = new WeakMap<Connection, string>();
+  const clientsOf = (n: RelayNode, peer: PeerId): Set<string> => {
+    const clients = new Set<string>();
+    for (const conn of n.getConnections(peer)) {
+      if (conn.limits !== undefined) continue; // relayed: not where the peer is
+      let client = clientOfConnection.get(conn);
+      if (client === undefined) {
+        const at = hostPort(conn.remoteAddr);
+        client = at ? clientOf(at.host, at.port) : conn.remoteAddr.toString();
+        clientOfConnection.set(conn, client);
+      }
+      clients.add(client);
+    }
+    return clients;
+  };
+  return {
+    /** The node, once created (until then every reservation is refused). */
+    node: undefined as RelayNode | undefined,
+    denyInboundRelayReservation(peer: PeerId): boolean {
+      const n = this.node;
+      if (!n) return true;
+      const reservations = n.services.relay.reservations;
+      if (reservations.has(peer)) return false;
+      const mine = clientsOf(n, peer);
+      if (mine.size === 0) return true;
+      const held = new Map<string, number>();
+      for (const holder of reservations.keys()) {
+        for (const client of clientsOf(n, holder)) {
+          if (!mine.has(client)) continue;
+          const count = (held.get(client) ?? 0) + 1;
+          if (count >= maxPerClient) return true;
+          held.set(client, count);
+        }
+      }
+      return false;
+    },
+    dropReservation(peer: PeerId): void {
+      const reservations = this.node?.services.relay.reservations;
+      const reservation = reservations?.get(peer);
+      if (!reservation) return;
+      reservation.signal.clear();
+      reservations!.delete(peer);
+    },
+  };
 }
 
 /**
  * Creates and starts the relay's libp2p node.
  * @example
  * ```ts
- * const node = await createRelayNode({ privateKey, network: 'main', listenHost: '0.0.0.0', listenPort: 0 });
- * node.getMultiaddrs(); // [/ip4/127.0.0.1/tcp/41234/ws/p2p/12D3KooW..., ...]
+ * const node = await createRelayNode({ privateKey, network: 'main', listenHost: '127.0.0.1', listenPort: 0 });
+ * node.getMultiaddrs(); // [/ip4/127.0.0.1/tcp/41234/ws/p2p/12D3KooW...]
  * ```
  */
 export async function createRelayNode(opts: RelayNodeOptions): Promise<RelayNode> {
   const limits = { ...DEFAULT_RELAY_LIMITS, ...opts.limits };
   const ids = protocolIds(opts.network);
   const family = opts.listenHost.includes(':') ? 'ip6' : 'ip4';
-  return createLibp2p({
+  const gate = reservationsPerClient(opts.clientOf ?? ((host) => clientKey(host)), limits.maxReservationsPerIp);
+  const node = await createLibp2p({
     privateKey: opts.privateKey,
     addresses: { listen: [`/${family}/${opts.listenHost}/tcp/${opts.listenPort}/ws`] },
     transports: [webSockets()],
@@ -108,8 +147,13 @@ export async function createRelayNode(opts: RelayNodeOptions): Promise<RelayNode
     connectionManager: {
       maxConnections: limits.maxConnections,
       maxIncomingPendingConnections: limits.maxIncomingPendingConnections,
-      inboundConnectionThreshold: limits.inboundConnectionThreshold,
+      // libp2p's limiter counts per remote host, and every connection comes from the front door
+      // on loopback: per host here means relay-wide. The front door limits each real client
+      // (inboundConnectionThreshold); here, a relay restarted with every tab reconnecting at once
+      // may refill in one second.
+      inboundConnectionThreshold: limits.maxConnections,
     },
+    connectionGater: { denyInboundRelayReservation: (peer) => gate.denyInboundRelayReservation(peer) },
     services: {
       identify: identify(),
       ping: ping(),
@@ -133,11 +177,14 @@ export async function createRelayNode(opts: RelayNodeOptions): Promise<RelayNode
         runOnLimitedConnection: false,
         // No IP-colocation penalty: gossipsub's default scores a host down once more than 10 of
         // its peers share one IP, and then stops forwarding to them — but every tab of a classroom
-        // behind one NAT, and every connection proxied through our HTTP port (all from 127.0.0.1),
+        // behind one NAT, and every connection through the front door (all from 127.0.0.1),
         // shares an IP. With it, the 11th tab of a test run never heard any announcement.
         scoreParams: { IPColocationFactorWeight: 0 },
       }),
     },
     peerDiscovery: [pubsubPeerDiscovery({ topics: [ids.discoveryTopic], interval: 10_000 })],
   });
+  gate.node = node;
+  node.addEventListener('peer:disconnect', (e) => gate.dropReservation(e.detail));
+  return node;
 }

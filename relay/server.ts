@@ -6,15 +6,25 @@
  * One port: WebSocket upgrade requests on the HTTP port are passed through to the libp2p WebSocket
  * listener (which @libp2p/websockets always runs on its own socket), so a page reaches the relay
  * on the very host and port it was loaded from — through TLS too (`wss:` on an HTTPS relay), and
- * through a firewall that opens only PORT. The listener's own port is advertised as a second
- * address on plain HTTP.
+ * through a firewall that opens only PORT. A second, WebSocket-only port (WS_PORT) is advertised
+ * as a second address on plain HTTP.
+ *
+ * The front door: every socket from outside arrives at one of these two servers, never at libp2p's
+ * listener, which listens on loopback only — its sockets are out of reach (no connection cap, no
+ * per-client accounting before the WebSocket handshake, 60 s header timeout). Here each socket is
+ * charged to its client (relay/clients.ts): at most `maxSocketsPerIp` sockets and
+ * `maxConnectionsPerIp` WebSocket connections, `inboundConnectionThreshold` new ones a second, and
+ * `maxSockets` sockets per port in all; headers must arrive within `headersTimeout` (TLS handshakes
+ * too). A refused socket is closed at once; a refused upgrade is answered 429. Since libp2p then
+ * sees every connection from 127.0.0.1, the pass-through remembers which client is behind each
+ * upstream socket's port (`clientOf`), for the node's per-client reservation cap.
  *
  * Environment: PORT (default 8080), HOST (default 0.0.0.0), NETWORK (main | dev, default main),
- * WS_PORT (libp2p WebSocket listener, default 0 = any free port), TLS_CERT / TLS_KEY (PEM files:
- * serve HTTPS), DATA_DIR or `--data DIR` (the relay key; default .data/relay-<network>), DIST_DIR
- * (the built app; default dist/).
+ * WS_PORT (the WebSocket-only port, plain ws:, default 0 = any free port), TLS_CERT / TLS_KEY (PEM
+ * files: serve HTTPS), DATA_DIR or `--data DIR` (the relay key; default .data/relay-<network>),
+ * DIST_DIR (the built app; default dist/). Limits: relay/limits.ts.
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect, isIPv4, isIPv6, type Socket } from 'node:net';
@@ -23,7 +33,9 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import sirv from 'sirv';
 import { loadOrCreateKey } from './keys.ts';
-import { createRelayNode, type RelayLimits, type RelayNode } from './libp2p.ts';
+import { ClientLedger, clientKey } from './clients.ts';
+import { createRelayNode, type RelayNode } from './libp2p.ts';
+import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './limits.ts';
 
 export interface RelayOptions {
   port: number;
@@ -32,7 +44,7 @@ export interface RelayOptions {
   distDir: string;
   /** Where the relay key lives. */
   dataDir: string;
-  /** Port of the libp2p WebSocket listener (0 = any free port). */
+  /** The WebSocket-only port (0 = any free port). */
   wsPort: number;
   /** PEM certificate and key: serve HTTPS (and wss: through the same port). */
   tls?: { cert: string | Buffer; key: string | Buffer };
@@ -49,7 +61,7 @@ export interface Relay {
   peerId: string;
   /** Port the HTTP server listens on. */
   port: number;
-  /** Port of the libp2p WebSocket listener. */
+  /** The WebSocket-only port. */
   wsPort: number;
   /** `/bootstrap.json` as seen by a page loaded from `host` (a Host header value). */
   bootstrap(host?: string): Bootstrap;
@@ -117,6 +129,38 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/**
+ * The Permissions-Policy of the app's HTML: no powerful feature the app never uses, so a script
+ * injected despite the CSP cannot ask for them either. The app needs none of these (WebRTC data
+ * channels need no permission); it copies to the clipboard, whose default ('self') stays.
+ */
+export const PERMISSIONS_POLICY = [
+  // Features Chromium knows (an unknown one costs a console warning on every page load).
+  'accelerometer',
+  'camera',
+  'display-capture',
+  'geolocation',
+  'gyroscope',
+  'hid',
+  'idle-detection',
+  'magnetometer',
+  'microphone',
+  'midi',
+  'payment',
+  'serial',
+  'usb',
+  'xr-spatial-tracking',
+]
+  .map((feature) => `${feature}=()`)
+  .join(', ');
+
+/**
+ * HSTS over TLS: a year, and no includeSubDomains — the relay's host name may be one among
+ * siblings the operator does not serve over HTTPS. Not to localhost: browsers would force https
+ * onto every port of the developer's machine (IP addresses are ignored by browsers anyway).
+ */
+const STRICT_TRANSPORT_SECURITY = 'max-age=31536000';
+
 /** Vite's content-hashed output: `assets/name-<8+ chars of hash>.ext`. Safe to cache forever. */
 const HASHED_ASSET = /^\/assets\/.+-[A-Za-z0-9_-]{8,}\.[a-z0-9]+$/;
 
@@ -130,6 +174,10 @@ function staticHeaders(res: ServerResponse, pathname: string): void {
   res.setHeader('Referrer-Policy', 'no-referrer');
   if (isHtmlPath(pathname)) {
     res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    res.setHeader('Permissions-Policy', PERMISSIONS_POLICY);
+    // A window this page opens (or that opened it) from another origin gets no handle on it. The
+    // app's own tabs share the origin, and talk over BroadcastChannel anyway.
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
     res.setHeader('Cache-Control', 'no-cache');
   } else if (HASHED_ASSET.test(pathname)) {
     res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
@@ -162,26 +210,46 @@ export function hostMultiaddr(name: string): string {
   return `/dns4/${name}`;
 }
 
-/** Passes a WebSocket upgrade on the HTTP port through to the libp2p listener. */
-function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: { host: string; port: number }, open: Set<Duplex>): void {
-  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-    socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    return;
-  }
+/** Answers a refused upgrade and closes the socket once the answer is out. */
+function refuseUpgrade(socket: Duplex, status: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
+}
+
+/**
+ * Where libp2p's WebSocket listener is, and who is behind each socket the pass-through opened to
+ * it: key `address:port` of the upstream socket's local end — what libp2p sees as the connection's
+ * remote address — to the client whose upgrade it carries.
+ */
+interface Upstream {
+  host: string;
+  port: number;
+  clients: Map<string, { client: string }>;
+  /** Every socket of a pass-through, to destroy on close. */
+  open: Set<Duplex>;
+}
+
+/** Passes a WebSocket upgrade through to the libp2p listener. */
+function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, client: string, target: Upstream): void {
   const upstream: Socket = connect({ host: target.host, port: target.port });
-  open.add(socket);
-  open.add(upstream);
+  const entry = { client };
+  let at: string | undefined;
+  target.open.add(socket);
+  target.open.add(upstream);
   const drop = () => {
     socket.destroy();
     upstream.destroy();
-    open.delete(socket);
-    open.delete(upstream);
+    target.open.delete(socket);
+    target.open.delete(upstream);
+    // The port may already carry a newer pass-through: remove only our own entry.
+    if (at !== undefined && target.clients.get(at) === entry) target.clients.delete(at);
   };
   socket.on('error', drop);
   upstream.on('error', drop);
   socket.on('close', drop);
   upstream.on('close', drop);
   upstream.on('connect', () => {
+    at = `${upstream.localAddress}:${upstream.localPort}`;
+    target.clients.set(at, entry);
     upstream.setNoDelay(true);
     (socket as Socket).setNoDelay?.(true);
     const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
@@ -192,15 +260,72 @@ function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target
   });
 }
 
-/** Starts the libp2p node and the HTTP server; resolves once both listen. */
+/**
+ * The front door of one listening server: caps its sockets in all and per client, and passes
+ * WebSocket upgrades within the client's connection budget through to libp2p.
+ */
+function guard(server: Server, ledger: ClientLedger, limits: RelayLimits, upstream: Upstream): void {
+  server.maxConnections = limits.maxSockets;
+  // Before the HTTP (or TLS) layer sees it: a refused socket costs no parser.
+  server.prependListener('connection', (socket: Socket) => {
+    const client = clientKey(socket.remoteAddress ?? '');
+    if (!ledger.openSocket(client)) {
+      socket.destroy();
+      return;
+    }
+    socket.once('close', () => ledger.closeSocket(client));
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      refuseUpgrade(socket, '400 Bad Request');
+      return;
+    }
+    const client = clientKey(req.socket.remoteAddress ?? '');
+    if (ledger.openConnection(client) !== undefined) {
+      refuseUpgrade(socket, '429 Too Many Requests');
+      return;
+    }
+    socket.once('close', () => ledger.closeConnection(client));
+    proxyUpgrade(req, socket, head, client, upstream);
+  });
+}
+
+/** Node's HTTP server options for the limits (also valid for https.createServer). */
+function serverOptions(limits: RelayLimits): ServerOptions {
+  return {
+    headersTimeout: limits.headersTimeout,
+    requestTimeout: limits.requestTimeout,
+    keepAliveTimeout: limits.keepAliveTimeout,
+    // Node looks for expired headers and requests only this often (default 30 s, which would
+    // hold a slowloris socket up to 40 s with a 10 s headersTimeout).
+    connectionsCheckingInterval: Math.min(1_000, limits.headersTimeout),
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : port);
+    });
+  });
+}
+
+/** Starts the libp2p node and the two servers (HTTP(S) and WebSocket-only); resolves once all listen. */
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
   if (!opts.dev && !existsSync(join(opts.distDir, 'index.html'))) {
     throw new Error(`No built app in ${opts.distDir}: run "npm run build" first (npm start does it for you).`);
   }
   const privateKey = await loadOrCreateKey(opts.dataDir);
-  // The libp2p listener binds the same interface as HTTP (HOST), unless HOST is a name.
-  const listenHost = isIPv4(opts.host) || isIPv6(opts.host) ? opts.host : '127.0.0.1';
-  const node = await createRelayNode({ privateKey, network: opts.network, listenHost, listenPort: opts.wsPort, limits: opts.limits });
+  const limits: RelayLimits = { ...DEFAULT_RELAY_LIMITS, ...opts.limits };
+  const ledger = new ClientLedger(limits);
+  // libp2p listens on loopback only: everyone else comes in through the front door (guard).
+  const upstream: Upstream = { host: '127.0.0.1', port: 0, clients: new Map(), open: new Set() };
+  const clientOf = (host: string, port: number) => upstream.clients.get(`${host}:${port}`)?.client ?? clientKey(host);
+  const node = await createRelayNode({ privateKey, network: opts.network, listenHost: upstream.host, listenPort: 0, limits, clientOf });
   const peerId = node.peerId.toString();
   // multiaddr 13 has no toOptions(): read the tcp component.
   const tcpPort = node.getMultiaddrs().flatMap((ma) => ma.getComponents()).find((c) => c.name === 'tcp')?.value;
@@ -208,12 +333,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     await node.stop();
     throw new Error('relay: libp2p WebSocket listener has no address');
   }
-  const wsPort = Number(tcpPort);
-  // Where the pass-through connects: the listener itself (loopback if it listens everywhere).
-  const upstreamHost = listenHost === '0.0.0.0' ? '127.0.0.1' : listenHost === '::' ? '::1' : listenHost;
+  upstream.port = Number(tcpPort);
 
   const secure = opts.tls !== undefined;
   let httpPort = opts.port;
+  let wsPort = opts.wsPort;
   const fallbackHost = opts.host === '0.0.0.0' || opts.host === '::' ? 'localhost' : opts.host;
 
   const bootstrap = (hostHeader?: string): Bootstrap => {
@@ -221,7 +345,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     const prefix = hostMultiaddr(parsed.name);
     const pagePort = parsed.port ?? (secure ? 443 : 80);
     const multiaddrs = [`${prefix}/tcp/${pagePort}/${secure ? 'tls/ws' : 'ws'}/p2p/${peerId}`];
-    // A secure page may not open ws:, so the listener's own port is only offered over plain HTTP.
+    // A secure page may not open ws:, so the WebSocket-only port is only offered over plain HTTP.
     if (!secure) multiaddrs.push(`${prefix}/tcp/${wsPort}/ws/p2p/${peerId}`);
     return { network: opts.network, peerId, multiaddrs };
   };
@@ -234,10 +358,15 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     : undefined;
   const serveStatic = vite ? vite.middlewares : sirv(opts.distDir, { etag: true, gzip: true, single: false, setHeaders: staticHeaders });
   const handler = (req: IncomingMessage, res: ServerResponse) => {
+    if (secure) {
+      const host = parseHostHeader(req.headers.host)?.name.toLowerCase();
+      if (host !== 'localhost' && !host?.endsWith('.localhost')) res.setHeader('Strict-Transport-Security', STRICT_TRANSPORT_SECURITY);
+    }
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/health') {
+      // Up or not, nothing more: the peer id is in /bootstrap.json, and counts are for operators.
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ ok: true, network: opts.network, peerId, connections: node.getConnections().length }));
+      res.end(JSON.stringify({ ok: true }));
       return;
     }
     if (path === '/bootstrap.json') {
@@ -256,35 +385,45 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       res.end('not found');
     });
   };
-  const server: Server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : createHttpServer(handler);
-  const upgraded = new Set<Duplex>();
-  server.on('upgrade', (req, socket, head) => proxyUpgrade(req, socket, head, { host: upstreamHost, port: wsPort }, upgraded));
+  const options = serverOptions(limits);
+  const server: Server = opts.tls
+    ? // A TLS handshake that never ends is a slowloris too (Node's default handshakeTimeout: 120 s).
+      createHttpsServer({ ...options, cert: opts.tls.cert, key: opts.tls.key, handshakeTimeout: limits.headersTimeout }, handler)
+    : createHttpServer(options, handler);
+  const wsServer: Server = createHttpServer(options, (_req, res) => {
+    res.writeHead(400, { 'content-type': 'text/plain' });
+    res.end('Only WebSocket connections are supported');
+  });
+  guard(server, ledger, limits, upstream);
+  guard(wsServer, ledger, limits, upstream);
 
+  const closeServers = () => {
+    const closed = Promise.all(
+      [server, wsServer].map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))),
+    );
+    server.closeAllConnections();
+    wsServer.closeAllConnections();
+    for (const s of upstream.open) s.destroy();
+    return closed;
+  };
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port, opts.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    httpPort = await listen(server, opts.port, opts.host);
+    wsPort = await listen(wsServer, opts.wsPort, opts.host);
   } catch (e) {
+    await closeServers();
     await node.stop();
+    await vite?.close();
     throw e;
   }
-  const addr = server.address();
-  httpPort = typeof addr === 'object' && addr ? addr.port : opts.port;
   const url = `${secure ? 'https' : 'http'}://${fallbackHost.includes(':') ? `[${fallbackHost}]` : fallbackHost}:${httpPort}/`;
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      for (const s of upgraded) s.destroy();
+      const closed = closeServers();
       await node.stop();
       await vite?.close();
-      await httpClosed;
+      await closed;
     })());
 
   return { server, url, node, peerId, port: httpPort, wsPort, bootstrap, close };
@@ -294,7 +433,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1
   const opts = optionsFromEnv();
   const relay = await startRelay(opts);
   console.log(`tabchain relay (${opts.network}) serving the app at ${relay.url}`);
-  console.log(`  peer id ${relay.peerId}; libp2p WebSocket on port ${relay.wsPort} and through ${relay.url}; key in ${opts.dataDir}`);
+  console.log(`  peer id ${relay.peerId}; libp2p over WebSocket through ${relay.url} and on port ${relay.wsPort}; key in ${opts.dataDir}`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

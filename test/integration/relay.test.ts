@@ -89,10 +89,11 @@ afterAll(async () => {
 });
 
 describe('relay HTTP', () => {
-  it('answers /health', async () => {
+  it('answers /health with nothing but ok (no peer id, no connection count)', async () => {
     const res = await httpGet(relay.port, '/health');
     expect(res.status).toBe(200);
-    expect(JSON.parse(res.body)).toMatchObject({ ok: true, network: 'dev', peerId: relay.peerId });
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(JSON.parse(res.body)).toEqual({ ok: true });
   });
 
   it('serves index.html with a strict CSP, no-cache and nosniff', async () => {
@@ -109,6 +110,13 @@ describe('relay HTTP', () => {
       expect(csp).toContain("object-src 'none'");
       expect(res.headers['cache-control']).toBe('no-cache');
       expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+      const permissions = String(res.headers['permissions-policy']);
+      for (const feature of ['camera', 'microphone', 'geolocation', 'payment', 'usb']) expect(permissions).toContain(`${feature}=()`);
+      // The app copies addresses to the clipboard: that stays allowed (not listed: its default is 'self').
+      expect(permissions).not.toContain('clipboard');
+      // Plain HTTP: no HSTS (browsers ignore it there anyway).
+      expect(res.headers['strict-transport-security']).toBeUndefined();
     }
   });
 
@@ -240,6 +248,18 @@ describe('relay over HTTPS', () => {
       });
       // Only the same-port secure address: a page served over HTTPS may not open ws:.
       expect(JSON.parse(body).multiaddrs).toEqual([`/dns4/localhost/tcp/${secure.port}/tls/ws/p2p/${secure.peerId}`]);
+
+      // HSTS on every answer over TLS, without includeSubDomains — except to localhost, where it
+      // would force https on every port of the developer's machine for a year.
+      const hsts = (host: string, path: string) =>
+        new Promise<string | undefined>((resolve, reject) => {
+          httpsGet({ host: '127.0.0.1', port: secure.port, path, headers: { host }, rejectUnauthorized: false }, (res) => {
+            res.resume();
+            resolve(res.headers['strict-transport-security']);
+          }).on('error', reject);
+        });
+      for (const path of ['/', '/bootstrap.json', '/nope.js']) expect(await hsts(`relay.example:${secure.port}`, path)).toBe('max-age=31536000');
+      expect(await hsts(`localhost:${secure.port}`, '/')).toBeUndefined();
       expect(secure.url).toBe(`https://127.0.0.1:${secure.port}/`);
 
       // A WebSocket handshake over TLS on the HTTP port is answered by the libp2p listener.
@@ -283,8 +303,9 @@ describe('relay command line', () => {
       void exited.then(() => reject(new Error(`relay exited early: ${out} ${err}`)));
     });
     const port = Number(new URL(url).port);
-    const health = JSON.parse((await httpGet(port, '/health')).body);
-    expect(health.peerId).toBe(relay.peerId); // same data dir, same identity
+    expect(JSON.parse((await httpGet(port, '/health')).body)).toEqual({ ok: true });
+    const served = JSON.parse((await httpGet(port, '/bootstrap.json')).body);
+    expect(served.peerId).toBe(relay.peerId); // same data dir, same identity
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   });

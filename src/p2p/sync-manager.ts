@@ -99,6 +99,8 @@ const UNHELPFUL_MS = 60_000;
  * ahead.
  */
 const RETRY_MS = 3_000;
+/** Margin added to a timed kick after a pause (see #markUnhelpful). */
+const KICK_SLACK_MS = 50;
 
 interface PeerSync {
   id: PeerId;
@@ -355,8 +357,11 @@ export class SyncManager {
   #markUnhelpful(p: PeerSync, ms = UNHELPFUL_MS): void {
     if (!p.status) return;
     p.unhelpful = { tip: hashToHex(p.status.tipHash), until: Date.now() + ms };
-    // Come back to it as soon as a short pause is over, not at the next status poll.
-    if (ms < UNHELPFUL_MS) this.#kickLater(ms);
+    // Come back to it as soon as a short pause is over, not at the next status poll. A little
+    // after: a timer may fire a millisecond before Date.now() reaches `until` (timers run on a
+    // monotonic clock with ms rounding), and a kick that finds the peer still unhelpful ends the
+    // loop with nothing left to wake it before the next poll.
+    if (ms < UNHELPFUL_MS) this.#kickLater(ms + KICK_SLACK_MS);
   }
 
   /** Runs the loop again in `ms` (one such timer at a time; stop() clears it). */

@@ -48,10 +48,10 @@ function startSync(node: FullNode): SyncManager {
   return sync;
 }
 
-async function until(cond: () => boolean, what: string, ms: number): Promise<void> {
+async function until(cond: () => boolean, what: string | (() => string), ms: number): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -101,7 +101,7 @@ describe('SyncManager', () => {
     };
     startSync(node).addVirtualPeer('flaky', flaky);
     // The status poll is a minute away: only the retry can bring the chain in this soon.
-    await until(() => node.height === 50, `height 50 (now ${node.height}, ${statusCalls} status and ${calls} headers requests)`, 15_000);
+    await until(() => node.height === 50, () => `height 50 (now ${node.height}, ${statusCalls} status and ${calls} headers requests)`, 15_000);
     expect(statusCalls).toBeGreaterThanOrEqual(2);
     expect(calls).toBeGreaterThanOrEqual(2);
   });

@@ -35,9 +35,14 @@ export interface ProcessBlockResult {
   height?: number;
 }
 
-/** What {@link FullNode.processTx} did with a transaction. */
+/**
+ * What {@link FullNode.processTx} did with a transaction. `future`: accepted only as waiting
+ * behind a nonce gap of its sender (Mempool policy): kept here but not to be relayed, since its
+ * fee is not shown to be payable until the gap fills.
+ */
 export interface ProcessTxResult {
   status: 'accepted' | 'duplicate' | 'invalid';
+  future?: true;
   code?: RuleCode;
   /** Display hex; '' when the bytes did not decode. */
   txid: string;

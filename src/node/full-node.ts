@@ -1021,7 +1021,7 @@ export class FullNode {
     for (const e of r.evicted) this.events.emit('txRemoved', { txid: e.id, reason: 'evicted' });
     this.#emitMempool();
     this.#scheduleTemplate();
-    return { status: 'accepted', txid };
+    return r.future ? { status: 'accepted', future: true, txid } : { status: 'accepted', txid };
   }
 
   #emitMempool(): void {

@@ -23,6 +23,8 @@ export interface BlockVerdict {
 /** What became of a transaction (FullNode `ProcessTxResult`). */
 export interface TxVerdict {
   status: 'accepted' | 'duplicate' | 'invalid';
+  /** Accepted only as waiting behind a nonce gap: kept, not relayed. */
+  future?: true;
   code?: string;
   txid: string;
 }

@@ -50,7 +50,7 @@ export interface ChainAccess {
   /**
    * An unrequested block from peer `from` (gossip) through the node's block path: one on a branch
    * far below the tip's work is answered 'low-work' and not stored (blocks sync asked for go
-   * through {@link processBlocks}).
+   * through {@link processBlocks}); an orphan counts against `from`'s share of the orphan pool.
    */
   processBlock(bytes: Uint8Array, from: string): Promise<BlockVerdict>;
   /**

@@ -28,12 +28,25 @@
  *    (two takers of the last lot of one offer) may both be pending; the block template applies
  *    them in order and skips the one that fails, and {@link Mempool.removeForBlock} drops it.
  *    A tx whose nonce leaves a gap (n + 2 while n + 1 is missing) cannot be run yet: it is kept as
- *    "future" after steps 1–5 and validated when the gap fills (then, or on any later re-check, it
- *    is dropped if it fails).
- * 7. size cap (count and bytes): when over, the pending tx with the lowest fee rate among the LAST
- *    txs of each sender's chain goes first (a tx that a later tx of the same sender depends on is
- *    never evicted before it); if that would be the new tx itself, it is refused (BAD_FEE,
+ *    "future" and validated when the gap fills (then, or on any later re-check, it is dropped if
+ *    it fails). Futures are second class, because nothing they declare has been shown to be paid
+ *    (issue 11: unfunded keys once filled the pool with gapped txs declaring high fees):
+ *    - funding: after the sender's ready chain has run in the savepoint, its spendable balance
+ *      must cover the fees of its futures, lowest nonce first (INSUFFICIENT_FUNDS for the first
+ *      that it does not cover, and for the later ones) — an unfunded key parks nothing;
+ *    - at most `maxFuturePerSender` futures per sender (BAD_NONCE beyond);
+ * 7. size cap (count and bytes) and future quota (`maxFutureCount`, `maxFutureBytes`): while over
+ *    a bound, the victim is chosen among the LAST txs of each sender's chain (a tx that a later tx
+ *    of the same sender depends on is never evicted before it): first the futures among them,
+ *    lowest fee rate first (newest first among equals), and only when no future is left the ready
+ *    ones, the same way. A future tx therefore never evicts a ready one: it is itself the victim
+ *    before any ready tx. If the victim would be the new tx itself, it is refused (BAD_FEE,
  *    "mempool full") and nothing changes.
+ *
+ * The caller learns from {@link MempoolAddResult.future} that a tx was kept only as future: the
+ * node does not relay those (peers could not check them either). Re-checks after a block
+ * ({@link Mempool.revalidate}) apply the funding rule again but not the quotas, so a reorg that
+ * turns ready txs into futures for a moment never evicts them; the next add restores the quotas.
  *
  * Pure: time is passed in (seconds); no events — the caller announces changes.
  * @module
@@ -113,6 +126,12 @@ export interface MempoolOptions {
   maxBytes?: number;
   /** Most pending transactions per sender, and how far ahead of its confirmed nonce (default 256). */
   maxPerSender?: number;
+  /** Most transactions of one sender behind a nonce gap (default 16, at most `maxPerSender`). */
+  maxFuturePerSender?: number;
+  /** Most transactions behind a nonce gap in all (default a tenth of `maxCount`). 0: none. */
+  maxFutureCount?: number;
+  /** Most encoded bytes behind a nonce gap in all (default a tenth of `maxBytes`). 0: none. */
+  maxFutureBytes?: number;
   /** Shared with block validation so a block's transactions seen here are not verified twice. */
   sigCache?: SignatureCache;
 }
@@ -120,6 +139,13 @@ export interface MempoolOptions {
 export const DEFAULT_MEMPOOL_MAX_COUNT = 20_000;
 export const DEFAULT_MEMPOOL_MAX_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_MEMPOOL_MAX_PER_SENDER = 256;
+/**
+ * Futures per sender: a wallet that sends faster than its txs propagate may briefly leave a gap
+ * of a few nonces; 16 covers that, and keeps one key from taking much of the future quota.
+ */
+export const DEFAULT_MEMPOOL_MAX_FUTURE_PER_SENDER = 16;
+/** The default future quota is this fraction (1/n) of the count and byte bounds. */
+export const MEMPOOL_FUTURE_SHARE = 10;
 
 /**
  * Compares fee rates exactly (fee/size as fractions): > 0 if `a` pays more per byte than `b`.
@@ -141,8 +167,10 @@ interface SenderCheck {
   failed?: { entry: MempoolEntry; error: RuleError };
   /** after a failed one: they need it. */
   dependents: MempoolEntry[];
-  /** behind a nonce gap: not checked. */
+  /** behind a nonce gap, their fees covered by the balance left after `valid`: not run. */
   future: MempoolEntry[];
+  /** behind a nonce gap, from the first whose fee the balance no longer covers. */
+  unfunded: MempoolEntry[];
 }
 
 function byNonce(a: MempoolEntry, b: MempoolEntry): number {
@@ -167,11 +195,17 @@ export class Mempool {
   readonly maxCount: number;
   readonly maxBytes: number;
   readonly maxPerSender: number;
+  readonly maxFuturePerSender: number;
+  readonly maxFutureCount: number;
+  readonly maxFutureBytes: number;
   private readonly byId = new Map<string, MempoolEntry>();
   /** Per sender: its entries sorted by nonce (unique nonces). */
   private readonly bySender = new Map<string, MempoolEntry[]>();
   private totalBytes = 0;
   private nextSeq = 0;
+  /** The entries that wait behind a nonce gap, as the last check of their sender found them. */
+  private readonly futures = new Set<MempoolEntry>();
+  private futureTotalBytes = 0;
 
   readonly #sigCache: SignatureCache | undefined;
 
@@ -179,9 +213,15 @@ export class Mempool {
     this.maxCount = opts.maxCount ?? DEFAULT_MEMPOOL_MAX_COUNT;
     this.maxBytes = opts.maxBytes ?? DEFAULT_MEMPOOL_MAX_BYTES;
     this.maxPerSender = opts.maxPerSender ?? DEFAULT_MEMPOOL_MAX_PER_SENDER;
+    this.maxFuturePerSender = opts.maxFuturePerSender ?? Math.min(DEFAULT_MEMPOOL_MAX_FUTURE_PER_SENDER, this.maxPerSender);
+    this.maxFutureCount = opts.maxFutureCount ?? Math.max(1, Math.floor(this.maxCount / MEMPOOL_FUTURE_SHARE));
+    this.maxFutureBytes = opts.maxFutureBytes ?? Math.max(1, Math.floor(this.maxBytes / MEMPOOL_FUTURE_SHARE));
     this.#sigCache = opts.sigCache;
     for (const [k, v] of Object.entries({ maxCount: this.maxCount, maxBytes: this.maxBytes, maxPerSender: this.maxPerSender })) {
       if (!(Number.isSafeInteger(v) && v >= 1)) throw new RangeError(`Mempool: ${k} must be a positive integer`);
+    }
+    for (const [k, v] of Object.entries({ maxFuturePerSender: this.maxFuturePerSender, maxFutureCount: this.maxFutureCount, maxFutureBytes: this.maxFutureBytes })) {
+      if (!(Number.isSafeInteger(v) && v >= 0)) throw new RangeError(`Mempool: ${k} must be a non-negative integer`);
     }
   }
 
@@ -193,6 +233,25 @@ export class Mempool {
   /** Total encoded bytes pending. @example pool.bytes */
   get bytes(): number {
     return this.totalBytes;
+  }
+
+  /** Number of pending transactions behind a nonce gap. @example pool.futureCount <= pool.maxFutureCount */
+  get futureCount(): number {
+    return this.futures.size;
+  }
+
+  /** Encoded bytes of the pending transactions behind a nonce gap. @example pool.futureBytes */
+  get futureBytes(): number {
+    return this.futureTotalBytes;
+  }
+
+  /**
+   * Whether a pending tx (txid bytes or display hex) waits behind a nonce gap of its sender.
+   * @example if (pool.isFuture(id)) return 'not relayed'
+   */
+  isFuture(txid: Uint8Array | string): boolean {
+    const e = this.get(txid);
+    return e !== undefined && this.futures.has(e);
   }
 
   /** The entry of a txid (bytes, internal order, or display hex). @example pool.get(txidHex)?.fee */
@@ -295,20 +354,30 @@ export class Mempool {
       const f = check.failed!;
       fail('BAD_NONCE', `pending nonce ${f.entry.nonce} of this sender is no longer valid (${f.error.code})`);
     }
+    if (check.unfunded.includes(entry)) {
+      fail('INSUFFICIENT_FUNDS', `the balance does not cover the fees of this sender's transactions behind the nonce gap`);
+    }
+    const future = check.future.includes(entry);
+    if (future && check.future.length > this.maxFuturePerSender) {
+      fail('BAD_NONCE', `at most ${this.maxFuturePerSender} transactions of one sender wait behind a nonce gap`);
+    }
 
-    const remove = new Set<MempoolEntry>([...check.stale, ...check.dependents]);
+    const remove = new Set<MempoolEntry>([...check.stale, ...check.dependents, ...check.unfunded]);
     if (existing) remove.add(existing);
     if (check.failed) remove.add(check.failed.entry);
-    const evicted = this.planEviction(entry, remove);
-    if (evicted.includes(entry)) fail('BAD_FEE', 'mempool full: fee rate too low');
+    const evicted = this.planEviction(entry, remove, check.future);
+    if (evicted.includes(entry)) {
+      fail('BAD_FEE', future ? 'mempool full: no room for a transaction behind a nonce gap' : 'mempool full: fee rate too low');
+    }
 
     // Commit.
     this.nextSeq++;
     const invalidated = this.rejections(check);
     for (const e of remove) this.removeEntry(e);
     this.insertEntry(entry);
+    this.markFutures(sender, check.future);
     for (const e of evicted) this.removeEntry(e);
-    return { added: true, entry, future: check.future.includes(entry), replaced: existing, invalidated, evicted };
+    return { added: true, entry, future, replaced: existing, invalidated, evicted };
   }
 
   // --- chain updates -------------------------------------------------------------------------
@@ -355,10 +424,11 @@ export class Mempool {
    */
   revalidate(state: ChainState, ctx: MempoolContext): MempoolRejection[] {
     const out: MempoolRejection[] = [];
-    for (const chain of [...this.bySender.values()]) {
+    for (const [sender, chain] of [...this.bySender]) {
       const check = this.checkSender(state, ctx, [...chain]);
       const rejected = this.rejections(check);
       for (const r of rejected) this.removeEntry(r.entry);
+      this.markFutures(sender, check.future);
       out.push(...rejected);
     }
     return out;
@@ -463,7 +533,7 @@ export class Mempool {
 
   /** Runs a sender's chain (sorted by nonce) in a rolled-back savepoint. */
   private checkSender(state: ChainState, ctx: MempoolContext, chain: MempoolEntry[]): SenderCheck {
-    const res: SenderCheck = { stale: [], valid: [], dependents: [], future: [] };
+    const res: SenderCheck = { stale: [], valid: [], dependents: [], future: [], unfunded: [] };
     if (chain.length === 0) return res;
     const confirmed = state.account(chain[0].tx.from).nonce;
     const height = ctx.height + 1;
@@ -487,7 +557,13 @@ export class Mempool {
         res.valid.push(e);
         expected++;
       }
-      res.future = chain.slice(i);
+      // What the ready chain leaves must pay the fees the futures declare, lowest nonce first.
+      let balance = state.account(chain[0].tx.from).balance;
+      for (; i < chain.length && chain[i].fee <= balance; i++) {
+        balance -= chain[i].fee;
+        res.future.push(chain[i]);
+      }
+      res.unfunded = chain.slice(i);
       return res;
     } finally {
       state.rollback();
@@ -503,22 +579,42 @@ export class Mempool {
     for (const e of check.dependents) {
       out.push(rejection(e, new RuleError('BAD_NONCE', `depends on nonce ${check.failed!.entry.nonce}, which is invalid`)));
     }
+    for (const e of check.unfunded) {
+      out.push(rejection(e, new RuleError('INSUFFICIENT_FUNDS', `the balance no longer covers the fee of nonce ${e.nonce}, behind a nonce gap`)));
+    }
     return out;
   }
 
   /**
-   * Which entries to evict so that the pool, after adding `added` and removing `removed`, is
-   * within its bounds: repeatedly the lowest-fee-rate tail (last nonce) of any sender's chain,
-   * the newest first among equals. Nothing is changed here.
+   * Which entries to evict so that the pool, after adding `added` (its sender's futures then
+   * being `senderFutures`) and removing `removed` (entries of the same sender), is within its
+   * bounds and its future quota: repeatedly the lowest-fee-rate tail (last nonce) of any sender's
+   * chain, the newest first among equals — a future tail while there is one, a ready tail only
+   * when no future is left. Nothing is changed here.
    */
-  private planEviction(added: MempoolEntry, removed: Set<MempoolEntry>): MempoolEntry[] {
+  private planEviction(added: MempoolEntry, removed: Set<MempoolEntry>, senderFutures: readonly MempoolEntry[]): MempoolEntry[] {
+    const isFuture = new Set(this.futures);
     let count = this.byId.size + 1;
     let bytes = this.totalBytes + added.size;
+    let futureCount = this.futures.size;
+    let futureBytes = this.futureTotalBytes;
+    for (const e of this.bySender.get(added.sender) ?? []) {
+      if (!isFuture.delete(e)) continue;
+      futureCount--;
+      futureBytes -= e.size;
+    }
+    for (const e of senderFutures) {
+      isFuture.add(e);
+      futureCount++;
+      futureBytes += e.size;
+    }
     for (const e of removed) {
       count--;
       bytes -= e.size;
     }
-    if (count <= this.maxCount && bytes <= this.maxBytes) return [];
+    const futuresOver = () => futureCount > this.maxFutureCount || futureBytes > this.maxFutureBytes;
+    const poolOver = () => count > this.maxCount || bytes > this.maxBytes;
+    if (!poolOver() && !futuresOver()) return [];
     const chains: MempoolEntry[][] = [];
     for (const [sender, chain] of this.bySender) {
       const c = chain.filter((e) => !removed.has(e));
@@ -529,12 +625,12 @@ export class Mempool {
       if (c.length) chains.push(c);
     }
     if (!this.bySender.has(added.sender)) chains.push([added]);
-    const victims: MempoolEntry[] = [];
-    while (count > this.maxCount || bytes > this.maxBytes) {
+    /** Index of the chain whose tail is the cheapest among the tails that pass `eligible`, or -1. */
+    const cheapestTail = (eligible: (e: MempoolEntry) => boolean): number => {
       let worst = -1;
       for (let i = 0; i < chains.length; i++) {
         const c = chains[i];
-        if (c.length === 0) continue;
+        if (c.length === 0 || !eligible(c[c.length - 1])) continue;
         if (worst < 0) {
           worst = i;
           continue;
@@ -544,13 +640,40 @@ export class Mempool {
         const cmp = compareFeeRate(t, w);
         if (cmp < 0 || (cmp === 0 && t.seq > w.seq)) worst = i;
       }
+      return worst;
+    };
+    const victims: MempoolEntry[] = [];
+    while (poolOver() || futuresOver()) {
+      let worst = cheapestTail((e) => isFuture.has(e));
+      // No future left (so `added` is ready): only the pool bounds can still be over.
+      if (worst < 0) worst = cheapestTail(() => true);
+      if (worst < 0) break; // nothing left to evict (cannot happen: `added` is always a tail candidate)
       const victim = chains[worst].pop()!;
       victims.push(victim);
       count--;
       bytes -= victim.size;
+      if (isFuture.has(victim)) {
+        futureCount--;
+        futureBytes -= victim.size;
+      }
       if (victim === added) break; // the caller refuses the tx; no need to go on
     }
     return victims;
+  }
+
+  /** Records which entries of `sender`'s chain wait behind its nonce gap (after a check of it). */
+  private markFutures(sender: string, futures: readonly MempoolEntry[]): void {
+    const now = new Set(futures);
+    for (const e of this.bySender.get(sender) ?? []) {
+      if (now.has(e) === this.futures.has(e)) continue;
+      if (now.has(e)) {
+        this.futures.add(e);
+        this.futureTotalBytes += e.size;
+      } else {
+        this.futures.delete(e);
+        this.futureTotalBytes -= e.size;
+      }
+    }
   }
 
   private insertEntry(e: MempoolEntry): void {
@@ -566,6 +689,7 @@ export class Mempool {
     if (this.byId.get(e.id) !== e) return;
     this.byId.delete(e.id);
     this.totalBytes -= e.size;
+    if (this.futures.delete(e)) this.futureTotalBytes -= e.size;
     const chain = this.bySender.get(e.sender)!;
     chain.splice(chain.indexOf(e), 1);
     if (chain.length === 0) this.bySender.delete(e.sender);

@@ -2,56 +2,173 @@
  * The orphan pool: blocks that arrived before their parent. They are kept, bounded in count and
  * bytes, until the parent connects (then {@link OrphanPool.takeChildren} hands them back) or they
  * expire; their missing roots are what to ask peers for. Like Bitcoin Core's old
- * `mapOrphanBlocks` / btcd's `orphanBlocks` (oldest evicted first), with a byte bound added so a
- * peer cannot pin megabytes of junk in a tab.
+ * `mapOrphanBlocks` / btcd's `orphanBlocks`, hardened against peers that send junk orphans
+ * (issue 11: a dozen ~1 MiB junk orphans were kept and relayed, an "8 MiB" pool of decoded blocks
+ * held ~50 MiB of heap, and 100 tiny orphans from one peer flushed another's):
+ *
+ * - what is kept must cost nearly a real block and be well formed: {@link orphanWorkSuffices}
+ *   (its bits within {@link ORPHAN_MAX_EASIER} of the tip's) and {@link checkOrphanBody} (the
+ *   cheap context-free body checks; signatures wait until the parent connects) — the caller runs
+ *   both before {@link OrphanPool.add};
+ * - orphans are held as their ENCODED BYTES (a copy owning its buffer, never a view that pins a
+ *   larger one), with the decoded 80-byte header; the caller decodes the body again when the
+ *   parent connects. So the byte bound is the memory actually held;
+ * - each source (a peer, or the node's own path) holds at most {@link DEFAULT_MAX_ORPHANS_PER_SOURCE}
+ *   orphans and 1/{@link ORPHAN_SOURCE_BYTES_SHARE} of the bytes: a source over its share loses its
+ *   OWN oldest. When the whole pool is over a bound, the source holding the most of what is over
+ *   (orphans for the count, bytes for the bytes; among equals the one holding the oldest orphan)
+ *   loses its oldest — so a flood from one peer never evicts another peer's orphan.
  *
  * Pure: the caller passes the current time (seconds) in.
  * @module
  */
-import { blockHash } from './header.ts';
+import { blockSize, computeMerkle, txLeafHash } from './block.ts';
+import { bytesToHex, equalBytes } from './bytes.ts';
+import { fail } from './errors.ts';
 import { hashToHex } from './hash.ts';
-import type { Block } from './types.ts';
+import { HEADER_BYTES, blockHash, decodeHeader } from './header.ts';
+import { workForBits } from './pow.ts';
+import type { Block, BlockHeader, NetworkParams } from './types.ts';
 
 /** One orphan with its bookkeeping. */
 export interface OrphanEntry {
-  block: Block;
+  /** The encoded block (its own buffer). Decode it when the parent has connected. */
+  bytes: Uint8Array;
+  header: BlockHeader;
   hash: Uint8Array;
-  /** Encoded size in bytes, as counted against the byte bound. */
+  /** Encoded size in bytes, as counted against the byte bounds. */
   size: number;
   /** Arrival time, seconds. */
   receivedAt: number;
+  /** Who sent it: the key of its per-source share. */
+  source: string;
 }
 
-/** Default bounds. */
-export const DEFAULT_MAX_ORPHANS = 100;
-export const DEFAULT_MAX_ORPHAN_BYTES = 8 * 1024 * 1024;
+/** What {@link OrphanPool.add} did. */
+export interface OrphanAddResult {
+  /** Whether the block is held now (false: already held, larger than a source's share, or evicted at once). */
+  added: boolean;
+  /** Other orphans evicted to make room. */
+  evicted: OrphanEntry[];
+}
+
+/** Bounds of an {@link OrphanPool}. */
+export interface OrphanPoolOptions {
+  /** Most orphans held (default 100). */
+  maxCount?: number;
+  /** Most encoded bytes held (default 8 MiB). */
+  maxBytes?: number;
+  /** Most orphans one source holds (default 8, at most `maxCount`). */
+  maxCountPerSource?: number;
+  /** Most bytes one source holds (default a quarter of `maxBytes`); a larger block is refused. */
+  maxBytesPerSource?: number;
+}
 
 /**
- * A bounded pool of blocks whose parent is unknown, keyed by hash and indexed by parent hash.
+ * Default bounds. 8 MiB of encoded blocks is what a tab holds now (it was ~50 MiB of heap when
+ * decoded blocks were held); an honest orphan is a block or two that arrived just before the
+ * sync that fetches its parent, so 8 full blocks is plenty.
+ */
+export const DEFAULT_MAX_ORPHANS = 100;
+export const DEFAULT_MAX_ORPHAN_BYTES = 8 * 1024 * 1024;
+/** Orphans one source may hold: an honest peer sends the blocks it connects, one per block interval. */
+export const DEFAULT_MAX_ORPHANS_PER_SOURCE = 8;
+/** One source may hold 1/n of the pool's bytes (2 MiB of 8: two full blocks). */
+export const ORPHAN_SOURCE_BYTES_SHARE = 4;
+
+/**
+ * How much easier than the next block at our tip an orphan's bits may be. ASERT can lower the
+ * difficulty legitimately over the blocks we have not seen yet (the orphan's ancestors): by half
+ * per half-life that the chain falls behind schedule. 16 = 4 half-lives (4 h on main, 8 min on
+ * dev) is generous for an honest orphan a few blocks ahead of us, and makes a junk orphan cost at
+ * least 1/16 of a real block. A node much further behind catches up by headers-first sync (the
+ * status poll), not through orphans.
+ */
+export const ORPHAN_MAX_EASIER = 16;
+
+/**
+ * Whether an orphan with `bits` is worth keeping when the next block at our tip needs
+ * `requiredBits`: its work is at least 1/{@link ORPHAN_MAX_EASIER} of that block's.
+ * @example if (!orphanWorkSuffices(block.header.bits, nextBits(params, tip, block1Time))) return 'low-work'
+ */
+export function orphanWorkSuffices(bits: number, requiredBits: number): boolean {
+  return workForBits(bits) * BigInt(ORPHAN_MAX_EASIER) >= workForBits(requiredBits);
+}
+
+/**
+ * The context-free body checks of `checkBlockSanity` that cost little (no signature is verified:
+ * that is the expensive part, done when the parent has connected), in its order and with its
+ * codes: at least one transaction (BAD_COINBASE), at most params.maxBlockTxs and
+ * params.maxBlockBytes (BLOCK_TOO_LARGE), merkle root (BAD_MERKLE), duplicates and CVE-2012-2459
+ * (DUPLICATE_TX), a coinbase first and only first (BAD_COINBASE). Throws the RuleError.
+ * @example checkOrphanBody(block, params) // before orphans.add(bytes, now, peer)
+ */
+export function checkOrphanBody(block: Block, params: Pick<NetworkParams, 'maxBlockBytes' | 'maxBlockTxs'>): void {
+  const { header, txs } = block;
+  if (txs.length === 0) fail('BAD_COINBASE', 'block has no transactions');
+  if (txs.length > params.maxBlockTxs) fail('BLOCK_TOO_LARGE', `${txs.length} transactions > ${params.maxBlockTxs}`);
+  const size = blockSize(block);
+  if (size > params.maxBlockBytes) fail('BLOCK_TOO_LARGE', `${size} bytes > ${params.maxBlockBytes}`);
+  const leaves = txs.map(txLeafHash);
+  const { root, mutated } = computeMerkle(leaves);
+  if (!equalBytes(root, header.merkleRoot)) fail('BAD_MERKLE', 'merkle root does not match the header');
+  const seen = new Set<string>();
+  for (const leaf of leaves) {
+    const h = bytesToHex(leaf);
+    if (seen.has(h)) fail('DUPLICATE_TX', 'the same transaction twice');
+    seen.add(h);
+  }
+  if (mutated) fail('DUPLICATE_TX', 'mutated merkle tree');
+  if (txs[0].kind !== 'coinbase') fail('BAD_COINBASE', 'first transaction is not a coinbase');
+  for (let i = 1; i < txs.length; i++) if (txs[i].kind === 'coinbase') fail('BAD_COINBASE', `coinbase at position ${i}`);
+}
+
+interface Held extends OrphanEntry {
+  /** Arrival order (ties of receivedAt, and the oldest of a source). */
+  seq: number;
+}
+
+interface Share {
+  /** Keys of the source's orphans, oldest first. */
+  keys: Set<string>;
+  bytes: number;
+}
+
+/**
+ * A bounded pool of blocks whose parent is unknown, keyed by hash and indexed by parent hash,
+ * with per-source shares.
  * @example
  * ```ts
  * const orphans = new OrphanPool();
  * if (!index.has(block.header.prevHash)) {
- *   orphans.add(block, bytes.length, nowSeconds);
+ *   checkOrphanBody(block, params);
+ *   orphans.add(bytes, nowSeconds, peerId);
  *   for (const h of orphans.missingParents()) peer.requestBlock(h);
  * }
  * // later, when `parent` connected:
- * for (const child of orphans.takeChildren(parentHash)) processBlock(child);
+ * for (const child of orphans.takeChildren(parentHash)) processBlock(child.bytes);
  * ```
  */
 export class OrphanPool {
   readonly maxCount: number;
   readonly maxBytes: number;
+  readonly maxCountPerSource: number;
+  readonly maxBytesPerSource: number;
   /** Insertion order = age order (a Map iterates in insertion order). */
-  private readonly byHash = new Map<string, OrphanEntry>();
+  private readonly byHash = new Map<string, Held>();
   private readonly byPrev = new Map<string, Set<string>>();
+  private readonly bySource = new Map<string, Share>();
   private totalBytes = 0;
+  private nextSeq = 0;
 
-  constructor(opts: { maxCount?: number; maxBytes?: number } = {}) {
+  constructor(opts: OrphanPoolOptions = {}) {
     this.maxCount = opts.maxCount ?? DEFAULT_MAX_ORPHANS;
     this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_ORPHAN_BYTES;
-    if (!(Number.isInteger(this.maxCount) && this.maxCount >= 1)) throw new RangeError('OrphanPool: maxCount');
-    if (!(Number.isInteger(this.maxBytes) && this.maxBytes >= 1)) throw new RangeError('OrphanPool: maxBytes');
+    this.maxCountPerSource = opts.maxCountPerSource ?? Math.min(DEFAULT_MAX_ORPHANS_PER_SOURCE, this.maxCount);
+    this.maxBytesPerSource = opts.maxBytesPerSource ?? Math.max(1, Math.floor(this.maxBytes / ORPHAN_SOURCE_BYTES_SHARE));
+    for (const [k, v] of Object.entries({ maxCount: this.maxCount, maxBytes: this.maxBytes, maxCountPerSource: this.maxCountPerSource, maxBytesPerSource: this.maxBytesPerSource })) {
+      if (!(Number.isSafeInteger(v) && v >= 1)) throw new RangeError(`OrphanPool: ${k} must be a positive integer`);
+    }
   }
 
   /** Number of orphans held. @example orphans.size */
@@ -64,45 +181,85 @@ export class OrphanPool {
     return this.totalBytes;
   }
 
+  /** Orphans and bytes held for one source. @example orphans.heldBy(peerId).count */
+  heldBy(source: string): { count: number; bytes: number } {
+    const share = this.bySource.get(source);
+    return { count: share?.keys.size ?? 0, bytes: share?.bytes ?? 0 };
+  }
+
   /**
-   * Adds an orphan block. Returns false if it is already held or is larger than the whole byte
-   * bound; otherwise adds it and evicts the oldest orphans until both bounds hold again.
+   * Adds an encoded orphan block from `source` (its header is decoded here; check the body with
+   * {@link checkOrphanBody} first). Refuses a block already held or larger than a source's share;
+   * otherwise evicts until every bound holds again (see the module doc) — which may be the new
+   * block itself if its source is the heaviest and holds nothing older. The bytes are copied if they are a view of a
+   * larger buffer, so holding them never pins more than their size.
    * @example
    * ```ts
-   * orphans.add(block, encodeBlock(block).length, Math.floor(Date.now() / 1000));
+   * const { added, evicted } = orphans.add(bytes, Math.floor(Date.now() / 1000), peerId);
    * ```
    */
-  add(block: Block, size: number, now: number): boolean {
-    if (!(Number.isInteger(size) && size >= 0)) throw new RangeError('OrphanPool.add: size');
-    if (size > this.maxBytes) return false;
-    const hash = blockHash(block.header);
+  add(bytes: Uint8Array, now: number, source = ''): OrphanAddResult {
+    if (!(bytes instanceof Uint8Array) || bytes.length < HEADER_BYTES) throw new RangeError('OrphanPool.add: bytes must hold at least a header');
+    const size = bytes.length;
+    if (size > this.maxBytesPerSource) return { added: false, evicted: [] };
+    const header = decodeHeader(bytes.subarray(0, HEADER_BYTES));
+    const hash = blockHash(header);
     const key = hashToHex(hash);
-    if (this.byHash.has(key)) return false;
-    const entry: OrphanEntry = { block, hash, size, receivedAt: now };
+    if (this.byHash.has(key)) return { added: false, evicted: [] };
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+    const entry: Held = { bytes: own, header, hash, size, receivedAt: now, source, seq: this.nextSeq++ };
     this.byHash.set(key, entry);
-    const prevKey = hashToHex(block.header.prevHash);
+    const prevKey = hashToHex(header.prevHash);
     let siblings = this.byPrev.get(prevKey);
     if (!siblings) this.byPrev.set(prevKey, (siblings = new Set()));
     siblings.add(key);
+    let share = this.bySource.get(source);
+    if (!share) this.bySource.set(source, (share = { keys: new Set(), bytes: 0 }));
+    share.keys.add(key);
+    share.bytes += size;
     this.totalBytes += size;
+
+    const evicted: OrphanEntry[] = [];
+    const evictOldestOf = (s: Share) => evicted.push(this.remove(s.keys.values().next().value as string)!);
+    // The new block is the source's newest, and alone it fits its share: it is never evicted here.
+    while (share.keys.size > this.maxCountPerSource || share.bytes > this.maxBytesPerSource) evictOldestOf(share);
     while (this.byHash.size > this.maxCount || this.totalBytes > this.maxBytes) {
-      const oldest = this.byHash.keys().next().value as string;
-      this.remove(oldest);
+      evictOldestOf(this.heaviest(this.byHash.size > this.maxCount ? 'count' : 'bytes'));
     }
-    return true;
+    const added = this.byHash.get(key) === entry;
+    return { added, evicted: added ? evicted : evicted.filter((e) => e !== entry) };
   }
 
-  private remove(key: string): OrphanEntry | undefined {
+  /**
+   * The share holding the most orphans (`by` 'count') or bytes; among equals the one holding the
+   * oldest orphan (an honest orphan is useful only until its parent comes, so the fresh one is
+   * worth more).
+   */
+  private heaviest(by: 'count' | 'bytes'): Share {
+    let best: { share: Share; amount: number; oldest: number } | undefined;
+    for (const share of this.bySource.values()) {
+      const amount = by === 'count' ? share.keys.size : share.bytes;
+      const oldest = this.byHash.get(share.keys.values().next().value as string)!.seq;
+      if (best === undefined || amount > best.amount || (amount === best.amount && oldest < best.oldest)) best = { share, amount, oldest };
+    }
+    return best!.share;
+  }
+
+  private remove(key: string): Held | undefined {
     const entry = this.byHash.get(key);
     if (!entry) return undefined;
     this.byHash.delete(key);
     this.totalBytes -= entry.size;
-    const prevKey = hashToHex(entry.block.header.prevHash);
+    const prevKey = hashToHex(entry.header.prevHash);
     const siblings = this.byPrev.get(prevKey);
     if (siblings) {
       siblings.delete(key);
       if (siblings.size === 0) this.byPrev.delete(prevKey);
     }
+    const share = this.bySource.get(entry.source)!;
+    share.keys.delete(key);
+    share.bytes -= entry.size;
+    if (share.keys.size === 0) this.bySource.delete(entry.source);
     return entry;
   }
 
@@ -111,7 +268,7 @@ export class OrphanPool {
     return this.byHash.has(typeof hash === 'string' ? hash.toLowerCase() : hashToHex(hash));
   }
 
-  /** The orphan with this hash, if held. @example orphans.get(hash)?.block */
+  /** The orphan with this hash, if held. @example orphans.get(hash)?.bytes */
   get(hash: Uint8Array | string): OrphanEntry | undefined {
     return this.byHash.get(typeof hash === 'string' ? hash.toLowerCase() : hashToHex(hash));
   }
@@ -122,19 +279,19 @@ export class OrphanPool {
    * @example
    * ```ts
    * const queue = [connectedHash];
-   * while (queue.length) for (const o of orphans.takeChildren(queue.shift()!)) if (process(o.block)) queue.push(o.hash);
+   * while (queue.length) for (const o of orphans.takeChildren(queue.shift()!)) if (process(o.bytes)) queue.push(o.hash);
    * ```
    */
   takeChildren(parentHash: Uint8Array | string): OrphanEntry[] {
     const prevKey = typeof parentHash === 'string' ? parentHash.toLowerCase() : hashToHex(parentHash);
     const keys = this.byPrev.get(prevKey);
     if (!keys) return [];
-    const out: OrphanEntry[] = [];
+    const out: Held[] = [];
     for (const k of [...keys]) {
       const e = this.remove(k);
       if (e) out.push(e);
     }
-    out.sort((a, b) => a.receivedAt - b.receivedAt);
+    out.sort((a, b) => a.receivedAt - b.receivedAt || a.seq - b.seq);
     return out;
   }
 
@@ -167,7 +324,7 @@ export class OrphanPool {
     for (const [prevKey, children] of this.byPrev) {
       if (this.byHash.has(prevKey)) continue;
       const first = this.byHash.get(children.values().next().value as string)!;
-      out.push(first.block.header.prevHash);
+      out.push(first.header.prevHash);
     }
     return out;
   }

@@ -18,11 +18,13 @@ export type Source = 'local' | 'miner' | 'peer' | 'storage';
  * - `extended`: connected on top of the tip (the tip moved forward);
  * - `reorged`: connected as part of a switch to a branch with more work (blocks were disconnected);
  * - `side`: valid so far and stored, on a branch with no more work than the active one;
- * - `orphan`: its parent is unknown; kept in the orphan pool until the parent arrives;
+ * - `orphan`: its parent is unknown; kept in the orphan pool until the parent arrives (not a
+ *   verdict on it: only its proof of work and the cheap body checks passed, so it is not relayed);
  * - `duplicate`: already stored;
  * - `held`: TIME_TOO_NEW — kept and retried once the clock has caught up (not a verdict, no ban);
  * - `low-work`: an unrequested block (gossip) on a branch ending far below the tip's work
- *   (`antiDosWorkThreshold`); not stored, no verdict on it — sync fetches it if its branch ever
+ *   (`antiDosWorkThreshold`), or an orphan whose bits are far easier than our tip's
+ *   (`ORPHAN_MAX_EASIER`); not stored, no verdict on it — sync fetches it if its branch ever
  *   gets ahead;
  * - `invalid`: breaks a rule (`code`); its header is marked invalid unless only the body was
  *   wrong (a mutated block, BAD_MERKLE / DUPLICATE_TX), so the right body can still come.
@@ -35,9 +37,14 @@ export interface ProcessBlockResult {
   height?: number;
 }
 
-/** What {@link FullNode.processTx} did with a transaction. */
+/**
+ * What {@link FullNode.processTx} did with a transaction. `future`: accepted only as waiting
+ * behind a nonce gap of its sender (Mempool policy): kept here but not to be relayed, since its
+ * fee is not shown to be payable until the gap fills.
+ */
 export interface ProcessTxResult {
   status: 'accepted' | 'duplicate' | 'invalid';
+  future?: true;
   code?: RuleCode;
   /** Display hex; '' when the bytes did not decode. */
   txid: string;

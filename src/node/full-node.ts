@@ -6,7 +6,10 @@
  *
  * Block path ({@link FullNode.processBlock}), cheapest checks first:
  * 1. decode (MALFORMED), duplicate check, proof of work against the block's own bits;
- * 2. unknown parent → orphan pool (processed when the parent arrives);
+ * 2. unknown parent → orphan pool (processed when the parent arrives), if it is worth holding:
+ *    bits within `ORPHAN_MAX_EASIER` of our tip's next bits (else 'low-work', not kept) and a body
+ *    that passes the cheap context-free checks (`checkOrphanBody`; signatures wait for the
+ *    parent). Held as bytes, under a share per sending peer (`OrphanPool`);
  * 3. header context (`checkHeaderContext`: bits = ASERT, time > MTP, time ≤ now + 120 s —
  *    TIME_TOO_NEW is held and retried, never a verdict);
  * 4. sanity (`checkBlockSanity`: merkle, signatures, limits); a body that does not match its
@@ -34,6 +37,7 @@ import {
   buildBlockTemplate,
   checkBlockSanity,
   checkHeaderContext,
+  checkOrphanBody,
   checkProofOfWork,
   decodeBlock,
   decodeTx,
@@ -44,6 +48,8 @@ import {
   isMutationError,
   medianTimePast,
   merkleRoot,
+  nextBits,
+  orphanWorkSuffices,
   sha256d,
   txid as txidOf,
   undoBlock,
@@ -444,16 +450,18 @@ export class FullNode {
    * THE path of every block (peers, own miner, local API): see the module doc. Resolves with what
    * happened to this block; rejects only on a storage failure or when the node is stopped.
    * `unrequested`: the block came without being asked for (gossip); if it starts a branch that
-   * ends far below the tip's work it is answered 'low-work' and not stored.
+   * ends far below the tip's work it is answered 'low-work' and not stored. `peer`: the peer that
+   * sent it (gossip's sender): an orphan counts against that peer's share of the orphan pool.
    * @example
    * ```ts
    * const r = await node.processBlock(bytes, 'peer');
    * if (r.status === 'invalid') peer.penalise(r.code);
    * ```
    */
-  processBlock(block: Block | Uint8Array, source: Source, opts: { unrequested?: boolean } = {}): Promise<ProcessBlockResult> {
+  processBlock(block: Block | Uint8Array, source: Source, opts: { unrequested?: boolean; peer?: string } = {}): Promise<ProcessBlockResult> {
     const unrequested = opts.unrequested === true;
-    return this.#enqueue(() => this.#runTask((task) => this.#processBlocks([{ input: block, source, unrequested }], task)));
+    const peer = typeof opts.peer === 'string' ? opts.peer : undefined;
+    return this.#enqueue(() => this.#runTask((task) => this.#processBlocks([{ input: block, source, unrequested, peer }], task)));
   }
 
   /**
@@ -582,20 +590,20 @@ export class FullNode {
     return { startTip: this.#tip, blocks: new Map(), pending: new Map(), unwritten: [], unwrittenBytes: 0, blockEvents: [], writeFailed: false };
   }
 
-  #takeOrphans(parentHash: Uint8Array): { input: Block; source: Source }[] {
+  #takeOrphans(parentHash: Uint8Array): { input: Uint8Array; source: Source }[] {
     return this.#orphans.takeChildren(parentHash).map((o) => {
       const hex = hashToHex(o.hash);
       const source = this.#orphanSources.get(hex) ?? 'peer';
       this.#orphanSources.delete(hex);
-      return { input: o.block, source };
+      return { input: o.bytes, source };
     });
   }
 
   /** Processes blocks, then the orphans each one unlocks; returns the first block's result. */
-  async #processBlocks(work: { input: Block | Uint8Array; source: Source; unrequested?: boolean }[], task: Task): Promise<ProcessBlockResult> {
+  async #processBlocks(work: { input: Block | Uint8Array; source: Source; unrequested?: boolean; peer?: string }[], task: Task): Promise<ProcessBlockResult> {
     let first: ProcessBlockResult | undefined;
     for (let item = work.shift(); item !== undefined; item = work.shift()) {
-      const result = await this.#acceptBlock(item.input, item.source, task, item.unrequested === true);
+      const result = await this.#acceptBlock(item.input, item.source, task, item.unrequested === true, item.peer);
       first ??= result;
       task.blockEvents.push({ hash: result.hash, height: result.height ?? -1, result, source: item.source });
       if (result.status !== 'orphan' && result.status !== 'held' && result.hash !== '' && this.headers.has(result.hash)) {
@@ -633,7 +641,7 @@ export class FullNode {
   }
 
   /** One block through steps 1–5 of the module doc. */
-  async #acceptBlock(input: Block | Uint8Array, source: Source, task: Task, unrequested = false): Promise<ProcessBlockResult> {
+  async #acceptBlock(input: Block | Uint8Array, source: Source, task: Task, unrequested = false, peer?: string): Promise<ProcessBlockResult> {
     const params = this.params;
     // 1. Decode.
     let block: Block;
@@ -686,11 +694,7 @@ export class FullNode {
 
     // 2. Orphan.
     const prev = this.headers.get(header.prevHash);
-    if (!prev) {
-      this.#orphans.add(block, bytes.length, this.#now());
-      this.#orphanSources.set(hex, source);
-      return { status: 'orphan', hash: hex };
-    }
+    if (!prev) return this.#keepOrphan(block, bytes, hex, source, peer);
 
     // Anti-DoS (Core's AcceptBlock for blocks nobody asked for): a new branch ending far below
     // the tip's work costs its sender little to make; it is not stored until sync asks for it.
@@ -749,6 +753,30 @@ export class FullNode {
     if (now.status === 'invalid') return this.#invalidResult(hex, now);
     if (this.#onActiveChain(now)) return { status: reorged ? 'reorged' : 'extended', hash: hex, height: now.height };
     return { status: 'side', hash: hex, height: now.height };
+  }
+
+  /**
+   * Step 2 of the module doc: an orphan is kept only if it cost nearly a real block to make and
+   * its body matches its header; then as bytes, in its sender's share (the peer, or our own
+   * source for blocks that came from no peer).
+   */
+  #keepOrphan(block: Block, bytes: Uint8Array, hex: string, source: Source, peer: string | undefined): ProcessBlockResult {
+    const tip = this.#tip;
+    const block1Time = tip.height >= 1 ? this.headers.ancestorAt(tip, 1)!.header.time : undefined;
+    // Not kept, no verdict: an honest peer far ahead of a stalled tip may send one (sync catches up).
+    if (!orphanWorkSuffices(block.header.bits, nextBits(this.params, { height: tip.height, time: tip.header.time }, block1Time))) {
+      return { status: 'low-work', hash: hex };
+    }
+    try {
+      checkOrphanBody(block, this.params);
+    } catch (e) {
+      if (!(e instanceof RuleError)) throw e;
+      return { status: 'invalid', code: e.code, hash: hex };
+    }
+    const { added, evicted } = this.#orphans.add(bytes, this.#now(), peer === undefined ? source : `peer:${peer}`);
+    for (const o of evicted) this.#orphanSources.delete(hashToHex(o.hash));
+    if (added) this.#orphanSources.set(hex, source);
+    return { status: 'orphan', hash: hex };
   }
 
   /** Whether the block's merkle root matches its header (a failing body may just be mutated). */
@@ -1021,7 +1049,7 @@ export class FullNode {
     for (const e of r.evicted) this.events.emit('txRemoved', { txid: e.id, reason: 'evicted' });
     this.#emitMempool();
     this.#scheduleTemplate();
-    return { status: 'accepted', txid };
+    return r.future ? { status: 'accepted', future: true, txid } : { status: 'accepted', txid };
   }
 
   #emitMempool(): void {

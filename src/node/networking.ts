@@ -37,7 +37,7 @@ export function chainAccessOf(node: FullNode): ChainAccess {
     headers: node.headers,
     tip: () => node.tip,
     getBlocksBytes: async (hashes) => (await node.store.getBlocks(hashes)).map((b) => b ?? undefined),
-    processBlock: (bytes) => node.processBlock(bytes, 'peer', { unrequested: true }),
+    processBlock: (bytes, from) => node.processBlock(bytes, 'peer', { unrequested: true, peer: from }),
     processBlocks: (bytes) => node.processBlocks(bytes, 'peer'),
     processTx: (bytes) => node.processTx(bytes, 'peer'),
     processHeaders: (headers) => node.processHeaders(headers),

@@ -23,6 +23,8 @@ export interface BlockVerdict {
 /** What became of a transaction (FullNode `ProcessTxResult`). */
 export interface TxVerdict {
   status: 'accepted' | 'duplicate' | 'invalid';
+  /** Accepted only as waiting behind a nonce gap: kept, not relayed. */
+  future?: true;
   code?: string;
   txid: string;
 }
@@ -48,7 +50,7 @@ export interface ChainAccess {
   /**
    * An unrequested block from peer `from` (gossip) through the node's block path: one on a branch
    * far below the tip's work is answered 'low-work' and not stored (blocks sync asked for go
-   * through {@link processBlocks}).
+   * through {@link processBlocks}); an orphan counts against `from`'s share of the orphan pool.
    */
   processBlock(bytes: Uint8Array, from: string): Promise<BlockVerdict>;
   /**

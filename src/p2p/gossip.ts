@@ -9,8 +9,8 @@
  * | block processBlock result        | gossip | penalty                                |
  * |----------------------------------|--------|----------------------------------------|
  * | extended, reorged, side          | Accept |                                        |
- * | orphan (PoW checked, parent unknown) | Accept | — and ask the sender for the parents (sync) |
- * | duplicate, held (TIME_TOO_NEW)   | Ignore |                                        |
+ * | orphan (parent unknown; kept)    | Ignore | — and ask the sender for the parents (sync) |
+ * | duplicate, held (TIME_TOO_NEW), low-work | Ignore |                                |
  * | invalid, mutated body (BAD_MERKLE, DUPLICATE_TX) | Ignore | none: the header may be fine (Core's BLOCK_MUTATED) |
  * | invalid, anything else           | Reject | invalidBlock (bans at once)           |
  * | over maxBlockBytes               | Reject | invalidBlock, before any decoding     |
@@ -18,10 +18,22 @@
  * | tx processTx result              | gossip | penalty                                |
  * |----------------------------------|--------|----------------------------------------|
  * | accepted                         | Accept |                                        |
+ * | accepted as future (nonce gap)   | Ignore | — kept by the node, not relayed        |
  * | duplicate                        | Ignore |                                        |
  * | invalid, context-free code ({@link PUNISHABLE_TX_CODES}) | Reject | invalidTx |
  * | invalid, contextual (nonce, funds, fee…) | Ignore | none: honest peers see other tips |
  * | over maxTxBytes                  | Reject | invalidTx, before any decoding         |
+ *
+ * What we cannot check is not forwarded: an orphan's body and ancestry are unknown (its proof of
+ * work, against bits near our tip's, is all we checked — Bitcoin Core never relays orphans), and a
+ * future transaction's fee is not shown to be payable. Peers that have the parent, or the
+ * transactions before the gap, relay them; we fetch the parents from the sender.
+ *
+ * Each validator waits on the node's one serial queue, and gossipsub runs them for every message
+ * it receives, so the waiting ones are bounded per topic ({@link MAX_PENDING_BLOCK_VALIDATIONS},
+ * {@link MAX_PENDING_BLOCK_BYTES}, {@link MAX_PENDING_TX_VALIDATIONS}): past a bound a message is
+ * ignored at once without touching the node, and counted ({@link ChainGossip.stats}). An honest
+ * block dropped that way is fetched by sync at the next status poll.
  *
  * Our own blocks and transactions are published by the node glue (src/node/networking.ts) from
  * the node's events; what arrives by gossip is never re-published by us — gossipsub forwards
@@ -39,6 +51,31 @@ import { protocolIds } from './protocol.ts';
 /** Largest transaction relayed (the consensus maximum, 8 KiB). */
 export const MAX_GOSSIP_TX_BYTES = 8192;
 
+/**
+ * Gossiped blocks waiting for the node's verdict at most; more are ignored unchecked. A block
+ * takes the node from milliseconds (a duplicate) to seconds (10,000 signatures), and new blocks
+ * come every 2–10 s, so 32 waiting is far beyond what honest peers cause.
+ */
+export const MAX_PENDING_BLOCK_VALIDATIONS = 32;
+/** Bytes of gossiped blocks waiting for the node's verdict at most (32 full blocks). */
+export const MAX_PENDING_BLOCK_BYTES = 32 * 1024 * 1024;
+/**
+ * Gossiped transactions waiting for the node's verdict at most (≤ 8 KiB each, so ≤ 8 MiB): about
+ * a full block's worth of small transfers arriving at once.
+ */
+export const MAX_PENDING_TX_VALIDATIONS = 1024;
+
+/** Validations in progress and messages dropped because too many were ({@link ChainGossip.stats}). */
+export interface GossipStats {
+  blocksPending: number;
+  blockBytesPending: number;
+  txsPending: number;
+  /** Blocks ignored unchecked because {@link MAX_PENDING_BLOCK_VALIDATIONS} or the byte bound was reached. */
+  blocksDropped: number;
+  /** Transactions ignored unchecked because {@link MAX_PENDING_TX_VALIDATIONS} was reached. */
+  txsDropped: number;
+}
+
 export interface GossipOptions {
   libp2p: TabchainLibp2p;
   network: string;
@@ -48,6 +85,10 @@ export interface GossipOptions {
   /** Largest block / tx accepted from gossip (defaults: 1 MiB, 8 KiB). */
   maxBlockBytes?: number;
   maxTxBytes?: number;
+  /** Bounds of the validations waiting for the node (defaults: the MAX_PENDING_* constants). */
+  maxPendingBlocks?: number;
+  maxPendingBlockBytes?: number;
+  maxPendingTxs?: number;
   log?: (msg: string) => void;
 }
 
@@ -67,6 +108,10 @@ export class ChainGossip {
   readonly #opts: GossipOptions;
   readonly #maxBlockBytes: number;
   readonly #maxTxBytes: number;
+  readonly #maxPendingBlocks: number;
+  readonly #maxPendingBlockBytes: number;
+  readonly #maxPendingTxs: number;
+  readonly #stats: GossipStats = { blocksPending: 0, blockBytesPending: 0, txsPending: 0, blocksDropped: 0, txsDropped: 0 };
   #chain: ChainAccess | undefined;
   #started = false;
 
@@ -77,6 +122,14 @@ export class ChainGossip {
     this.txsTopic = ids.txsTopic;
     this.#maxBlockBytes = opts.maxBlockBytes ?? MAX_BLOCK_BYTES;
     this.#maxTxBytes = opts.maxTxBytes ?? MAX_GOSSIP_TX_BYTES;
+    this.#maxPendingBlocks = opts.maxPendingBlocks ?? MAX_PENDING_BLOCK_VALIDATIONS;
+    this.#maxPendingBlockBytes = opts.maxPendingBlockBytes ?? MAX_PENDING_BLOCK_BYTES;
+    this.#maxPendingTxs = opts.maxPendingTxs ?? MAX_PENDING_TX_VALIDATIONS;
+  }
+
+  /** Validations in progress and messages dropped unchecked (a copy). @example gossip.stats.blocksDropped */
+  get stats(): GossipStats {
+    return { ...this.#stats };
   }
 
   /** The chain messages are validated against. @example gossip.attach(chain) */
@@ -157,12 +210,22 @@ export class ChainGossip {
       this.#opts.gate.penalize(from, 'invalidBlock', `gossiped block of ${msg.data.length} bytes`);
       return TopicValidatorResult.Reject;
     }
+    const stats = this.#stats;
+    if (stats.blocksPending >= this.#maxPendingBlocks || stats.blockBytesPending + msg.data.length > this.#maxPendingBlockBytes) {
+      stats.blocksDropped++;
+      return TopicValidatorResult.Ignore;
+    }
+    stats.blocksPending++;
+    stats.blockBytesPending += msg.data.length;
     let v;
     try {
       v = await chain.processBlock(msg.data, from);
     } catch (e) {
       this.#opts.log?.(`gossip: block not processed: ${(e as Error).message}`);
       return TopicValidatorResult.Ignore; // the node is stopping, or storage failed: not the peer's fault
+    } finally {
+      stats.blocksPending--;
+      stats.blockBytesPending -= msg.data.length;
     }
     switch (v.status) {
       case 'extended':
@@ -171,7 +234,7 @@ export class ChainGossip {
         return TopicValidatorResult.Accept;
       case 'orphan':
         this.#opts.onOrphan?.(from, v.hash);
-        return TopicValidatorResult.Accept;
+        return TopicValidatorResult.Ignore;
       case 'duplicate':
       case 'held':
       case 'low-work':
@@ -196,14 +259,22 @@ export class ChainGossip {
       this.#opts.gate.penalize(from, 'invalidTx', `gossiped tx of ${msg.data.length} bytes`);
       return TopicValidatorResult.Reject;
     }
+    const stats = this.#stats;
+    if (stats.txsPending >= this.#maxPendingTxs) {
+      stats.txsDropped++;
+      return TopicValidatorResult.Ignore;
+    }
+    stats.txsPending++;
     let v;
     try {
       v = await chain.processTx(msg.data, from);
     } catch (e) {
       this.#opts.log?.(`gossip: tx not processed: ${(e as Error).message}`);
       return TopicValidatorResult.Ignore;
+    } finally {
+      stats.txsPending--;
     }
-    if (v.status === 'accepted') return TopicValidatorResult.Accept;
+    if (v.status === 'accepted') return v.future ? TopicValidatorResult.Ignore : TopicValidatorResult.Accept;
     if (v.status === 'invalid' && v.code !== undefined && PUNISHABLE_TX_CODES.has(v.code)) {
       this.#opts.gate.penalize(from, 'invalidTx', `gossiped tx ${v.txid}: ${v.code}`);
       return TopicValidatorResult.Reject;

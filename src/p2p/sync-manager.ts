@@ -26,6 +26,10 @@
  * 4. **Synced** = no connected peer (still helpful) claims more work than our active tip; with no
  *    peers, synced. The node's flag follows (its miner waits for it).
  *
+ * A peer that answers `BUSY` (its serving budget is spent, serve-budget.ts) is not charged and
+ * its claim still counts (we are not synced because it is busy): it is passed over for
+ * {@link BUSY_RETRY_MS} — other peers are asked meanwhile — and the loop comes back to it then.
+ *
  * Progress goes out as `sync-progress` events `{ phase: 'headers' | 'blocks', done, total }`,
  * counted from the start of the phase.
  * @module
@@ -98,6 +102,17 @@ const UNHELPFUL_MS = 60_000;
  * ahead.
  */
 const RETRY_MS = 3_000;
+/**
+ * How long a peer that answered BUSY is passed over, ms. Its budget refills in well under a
+ * second (serve-budget.ts: 100 requests/s, 16 MiB/s per peer), unless all peers together drained
+ * its node's budget; one second keeps a sync going at almost full speed without hammering it.
+ */
+export const BUSY_RETRY_MS = 1_000;
+
+/** Whether a failed request was a BUSY answer (the peer is at its serving budget: not its fault). */
+function isBusy(e: unknown): boolean {
+  return e instanceof RemoteSyncError && e.code === 'BUSY';
+}
 
 interface PeerSync {
   id: PeerId;
@@ -112,6 +127,8 @@ interface PeerSync {
   unhelpful?: { tip: string; until: number };
   /** When its status was last asked for (ms). */
   askedAt?: number;
+  /** It answered BUSY: not asked for anything until then (ms). */
+  busyUntil?: number;
 }
 
 /**
@@ -138,6 +155,7 @@ export class SyncManager {
   #chain: ChainAccess | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryAt = 0;
   #running = false;
   #again = false;
   #stopped = true;
@@ -296,6 +314,7 @@ export class SyncManager {
         await this.#headersPhase();
         if (this.#stopped) break;
         await this.#blocksPhase();
+        this.#comeBackForBusyPeers();
         this.#updateSynced();
       } while (this.#again && !this.#stopped);
     } catch (e) {
@@ -329,6 +348,7 @@ export class SyncManager {
       if ((e as Error).name === 'UnsupportedProtocolError') this.#peers.delete(key);
       // It stays stale: ask again shortly rather than at the next status poll (it may be the
       // only peer ahead of us).
+      else if (isBusy(e)) this.#pauseBusy(p);
       else this.#kickLater(RETRY_MS);
       return;
     } finally {
@@ -351,6 +371,28 @@ export class SyncManager {
     return p.unhelpful === undefined || Date.now() >= p.unhelpful.until;
   }
 
+  /** Whether a peer may be asked now (it has not answered BUSY a moment ago). */
+  #available(p: PeerSync): boolean {
+    return p.busyUntil === undefined || Date.now() >= p.busyUntil;
+  }
+
+  /** The peer answered BUSY: pass it over for BUSY_RETRY_MS, then run the loop again. */
+  #pauseBusy(p: PeerSync): void {
+    p.busyUntil = Date.now() + BUSY_RETRY_MS;
+    this.#kickLater(BUSY_RETRY_MS);
+  }
+
+  /**
+   * A run that ends while a peer is still passed over comes back when its pause ends (a timer may
+   * fire a millisecond before Date.now() reaches the pause's end: the run it starts skips the peer).
+   */
+  #comeBackForBusyPeers(): void {
+    const now = Date.now();
+    let next = Infinity;
+    for (const p of this.#peers.values()) if (p.busyUntil !== undefined && p.busyUntil > now) next = Math.min(next, p.busyUntil);
+    if (next !== Infinity) this.#kickLater(next - now);
+  }
+
   #markUnhelpful(p: PeerSync, ms = UNHELPFUL_MS): void {
     if (!p.status) return;
     p.unhelpful = { tip: hashToHex(p.status.tipHash), until: Date.now() + ms };
@@ -358,9 +400,15 @@ export class SyncManager {
     if (ms < UNHELPFUL_MS) this.#kickLater(ms);
   }
 
-  /** Runs the loop again in `ms` (one such timer at a time; stop() clears it). */
+  /** Runs the loop again in `ms` (one such timer at a time, the earliest asked for; stop() clears it). */
   #kickLater(ms: number): void {
-    if (this.#retryTimer !== undefined || this.#stopped) return;
+    if (this.#stopped) return;
+    const at = Date.now() + ms;
+    if (this.#retryTimer !== undefined) {
+      if (this.#retryAt <= at) return;
+      clearTimeout(this.#retryTimer);
+    }
+    this.#retryAt = at;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       this.kick();
@@ -402,7 +450,7 @@ export class SyncManager {
   #bestPeerAbove(work: bigint): PeerSync | undefined {
     let best: PeerSync | undefined;
     for (const p of this.#peers.values()) {
-      if (!p.status || !this.#helpful(p) || p.status.chainwork <= work) continue;
+      if (!p.status || !this.#helpful(p) || !this.#available(p) || p.status.chainwork <= work) continue;
       if (!best || p.status.chainwork > best.status!.chainwork) best = p;
     }
     return best;
@@ -416,6 +464,8 @@ export class SyncManager {
       const outcome = await this.#headersFrom(best);
       // All its request slots are taken (bodies in flight): the next run asks again.
       if (outcome === 'busy') return;
+      // It answered BUSY: it is passed over for a moment; the next peer, if any, is asked.
+      if (outcome === 'paused') continue;
       // Its headers did not bring us up to the work it claims: ignore its claim for a while (a
       // short while if only a request failed) and try the next peer.
       if (this.#peers.get(best.id.toString()) === best && chain.headers.bestTip().chainwork < best.status!.chainwork) {
@@ -426,9 +476,10 @@ export class SyncManager {
 
   /**
    * Walks a peer's headers from our best header (then from the last one it sent), validating each
-   * batch. 'failed': a request failed; 'busy': no request slot was free; 'done' otherwise.
+   * batch. 'failed': a request failed; 'busy': no request slot was free; 'paused': it answered
+   * BUSY; 'done' otherwise.
    */
-  async #headersFrom(p: PeerSync): Promise<'done' | 'failed' | 'busy'> {
+  async #headersFrom(p: PeerSync): Promise<'done' | 'failed' | 'busy' | 'paused'> {
     const chain = this.#chain!;
     const key = p.id.toString();
     const claimed = p.status!;
@@ -458,6 +509,10 @@ export class SyncManager {
         headers = await this.#service(p).getHeaders(p.id, locator, { max: MAX_HEADERS_PER_REQUEST });
       } catch (e) {
         this.#opts.log?.(`sync: headers from ${key} failed: ${(e as Error).message}`);
+        if (isBusy(e)) {
+          this.#pauseBusy(p);
+          return 'paused';
+        }
         return 'failed';
       } finally {
         this.#opts.gate.scores.endRequest(key);
@@ -599,9 +654,11 @@ export class SyncManager {
       try {
         res = await this.#service(p).getBlocks(p.id, hashes.map(hexToHash));
       } catch (e) {
-        // Timeouts and bad answers were charged by the sync service; ask someone else.
+        // Timeouts and bad answers were charged by the sync service; ask someone else. A BUSY
+        // peer may still have them: it is only passed over for a moment.
         this.#opts.log?.(`sync: blocks from ${key} failed: ${(e as Error).message}`);
-        for (const h of hashes) markFailed(h, key);
+        if (isBusy(e)) this.#pauseBusy(p);
+        else for (const h of hashes) markFailed(h, key);
         for (const h of hashes) inFlight.delete(h);
         return;
       } finally {
@@ -647,7 +704,7 @@ export class SyncManager {
       }
       const end = Math.min(order.length, lo + this.#window);
       const peers = [...this.#peers.values()]
-        .filter((p) => p.status && this.#helpful(p) && !this.#opts.gate.denies(p.id.toString()))
+        .filter((p) => p.status && this.#helpful(p) && this.#available(p) && !this.#opts.gate.denies(p.id.toString()))
         .sort((a, b) => this.#opts.gate.scores.pending(a.id.toString()) - this.#opts.gate.scores.pending(b.id.toString()));
       for (const p of peers) {
         const key = p.id.toString();

@@ -52,6 +52,7 @@ import { RemoteSyncError } from './errors.ts';
 import type { TabchainLibp2p } from './libp2p-node.ts';
 import type { SyncClient } from './sync-client.ts';
 import { MAX_BLOCKS_PER_REQUEST, MAX_HEADERS_PER_REQUEST, type SyncStatus } from './messages.ts';
+import { HeldHeaders } from './held-headers.ts';
 import type { PeerGate } from './peer-gate.ts';
 
 /** Received bodies held for in-order delivery at most (bytes); beyond it they go as they are. */
@@ -59,7 +60,11 @@ const MAX_ARRIVED_BYTES = 64 * 1024 * 1024;
 /** Blocks handed to the node per `processBlocks` call at most (progress shows between calls). */
 const DELIVERY_RUN = 128;
 
-/** Low-work headers held back per peer at most (see #headersFrom): 80 bytes each, 1.6 MB. */
+/**
+ * Low-work headers held back at most (see #headersFrom; one peer's at a time). Held as 80-byte
+ * encodings (held-headers.ts): ~1.6 MB for 20,000. As decoded header objects they measured ~630
+ * bytes of heap each, 12 MiB (node --expose-gc), which is why they are not kept that way.
+ */
 const MAX_LOW_WORK_HEADERS = 20_000;
 
 /** Whether a header meets its own bits (and the network's limit): the cost of making one. */
@@ -496,7 +501,7 @@ export class SyncManager {
     // here, proof of work checked, until the branch gets there — then validated and stored with
     // the rest — or dropped when it ends short of it (Bitcoin Core's PRESYNC, without the
     // commitments: we keep at most MAX_LOW_WORK_HEADERS of them instead).
-    let held: BlockHeader[] = [];
+    const held = new HeldHeaders(MAX_LOW_WORK_HEADERS);
     let heldWork = 0n;
     this.#progress('headers', 0, total, true);
     for (;;) {
@@ -504,7 +509,7 @@ export class SyncManager {
       if (!this.#opts.gate.scores.tryBeginRequest(key)) return 'busy';
       let headers;
       const locator = chain.headers.locator(from);
-      if (held.length > 0) locator.unshift(blockHash(held[held.length - 1]));
+      if (held.lastHash) locator.unshift(held.lastHash);
       try {
         headers = await this.#service(p).getHeaders(p.id, locator, { max: MAX_HEADERS_PER_REQUEST });
       } catch (e) {
@@ -519,9 +524,9 @@ export class SyncManager {
       }
       if (headers.length === 0) break;
       // The work the branch has at the end of this batch (from its parent: held back or indexed).
-      const continuesHeld = held.length > 0 && equalBytes(headers[0].prevHash, blockHash(held[held.length - 1]));
+      const continuesHeld = held.lastHash !== undefined && equalBytes(headers[0].prevHash, held.lastHash);
       if (held.length > 0 && !continuesHeld) {
-        held = []; // it answered from elsewhere on the locator: start over from there
+        held.clear(); // it answered from elsewhere on the locator: start over from there
         heldWork = 0n;
       }
       const parentWork = continuesHeld ? heldWork : chain.headers.get(headers[0].prevHash)?.chainwork;
@@ -539,13 +544,13 @@ export class SyncManager {
             this.#opts.log?.(`sync: ${held.length + headers.length} low-work headers from ${key} dropped`);
             return 'done';
           }
-          held.push(...headers);
+          held.push(headers);
           heldWork = work;
           continue;
         }
       }
-      const batch = held.length > 0 ? [...held, ...headers] : headers;
-      held = [];
+      const batch = held.length > 0 ? [...held.headers(), ...headers] : headers;
+      held.clear();
       heldWork = 0n;
       const v = await chain.processHeaders(batch);
       added += v.added;

@@ -89,23 +89,25 @@ export interface ServeBudgetConfig {
 const MiB = 1024 * 1024;
 
 /**
- * Defaults, sized on the project's sync benchmark (bench/): a tab syncs from another tab at
- * 500–1,000 small blocks/s, i.e. up to ~63 `getBlocks` of 16 per second plus a `getHeaders` per
- * 2,000 blocks — within 100 requests/s with a burst of 200, so such a sync never sees BUSY (the
- * unit test replays it). Bytes: a full block is 1 MiB and an answer at most 2 MiB; 16 MiB/s per peer
- * (with a 64 MiB burst: 32 full answers at once) is more than a browser's upload gives one peer,
- * so honest syncing is not slowed, while a peer replaying 518-byte `getBlocks` gets no more than
- * that. All peers together: twice one peer (32 MiB/s, 128 MiB burst; 400 requests/s), so two
- * honest peers sync at full speed at once and fifty Sybil ids cost what two peers cost. At most 16
- * answers in progress: ≤ 32 MiB of answers held in send buffers, whoever asks.
+ * Defaults, sized on the project's sync benchmarks (bench/sync.bench.ts, bench/p2p-browser): a
+ * headless node syncs 10,000 small blocks from one Node peer at ~2,500 blocks/s (156 `getBlocks`
+ * of 16 per second, measured on the 2-core dev machine) and a tab from a tab at 500–1,000 blocks/s.
+ * 400 requests/s per peer (burst 800) is 2.5× the fastest of these, so an honest sync is not
+ * slowed (the unit test replays 5,000 blocks/s); requests without bytes are cheap to answer, and
+ * the expensive ones are bounded by bytes. Bytes: a full block is 1 MiB and an answer at most
+ * 2 MiB; 16 MiB/s per peer (burst 64 MiB: 32 full answers at once) is more than a browser's
+ * upload gives one peer, while a peer replaying 518-byte `getBlocks` of full blocks gets no more
+ * than that. All peers together: 1,000 requests/s (burst 2,000) and 32 MiB/s (burst 128 MiB), so
+ * two honest peers sync at full speed at once and fifty Sybil ids cost what two peers cost. At
+ * most 16 answers in progress: ≤ 32 MiB of answers held in send buffers, whoever asks.
  */
 export const DEFAULT_SERVE_BUDGET: Readonly<ServeBudgetConfig> = Object.freeze({
-  peerRequestsPerSec: 100,
-  peerRequestBurst: 200,
+  peerRequestsPerSec: 400,
+  peerRequestBurst: 800,
   peerBytesPerSec: 16 * MiB,
   peerBytesBurst: 64 * MiB,
-  totalRequestsPerSec: 400,
-  totalRequestBurst: 800,
+  totalRequestsPerSec: 1000,
+  totalRequestBurst: 2000,
   totalBytesPerSec: 32 * MiB,
   totalBytesBurst: 128 * MiB,
   maxConcurrent: 16,

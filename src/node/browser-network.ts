@@ -8,11 +8,16 @@
  *
  * The node never waits for any of this: a tab starts offline and joins when (if ever) the relay
  * answers. Once tabs are connected over WebRTC the relay is no longer needed between them.
+ *
+ * A page served from a public host dials no discovered address on the visitor's own network
+ * (private, loopback, link-local, `.local`), its relay's excepted (src/p2p/dial-filter.ts); a page
+ * served from localhost or a LAN address dials them all.
  * @module
  */
 import type { PrivateKey } from '@libp2p/interface';
 import { announceOnAddressChange } from '../p2p/browser-announce.ts';
 import { fetchBootstrap, type BootstrapInfo } from '../p2p/browser-bootstrap.ts';
+import { dialFilterForPage } from '../p2p/dial-filter.ts';
 import { NetworkService, type NetworkServiceOptions } from '../p2p/network-service.ts';
 import { BROWSER_LISTEN, browserDialPolicy, browserTransports } from '../p2p/transports-browser.ts';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -41,6 +46,8 @@ export interface BrowserNetworkOptions {
   timing?: NetworkServiceOptions['timing'];
   /** The wallet's outbox: its rebroadcast timer then publishes pending transactions. */
   outbox?: Outbox;
+  /** The page's host, which decides what may be dialled (default `location.hostname`). */
+  pageHost?: string;
   log?: (msg: string) => void;
 }
 
@@ -76,6 +83,8 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
   const log = opts.log;
   const first = opts.bootstrap ?? null;
   let unused = first;
+  // The relay's addresses as last served by our origin: dialled even when they are private.
+  let relayAddrs: string[] = first?.network === network ? first.multiaddrs : [];
   const bootstrap = async (): Promise<string[]> => {
     // The first call uses the document the page already fetched; later ones (the relay went
     // away) ask again: the relay may have come back on another port.
@@ -86,8 +95,10 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
       log?.(`bootstrap: the relay runs ${info.network}, this tab ${network}: not joining`);
       return [];
     }
+    relayAddrs = info.multiaddrs;
     return info.multiaddrs;
   };
+  const pageHost = opts.pageHost ?? (globalThis as { location?: { hostname?: string } }).location?.hostname ?? 'localhost';
   const privateKey = opts.privateKey ?? (await loadOrCreatePeerKey(node.store));
   // Peers of the address book were connected to us before: after our reload they may still hold
   // their (dead) connection to us and will not dial, so we dial them at once (no tie-break wait).
@@ -101,6 +112,7 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
     addressBook: node.store,
     dialPolicy: browserDialPolicy(peerIdFromPrivateKey(privateKey).toString(), { yieldFor: (peer) => !known.has(peer) }),
     targetPeers: opts.targetPeers ?? 8,
+    denyDialMultiaddr: dialFilterForPage(pageHost, { trusted: () => relayAddrs }),
     discoveryIntervalMs: opts.discoveryIntervalMs ?? 5000,
     // A WebRTC dial between tabs takes well under a second when it works; now and then one stalls
     // after the other side already saw the connection open, and the retry succeeds at once. A

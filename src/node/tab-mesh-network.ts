@@ -13,7 +13,7 @@
  */
 import { encodeTx, hexToHash } from '../chain/index.ts';
 import type { NetworkService } from '../p2p/network-service.ts';
-import { createTabMesh, type MeshChannel, type TabMesh } from '../p2p/tab-mesh.ts';
+import { createTabMesh, meshPeerKey, type MeshChannel, type TabMesh } from '../p2p/tab-mesh.ts';
 import type { ApiPeer } from './api.ts';
 import type { FullNode } from './full-node.ts';
 import { chainAccessOf } from './networking.ts';
@@ -115,7 +115,8 @@ export function startTabMesh(node: FullNode, net: NetworkService, opts: TabMeshN
   w.addEventListener?.('pageshow', onPageShow);
   return {
     mesh,
-    peers: () => mesh.peerIds().map((id) => ({ id, transport: 'tab' as const, score: Math.round(net.gate.scores.score(id) * 10) / 10 })),
+    // Listed by mesh id, scored under the mesh key (a key space apart from libp2p peer ids).
+    peers: () => mesh.peerIds().map((id) => ({ id, transport: 'tab' as const, score: Math.round(net.gate.scores.score(meshPeerKey(id)) * 10) / 10 })),
     stop: () => {
       for (const off of offs) off();
       if (outbox) outbox.rebroadcastHook = previousHook;

@@ -5,7 +5,8 @@
  * It also sets `denyDialMultiaddr`, on purpose: libp2p's browser build installs a default one
  * that refuses every insecure WebSocket (`ws://`) and private address (127.0.0.1, 192.168.x.x),
  * which is exactly how a page served from http://localhost reaches its relay. Any gater with its
- * own `denyDialMultiaddr` replaces that default; pass `denyDialMultiaddr` to restrict again.
+ * own `denyDialMultiaddr` replaces that default; pass `denyDialMultiaddr` to restrict again (the
+ * browser passes dial-filter.ts's `dialFilterForPage`: a public page dials no private address).
  * @module
  */
 import type { ConnectionGater, PeerId } from '@libp2p/interface';

@@ -9,19 +9,25 @@
  * `blocks` answer and a `status` ping; the request id is still checked.
  *
  * Limits: at most `maxInboundStreams` sync streams per connection at once (the registrar refuses
- * more), frames over 2 MiB rejected before buffering, every request and answer under a timeout
- * (`AbortSignal.timeout`), the stream aborted on any violation and the peer reported through
- * `onOffence` (wire it to PeerScores). Runs on limited (relayed) connections by default, so two
- * tabs that only reach each other through the relay can still sync.
+ * more); a request frame over {@link MAX_REQUEST_BYTES} (4 KiB) and an answer frame over the
+ * largest honest answer to its request ({@link maxAnswerBytes}: 265 bytes for a status, 160 KB for
+ * 2,000 headers, 2 MiB only for blocks) rejected at its length prefix, before any payload is
+ * buffered; every request and answer under a timeout (`AbortSignal.timeout`); the stream aborted
+ * on any violation and the peer reported through `onOffence` (wire it to PeerScores). Serving is
+ * metered by a {@link ServeBudget} (requests and bytes per second per peer and for all peers,
+ * answers in progress at once): a request over budget is answered `BUSY` without reading the
+ * chain, and charges nothing. Runs on limited (relayed) connections by default, so two tabs that
+ * only reach each other through the relay can still sync; offences count there as anywhere.
  * @module
  */
 import type { AbortOptions, Connection, DialTarget, PeerId, Startable, Stream, StreamHandler, StreamHandlerOptions, StreamMessageEvent } from '@libp2p/interface';
 import type { BlockHeader } from '../chain/index.ts';
 import { FrameTruncatedError, offenceOf, SyncProtocolError, SyncTimeoutError } from './errors.ts';
 import { encodeFrame, FrameDecoder, MAX_FRAME_BYTES } from './frames.ts';
-import { decodeRequest, decodeResponse, encodeMessage, MAX_HEADERS_PER_REQUEST, type SyncRequest, type SyncStatus } from './messages.ts';
+import { decodeRequest, decodeResponse, encodeMessage, MAX_HEADERS_PER_REQUEST, MAX_REQUEST_BYTES, maxAnswerBytes, type SyncRequest, type SyncResponse, type SyncStatus } from './messages.ts';
 import type { Offence } from './peer-score.ts';
 import { protocolIds } from './protocol.ts';
+import { ServeBudget, type Admission } from './serve-budget.ts';
 import { checkResponse, DEFAULT_SYNC_TIMEOUT_MS, type BlocksResult, type SyncRequestBody, type SyncResultOf } from './sync-client.ts';
 import { handleSyncRequest, type ChainView } from './sync-server.ts';
 
@@ -53,6 +59,8 @@ export interface TabchainSyncInit {
   maxOutboundStreams?: number;
   /** Serve and ask over relayed (limited) connections. Default true. */
   runOnLimitedConnection?: boolean;
+  /** What serving may cost, per peer and for all peers (default: a ServeBudget with its defaults). */
+  budget?: ServeBudget;
   /** A peer misbehaved (malformed or oversized frame, bad answer, timeout): charge it. */
   onOffence?: (peer: PeerId, offence: Offence, err: Error) => void;
   /** Our own failures while serving (chain view errors), for logging. */
@@ -167,6 +175,7 @@ class TabchainSyncService implements TabchainSync, Startable {
   private readonly components: TabchainSyncComponents;
   private readonly init: TabchainSyncInit;
   private readonly timeoutMs: number;
+  private readonly budget: ServeBudget;
   private chainView: ChainView | undefined;
   private nextId = 1;
   private started = false;
@@ -176,6 +185,7 @@ class TabchainSyncService implements TabchainSync, Startable {
     this.init = init;
     this.protocol = protocolIds(init.network).sync;
     this.timeoutMs = init.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS;
+    this.budget = init.budget ?? new ServeBudget();
     this.chainView = init.chainView;
   }
 
@@ -204,39 +214,53 @@ class TabchainSyncService implements TabchainSync, Startable {
   private report(connection: Connection, err: unknown): void {
     const offence = offenceOf(err);
     if (!offence || !(err instanceof Error)) return;
-    // A relayed (limited) connection is reset by the relay when it reaches its data or time
-    // limit: a stream cut short or an answer that never came may be the relay's doing, not the
-    // peer's. Bytes that do not decode are the peer's doing on any connection.
-    if (connection.limits !== undefined && (err instanceof FrameTruncatedError || err instanceof SyncTimeoutError)) return;
-    // A connection that is closing (either side hung up: a ban, isolation, a node stopping) ends
-    // its streams mid-frame; nobody misbehaved.
+    // A connection that is closing (either side hung up: a ban, isolation, a node stopping, or a
+    // relay that cut a relayed connection at its data or time limit) ends its streams mid-frame;
+    // nobody misbehaved. On an open connection — relayed or not — a stream left silent is the
+    // peer's doing: were relayed timeouts free, a peer would hold our streams through the relay
+    // at no cost.
     if (connection.status !== 'open') return;
     // A stream cut short on an open connection is what an honest peer does when its own timeout
     // fires or it shuts down: charged like a timeout, not like garbage bytes.
     this.init.onOffence?.(connection.remotePeer, err instanceof FrameTruncatedError ? 'timeout' : offence, err);
   }
 
-  /** Answers one request on an inbound stream. */
+  /**
+   * Answers one request on an inbound stream: read it (at most MAX_REQUEST_BYTES), ask the budget,
+   * answer from the chain view or with BUSY, write the answer. The answer is charged to the peer
+   * as soon as it is built, and its slot held until it is written (an answer waiting in a send
+   * buffer is memory held for that peer).
+   */
   private async onStream(stream: Stream, connection: Connection): Promise<void> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     // Who is to blame if time runs out: the peer while we wait for its request or while it does
     // not take our answer; we ourselves while our chain view computes the answer.
     let phase: 'reading' | 'answering' | 'writing' = 'reading';
+    let admission: Admission | undefined;
     try {
-      const req = decodeRequest(await readOneFrame(stream, timeout));
+      const req = decodeRequest(await readOneFrame(stream, timeout, MAX_REQUEST_BYTES));
       phase = 'answering';
       const view = this.chainView;
-      const res = view
-        ? await raceSignal(handleSyncRequest(req, view, this.init.onError), timeout)
-        : ({ type: 'error', id: req.id, code: 'BUSY', message: 'not serving yet' } as const);
+      let res: SyncResponse;
+      if (!view) res = { type: 'error', id: req.id, code: 'BUSY', message: 'not serving yet' };
+      else {
+        admission = this.budget.admit(connection.remotePeer.toString());
+        res = admission.ok
+          ? await raceSignal(handleSyncRequest(req, view, this.init.onError), timeout)
+          : { type: 'error', id: req.id, code: 'BUSY', message: admission.why };
+      }
       phase = 'writing';
-      await writeAll(stream, encodeFrame(encodeMessage(res)), timeout);
+      const frame = encodeFrame(encodeMessage(res));
+      if (admission?.ok) admission.charge(frame.length);
+      await writeAll(stream, frame, timeout);
       await stream.close({ signal: timeout });
     } catch (e) {
       const err = timeoutAware(e, timeout, `sync stream (${phase})`);
       if (phase === 'answering') this.init.onError?.(err);
       else this.report(connection, err);
       stream.abort(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      if (admission?.ok) admission.release();
     }
   }
 
@@ -257,7 +281,7 @@ class TabchainSyncService implements TabchainSync, Startable {
       });
       await writeAll(stream, frame, signal);
       await stream.close({ signal }); // our writing end: the answerer may answer now
-      const res = decodeResponse(await readOneFrame(stream, signal));
+      const res = decodeResponse(await readOneFrame(stream, signal, maxAnswerBytes(req)));
       return checkResponse(req, res) as SyncResultOf[B['type']];
     } catch (e) {
       const err = timeoutAware(e, timeout, `${req.type} to ${connection.remotePeer.toString()}`);

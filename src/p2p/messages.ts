@@ -19,10 +19,12 @@
  * | 6   | blocks     | count ≤ 16 × block bytes (each ≤ 1 MiB); notFound: count ≤ 16 × hash 32 |
  * | 7   | error      | code u8 (1 BAD_REQUEST, 2 BUSY, 3 INTERNAL); message (string ≤ 256)    |
  *
- * A whole message is at most {@link MAX_MESSAGE_BYTES} (one frame). A `blocks` answer holds the
- * requested blocks in request order as far as they fit in one message; hashes the peer does not
- * have are listed in `notFound`; hashes in neither list were left out for size and can be asked
- * for again.
+ * A whole message is at most {@link MAX_MESSAGE_BYTES} (one frame); a request at most
+ * {@link MAX_REQUEST_BYTES}, and an answer at most {@link maxAnswerBytes} of its request (the
+ * longest honest answer: carriers refuse anything longer before decoding or buffering it — caps on
+ * what we accept, the encoding is unchanged). A `blocks` answer holds the requested blocks in
+ * request order as far as they fit in one message; hashes the peer does not have are listed in
+ * `notFound`; hashes in neither list were left out for size and can be asked for again.
  *
  * Block bodies travel as bytes: this layer bounds their size but does not decode or validate them
  * (the node does, with decodeBlock and the consensus rules).
@@ -49,6 +51,27 @@ export const MAX_ERROR_MESSAGE_BYTES = 256;
 export const MAX_NETWORK_NAME_BYTES = 32;
 
 const HASH = 32;
+
+/**
+ * Largest request message accepted, in bytes. Requests are small: the largest legal one is a
+ * `getHeaders` with a full locator and a stop hash — tag 1 + id 4 + count 1 + 64 × 32 + flag 1 +
+ * stop 32 + max 3 (CompactSize of 2000) = 2,090 bytes; a full `getBlocks` is 1 + 4 + 1 + 16 × 32 =
+ * 518. Rounded up to 4 KiB, so that a peer cannot make a server buffer a 2 MiB frame to read a
+ * request (the frame length is checked against this before any payload byte is kept).
+ */
+export const MAX_REQUEST_BYTES = 4096;
+
+/**
+ * Largest `error` answer: tag 1 + id 4 + code 1 + message length 3 (CompactSize of 256) + 256.
+ * Any request may be answered with one.
+ */
+export const MAX_ERROR_ANSWER_BYTES = 1 + 4 + 1 + 3 + MAX_ERROR_MESSAGE_BYTES;
+
+/**
+ * Largest `status` answer: tag 1 + id 4 + network (length 1 + 32) + chainId 4 + height 4 +
+ * tipHash 32 + chainwork 32 + genesisHash 32 = 142 bytes.
+ */
+export const MAX_STATUS_ANSWER_BYTES = 1 + 4 + 1 + MAX_NETWORK_NAME_BYTES + 4 + 4 + HASH + 32 + HASH;
 
 /** Wire tags (stable: part of the encoding). */
 export const MESSAGE_TAGS = {
@@ -102,6 +125,43 @@ export const RESPONSE_TYPE_OF = { getStatus: 'status', getHeaders: 'headers', ge
  */
 export function isRequest(msg: SyncMessage): msg is SyncRequest {
   return msg.type === 'getStatus' || msg.type === 'getHeaders' || msg.type === 'getBlocks';
+}
+
+/**
+ * The largest answer an honest peer can give to `req`, in bytes: the encoding is canonical, so no
+ * valid answer is longer. A requester reads the answer's frame with this maximum, so a hostile
+ * answerer cannot make it buffer 2 MiB for a status request (a `status` or `error` is at most
+ * 265 bytes, `headers` 5 + 3 + max × 80 ≤ 160,008; only `blocks` may need the whole frame).
+ * @example
+ * ```ts
+ * const frame = await readOneFrame(stream, signal, maxAnswerBytes(req));
+ * ```
+ */
+export function maxAnswerBytes(req: SyncRequest): number {
+  switch (req.type) {
+    case 'getStatus':
+      return Math.max(MAX_STATUS_ANSWER_BYTES, MAX_ERROR_ANSWER_BYTES);
+    case 'getHeaders': {
+      const max = Math.min(Math.max(1, req.max), MAX_HEADERS_PER_REQUEST);
+      return Math.max(1 + 4 + varintSize(max) + max * HEADER_BYTES, MAX_ERROR_ANSWER_BYTES);
+    }
+    case 'getBlocks': {
+      // Each hash asked for comes back as a body (length ≤ 5 bytes + 1 MiB) or a notFound hash
+      // (32 bytes, smaller): tag, id, the two counts (1 byte each, ≤ 16), then the items.
+      const n = Math.min(Math.max(1, req.hashes.length), MAX_BLOCKS_PER_REQUEST);
+      const most = 1 + 4 + 1 + 1 + n * (varintSize(MAX_BLOCK_BYTES) + MAX_BLOCK_BYTES);
+      return Math.min(MAX_MESSAGE_BYTES, Math.max(most, MAX_ERROR_ANSWER_BYTES));
+    }
+  }
+}
+
+/**
+ * Whether a message's first byte (its tag) says it is a request. Lets a carrier apply the request
+ * size cap before decoding.
+ * @example if (isRequestTag(bytes[0]) && bytes.length > MAX_REQUEST_BYTES) refuse();
+ */
+export function isRequestTag(tag: number | undefined): boolean {
+  return tag === MESSAGE_TAGS.getStatus || tag === MESSAGE_TAGS.getHeaders || tag === MESSAGE_TAGS.getBlocks;
 }
 
 const U256_MAX = (1n << 256n) - 1n;

@@ -8,8 +8,10 @@
  * `setIsolated(true, { allow: [peerB] })` keeps only the listed peers, so a test can split four
  * nodes into two groups that still talk within each group.
  *
- * Addresses are not filtered (see gater.ts's note): a page served from http://localhost must be
- * able to dial ws://127.0.0.1 and private addresses.
+ * Addresses are filtered only by the `denyDialMultiaddr` passed to {@link PeerGate.gater} (see
+ * gater.ts's note): a page served from http://localhost must be able to dial ws://127.0.0.1 and
+ * private addresses, a page served from a public host must not (dial-filter.ts, which the browser
+ * network passes).
  * @module
  */
 import type { ConnectionGater, PeerId } from '@libp2p/interface';

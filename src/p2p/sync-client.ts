@@ -10,12 +10,26 @@
  *
  * Answers are checked before anyone sees them ({@link checkResponse}): the right type, no more
  * headers than asked and linked into a chain, only blocks that were asked for, in order. A peer
- * breaking these rules is reported through `onOffence` with the offence to charge.
+ * breaking these rules is reported through `onOffence` with the offence to charge. Sizes are
+ * checked before decoding, as over libp2p: a request over MAX_REQUEST_BYTES, or an answer over
+ * the largest honest answer to its request (maxAnswerBytes), is an `oversizedFrame`.
  * @module
  */
 import { blockHash, decodeHeader, equalBytes, hashToHex, HEADER_BYTES, type BlockHeader } from '../chain/index.ts';
-import { offenceOf, RemoteSyncError, SyncProtocolError, SyncTimeoutError, SyncUnavailableError } from './errors.ts';
-import { decodeMessage, encodeMessage, isRequest, MAX_HEADERS_PER_REQUEST, RESPONSE_TYPE_OF, type SyncRequest, type SyncResponse, type SyncStatus } from './messages.ts';
+import { FrameTooLargeError, offenceOf, RemoteSyncError, SyncProtocolError, SyncTimeoutError, SyncUnavailableError } from './errors.ts';
+import {
+  decodeMessage,
+  encodeMessage,
+  isRequest,
+  isRequestTag,
+  MAX_HEADERS_PER_REQUEST,
+  MAX_REQUEST_BYTES,
+  maxAnswerBytes,
+  RESPONSE_TYPE_OF,
+  type SyncRequest,
+  type SyncResponse,
+  type SyncStatus,
+} from './messages.ts';
 import type { Offence } from './peer-score.ts';
 import { handleSyncRequest, type ChainView } from './sync-server.ts';
 
@@ -150,6 +164,19 @@ export class SyncClient {
   }
 
   private receive(bytes: Uint8Array): void {
+    if (bytes.length >= 5 && !isRequestTag(bytes[0])) {
+      // An answer: its id (bytes 1..4, u32 little-endian) names the request, whose type bounds it.
+      const id = new DataView(bytes.buffer, bytes.byteOffset + 1, 4).getUint32(0, true);
+      const p = this.pending.get(id);
+      const max = p && maxAnswerBytes(p.req);
+      if (p && max !== undefined && bytes.length > max) {
+        const err = new FrameTooLargeError(bytes.length, max);
+        this.pending.delete(id);
+        this.onOffence(err.offence, err);
+        p.reject(err);
+        return;
+      }
+    }
     let msg;
     try {
       msg = decodeMessage(bytes);
@@ -205,8 +232,9 @@ export class SyncClient {
       const res = await answer;
       return checkResponse(req, res) as SyncResultOf[B['type']];
     } catch (err) {
+      // Timeouts and oversized answers were charged where they were detected.
       const offence = offenceOf(err);
-      if (offence && offence !== 'timeout' && err instanceof Error) this.onOffence(offence, err);
+      if (offence && offence !== 'timeout' && !(err instanceof FrameTooLargeError) && err instanceof Error) this.onOffence(offence, err);
       throw err;
     } finally {
       signal.removeEventListener('abort', onAbort);
@@ -256,7 +284,7 @@ export class SyncClient {
 export interface ServeSyncPortOptions {
   /** Requests answered at once; more get a BUSY answer (default 4). */
   maxConcurrent?: number;
-  /** Told when the peer sends something that does not decode. */
+  /** Told when the peer sends a request that is oversized or does not decode. */
   onOffence?: (offence: Offence, err: Error) => void;
   /** Told when the chain view fails (the peer gets an INTERNAL answer). */
   onError?: (err: unknown) => void;
@@ -276,6 +304,11 @@ export function serveSyncPort(port: SyncPort, view: ChainView, opts: ServeSyncPo
   let active = 0;
   let stopped = false;
   const unsubscribe = port.subscribe((bytes) => {
+    // Requests are small (MAX_REQUEST_BYTES); answers on the same port are the client's business.
+    if (isRequestTag(bytes[0]) && bytes.length > MAX_REQUEST_BYTES) {
+      opts.onOffence?.('oversizedFrame', new FrameTooLargeError(bytes.length, MAX_REQUEST_BYTES));
+      return;
+    }
     let msg;
     try {
       msg = decodeMessage(bytes);

@@ -27,6 +27,10 @@
  * 4. **Synced** = no connected peer (still helpful) claims more work than our active tip; with no
  *    peers, synced. The node's flag follows (its miner waits for it).
  *
+ * A peer that answers `BUSY` (its serving budget is spent, serve-budget.ts) is not charged and
+ * its claim still counts (we are not synced because it is busy): it is passed over for
+ * {@link BUSY_RETRY_MS} — other peers are asked meanwhile — and the loop comes back to it then.
+ *
  * Progress goes out as `sync-progress` events `{ phase: 'headers' | 'blocks', done, total }`,
  * counted from the start of the phase.
  * @module
@@ -49,6 +53,7 @@ import { RemoteSyncError } from './errors.ts';
 import type { TabchainLibp2p } from './libp2p-node.ts';
 import type { SyncClient } from './sync-client.ts';
 import { MAX_BLOCKS_PER_REQUEST, MAX_HEADERS_PER_REQUEST, type SyncStatus } from './messages.ts';
+import { HeldHeaders } from './held-headers.ts';
 import type { PeerGate } from './peer-gate.ts';
 
 /** Received bodies held for in-order delivery at most (bytes); beyond it they go as they are. */
@@ -56,7 +61,11 @@ const MAX_ARRIVED_BYTES = 64 * 1024 * 1024;
 /** Blocks handed to the node per `processBlocks` call at most (progress shows between calls). */
 const DELIVERY_RUN = 128;
 
-/** Low-work headers held back per peer at most (see #headersFrom): 80 bytes each, 1.6 MB. */
+/**
+ * Low-work headers held back at most (see #headersFrom; one peer's at a time). Held as 80-byte
+ * encodings (held-headers.ts): ~1.6 MB for 20,000. As decoded header objects they measured ~630
+ * bytes of heap each, 12 MiB (node --expose-gc), which is why they are not kept that way.
+ */
 const MAX_LOW_WORK_HEADERS = 20_000;
 
 /** Whether a header meets its own bits (and the network's limit): the cost of making one. */
@@ -101,6 +110,18 @@ const UNHELPFUL_MS = 60_000;
 const RETRY_MS = 3_000;
 /** Margin added to a timed kick after a pause (see #markUnhelpful). */
 const KICK_SLACK_MS = 50;
+/**
+ * How long a peer that answered BUSY is passed over, ms. Its budget refills fast (serve-budget.ts:
+ * a request every 2.5 ms, a 2 MiB answer's bytes in 125 ms), unless all peers together drained its
+ * node's budget; a quarter of a second loses little of a sync and asks a busy node at most 4
+ * times a second.
+ */
+export const BUSY_RETRY_MS = 250;
+
+/** Whether a failed request was a BUSY answer (the peer is at its serving budget: not its fault). */
+function isBusy(e: unknown): boolean {
+  return e instanceof RemoteSyncError && e.code === 'BUSY';
+}
 
 interface PeerSync {
   id: PeerId;
@@ -115,6 +136,8 @@ interface PeerSync {
   unhelpful?: { tip: string; until: number };
   /** When its status was last asked for (ms). */
   askedAt?: number;
+  /** It answered BUSY: not asked for anything until then (ms). */
+  busyUntil?: number;
 }
 
 /**
@@ -141,6 +164,7 @@ export class SyncManager {
   #chain: ChainAccess | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryAt = 0;
   #running = false;
   #again = false;
   #stopped = true;
@@ -299,6 +323,7 @@ export class SyncManager {
         await this.#headersPhase();
         if (this.#stopped) break;
         await this.#blocksPhase();
+        this.#comeBackForBusyPeers();
         this.#updateSynced();
       } while (this.#again && !this.#stopped);
     } catch (e) {
@@ -332,6 +357,7 @@ export class SyncManager {
       if ((e as Error).name === 'UnsupportedProtocolError') this.#peers.delete(key);
       // It stays stale: ask again shortly rather than at the next status poll (it may be the
       // only peer ahead of us).
+      else if (isBusy(e)) this.#pauseBusy(p);
       else this.#kickLater(RETRY_MS);
       return;
     } finally {
@@ -354,6 +380,28 @@ export class SyncManager {
     return p.unhelpful === undefined || Date.now() >= p.unhelpful.until;
   }
 
+  /** Whether a peer may be asked now (it has not answered BUSY a moment ago). */
+  #available(p: PeerSync): boolean {
+    return p.busyUntil === undefined || Date.now() >= p.busyUntil;
+  }
+
+  /** The peer answered BUSY: pass it over for BUSY_RETRY_MS, then run the loop again. */
+  #pauseBusy(p: PeerSync): void {
+    p.busyUntil = Date.now() + BUSY_RETRY_MS;
+    this.#kickLater(BUSY_RETRY_MS);
+  }
+
+  /**
+   * A run that ends while a peer is still passed over comes back when its pause ends (a timer may
+   * fire a millisecond before Date.now() reaches the pause's end: the run it starts skips the peer).
+   */
+  #comeBackForBusyPeers(): void {
+    const now = Date.now();
+    let next = Infinity;
+    for (const p of this.#peers.values()) if (p.busyUntil !== undefined && p.busyUntil > now) next = Math.min(next, p.busyUntil);
+    if (next !== Infinity) this.#kickLater(next - now);
+  }
+
   #markUnhelpful(p: PeerSync, ms = UNHELPFUL_MS): void {
     if (!p.status) return;
     p.unhelpful = { tip: hashToHex(p.status.tipHash), until: Date.now() + ms };
@@ -364,9 +412,15 @@ export class SyncManager {
     if (ms < UNHELPFUL_MS) this.#kickLater(ms + KICK_SLACK_MS);
   }
 
-  /** Runs the loop again in `ms` (one such timer at a time; stop() clears it). */
+  /** Runs the loop again in `ms` (one such timer at a time, the earliest asked for; stop() clears it). */
   #kickLater(ms: number): void {
-    if (this.#retryTimer !== undefined || this.#stopped) return;
+    if (this.#stopped) return;
+    const at = Date.now() + ms;
+    if (this.#retryTimer !== undefined) {
+      if (this.#retryAt <= at) return;
+      clearTimeout(this.#retryTimer);
+    }
+    this.#retryAt = at;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       this.kick();
@@ -408,7 +462,7 @@ export class SyncManager {
   #bestPeerAbove(work: bigint): PeerSync | undefined {
     let best: PeerSync | undefined;
     for (const p of this.#peers.values()) {
-      if (!p.status || !this.#helpful(p) || p.status.chainwork <= work) continue;
+      if (!p.status || !this.#helpful(p) || !this.#available(p) || p.status.chainwork <= work) continue;
       if (!best || p.status.chainwork > best.status!.chainwork) best = p;
     }
     return best;
@@ -422,6 +476,8 @@ export class SyncManager {
       const outcome = await this.#headersFrom(best);
       // All its request slots are taken (bodies in flight): the next run asks again.
       if (outcome === 'busy') return;
+      // It answered BUSY: it is passed over for a moment; the next peer, if any, is asked.
+      if (outcome === 'paused') continue;
       // Its headers did not bring us up to the work it claims: ignore its claim for a while (a
       // short while if only a request failed) and try the next peer.
       if (this.#peers.get(best.id.toString()) === best && chain.headers.bestTip().chainwork < best.status!.chainwork) {
@@ -432,9 +488,10 @@ export class SyncManager {
 
   /**
    * Walks a peer's headers from our best header (then from the last one it sent), validating each
-   * batch. 'failed': a request failed; 'busy': no request slot was free; 'done' otherwise.
+   * batch. 'failed': a request failed; 'busy': no request slot was free; 'paused': it answered
+   * BUSY; 'done' otherwise.
    */
-  async #headersFrom(p: PeerSync): Promise<'done' | 'failed' | 'busy'> {
+  async #headersFrom(p: PeerSync): Promise<'done' | 'failed' | 'busy' | 'paused'> {
     const chain = this.#chain!;
     const key = p.id.toString();
     const claimed = p.status!;
@@ -451,7 +508,7 @@ export class SyncManager {
     // here, proof of work checked, until the branch gets there — then validated and stored with
     // the rest — or dropped when it ends short of it (Bitcoin Core's PRESYNC, without the
     // commitments: we keep at most MAX_LOW_WORK_HEADERS of them instead).
-    let held: BlockHeader[] = [];
+    const held = new HeldHeaders(MAX_LOW_WORK_HEADERS);
     let heldWork = 0n;
     this.#progress('headers', 0, total, true);
     for (;;) {
@@ -459,20 +516,24 @@ export class SyncManager {
       if (!this.#opts.gate.scores.tryBeginRequest(key)) return 'busy';
       let headers;
       const locator = chain.headers.locator(from);
-      if (held.length > 0) locator.unshift(blockHash(held[held.length - 1]));
+      if (held.lastHash) locator.unshift(held.lastHash);
       try {
         headers = await this.#service(p).getHeaders(p.id, locator, { max: MAX_HEADERS_PER_REQUEST });
       } catch (e) {
         this.#opts.log?.(`sync: headers from ${key} failed: ${(e as Error).message}`);
+        if (isBusy(e)) {
+          this.#pauseBusy(p);
+          return 'paused';
+        }
         return 'failed';
       } finally {
         this.#opts.gate.scores.endRequest(key);
       }
       if (headers.length === 0) break;
       // The work the branch has at the end of this batch (from its parent: held back or indexed).
-      const continuesHeld = held.length > 0 && equalBytes(headers[0].prevHash, blockHash(held[held.length - 1]));
+      const continuesHeld = held.lastHash !== undefined && equalBytes(headers[0].prevHash, held.lastHash);
       if (held.length > 0 && !continuesHeld) {
-        held = []; // it answered from elsewhere on the locator: start over from there
+        held.clear(); // it answered from elsewhere on the locator: start over from there
         heldWork = 0n;
       }
       const parentWork = continuesHeld ? heldWork : chain.headers.get(headers[0].prevHash)?.chainwork;
@@ -490,13 +551,13 @@ export class SyncManager {
             this.#opts.log?.(`sync: ${held.length + headers.length} low-work headers from ${key} dropped`);
             return 'done';
           }
-          held.push(...headers);
+          held.push(headers);
           heldWork = work;
           continue;
         }
       }
-      const batch = held.length > 0 ? [...held, ...headers] : headers;
-      held = [];
+      const batch = held.length > 0 ? [...held.headers(), ...headers] : headers;
+      held.clear();
       heldWork = 0n;
       const v = await chain.processHeaders(batch);
       added += v.added;
@@ -605,9 +666,11 @@ export class SyncManager {
       try {
         res = await this.#service(p).getBlocks(p.id, hashes.map(hexToHash));
       } catch (e) {
-        // Timeouts and bad answers were charged by the sync service; ask someone else.
+        // Timeouts and bad answers were charged by the sync service; ask someone else. A BUSY
+        // peer may still have them: it is only passed over for a moment.
         this.#opts.log?.(`sync: blocks from ${key} failed: ${(e as Error).message}`);
-        for (const h of hashes) markFailed(h, key);
+        if (isBusy(e)) this.#pauseBusy(p);
+        else for (const h of hashes) markFailed(h, key);
         for (const h of hashes) inFlight.delete(h);
         return;
       } finally {
@@ -661,7 +724,7 @@ export class SyncManager {
       }
       const end = Math.min(order.length, lo + this.#window);
       const peers = [...this.#peers.values()]
-        .filter((p) => p.status && this.#helpful(p) && !this.#opts.gate.denies(p.id.toString()))
+        .filter((p) => p.status && this.#helpful(p) && this.#available(p) && !this.#opts.gate.denies(p.id.toString()))
         .sort((a, b) => this.#opts.gate.scores.pending(a.id.toString()) - this.#opts.gate.scores.pending(b.id.toString()));
       for (const p of peers) {
         const key = p.id.toString();

@@ -18,12 +18,22 @@
  * re-broadcasts what it received (every tab hears every broadcast itself).
  *
  * Misbehaving tabs are scored by the same PeerGate as libp2p peers (the validators penalize,
- * sync offences are charged); a tab the gate denies (banned, or we are isolated) is dropped and
- * its messages ignored.
+ * sync offences are charged), but under their own key, {@link meshPeerKey} (`tab:<id>`): a mesh id
+ * is whatever a message's `from` says, so it must never name a libp2p peer — two junk blocks
+ * "from" the relay's peer id would otherwise ban the relay. The SyncManager, likewise, knows a tab
+ * reached both ways as two peers, one per carrier. A tab the gate denies (banned, or we are
+ * isolated) is dropped and its messages ignored. At most {@link MAX_MESH_PEERS} tabs are known at
+ * once; new ids beyond that are ignored.
+ *
+ * Trust: a BroadcastChannel is same-origin, so whoever posts on it is code running on our origin
+ * (another tab of the app, or a script injected into the page). Mesh ids are NOT authenticated:
+ * such code can speak as another tab's mesh id, and get that identity dropped or banned on the
+ * mesh (`tab:<id>` only). What it can never do through the mesh is cost a libp2p peer anything.
  * @module
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { blockHash, decodeHeader, hashToHex, HEADER_BYTES, bytesToHex } from '../chain/index.ts';
+import { MAX_MESSAGE_BYTES } from './messages.ts';
 import { serveSyncPort, SyncClient, type SyncPort } from './sync-client.ts';
 import type { ChainView } from './sync-server.ts';
 import type { PeerGate } from './peer-gate.ts';
@@ -58,16 +68,18 @@ export interface TabMeshOptions {
   id: string;
   /** What we serve to other tabs' sync requests. */
   view: ChainView;
-  /** Scores and the isolate switch, shared with libp2p. */
+  /** Scores and the isolate switch, shared with libp2p (mesh tabs under {@link meshPeerKey}). */
   gate: PeerGate;
-  /** The blocks topic's validator (ChainGossip.checkBlock). */
+  /** The blocks topic's validator (ChainGossip.checkBlock); `from` is the sender's meshPeerKey. */
   checkBlock(from: string, bytes: Uint8Array): Promise<MeshVerdict>;
-  /** The txs topic's validator (ChainGossip.checkTx). */
+  /** The txs topic's validator (ChainGossip.checkTx); `from` is the sender's meshPeerKey. */
   checkTx(from: string, bytes: Uint8Array): Promise<MeshVerdict>;
-  /** A tab joined: its sync client (give it to SyncManager.addVirtualPeer). */
-  onPeerJoined?(id: string, client: SyncClient): void;
-  /** A tab left, timed out, was banned, or we isolated ourselves. */
-  onPeerLeft?(id: string): void;
+  /** A tab joined: its key (meshPeerKey) and sync client (give them to SyncManager.addVirtualPeer). */
+  onPeerJoined?(key: string, client: SyncClient): void;
+  /** A tab left, timed out, was banned, or we isolated ourselves (its meshPeerKey). */
+  onPeerLeft?(key: string): void;
+  /** Mesh peers at most (default {@link MAX_MESH_PEERS}). */
+  maxPeers?: number;
   /** The channel (default: `new BroadcastChannel(meshChannelName(network))`). */
   channel?: MeshChannel;
   heartbeatMs?: number;
@@ -85,6 +97,23 @@ export function meshChannelName(network: string): string {
   return `tabchain-${network}-mesh`;
 }
 
+/**
+ * Mesh peers at most. A classroom has tens of tabs per browser at most; hellos and heartbeats of
+ * new ids beyond it are ignored (no join, no answer), so spoofed ids cannot make us create a sync
+ * client and a server per id without end.
+ */
+export const MAX_MESH_PEERS = 64;
+
+/**
+ * The key a mesh identity is scored, banned and synced under (PeerGate, gossip validators,
+ * SyncManager): `tab:<id>`, a key space apart from libp2p peer ids — a mesh message "from" the
+ * relay's peer id can only ever cost `tab:<relay id>`, never the relay.
+ * @example meshPeerKey('12D3KooW…') // 'tab:12D3KooW…'
+ */
+export function meshPeerKey(id: string): string {
+  return `tab:${id}`;
+}
+
 /** Remembered announcement keys, at most this many (oldest forgotten first). */
 const SEEN_MAX = 4096;
 /**
@@ -93,7 +122,10 @@ const SEEN_MAX = 4096;
  * txs topic, which keeps gossipsub's per-publish ids for that reason.
  */
 const TX_SEEN_MS = 30_000;
-/** Largest payload accepted from the channel (a block, 1 MiB, plus a margin). */
+/**
+ * Largest block or transaction payload accepted from the channel (a block, 1 MiB, plus a margin:
+ * the gossip validator charges a block over 1 MiB as invalid).
+ */
 const MAX_DATA_BYTES = 1_100_000;
 
 interface MeshPeer {
@@ -229,7 +261,7 @@ export class TabMesh {
     if (!env || env.from === this.id) return;
     if (env.to !== undefined && env.to !== this.id) return; // point-to-point for someone else
     const from = env.from;
-    if (this.#opts.gate.denies(from)) {
+    if (this.#opts.gate.denies(meshPeerKey(from))) {
       if (this.#peers.has(from)) this.#drop(from);
       return;
     }
@@ -237,7 +269,12 @@ export class TabMesh {
       this.#drop(from);
       return;
     }
-    const peer = this.#peers.get(from) ?? this.#join(from);
+    let peer = this.#peers.get(from);
+    if (!peer) {
+      // A new id beyond the cap: ignored (no join, no answer).
+      if (this.#peers.size >= (this.#opts.maxPeers ?? MAX_MESH_PEERS)) return;
+      peer = this.#join(from);
+    }
     peer.lastSeen = Date.now();
     switch (env.kind) {
       case 'hello':
@@ -256,25 +293,26 @@ export class TabMesh {
   }
 
   async #gossip(from: string, kind: 'block' | 'tx', data: Uint8Array): Promise<void> {
+    const key = meshPeerKey(from);
     if (kind === 'block' && data.length < HEADER_BYTES) {
-      this.#opts.gate.penalize(from, 'malformedFrame', 'mesh block shorter than a header');
+      if (this.#opts.gate.penalize(key, 'malformedFrame', 'mesh block shorter than a header').decision === 'ban') this.#drop(from);
       return;
     }
-    const key = kind === 'block' ? blockKey(data) : `t:${bytesToHex(sha256(data))}`;
-    const at = this.#seen.get(key);
+    const seenKey = kind === 'block' ? blockKey(data) : `t:${bytesToHex(sha256(data))}`;
+    const at = this.#seen.get(seenKey);
     // Already processed (from the mesh or gossipsub): a cheap drop, never a re-broadcast.
     if (at !== undefined && (kind === 'block' || Date.now() - at < TX_SEEN_MS)) return;
-    this.#remember(key);
+    this.#remember(seenKey);
     let verdict: MeshVerdict;
     try {
-      verdict = kind === 'block' ? await this.#opts.checkBlock(from, data) : await this.#opts.checkTx(from, data);
+      verdict = kind === 'block' ? await this.#opts.checkBlock(key, data) : await this.#opts.checkTx(key, data);
     } catch (e) {
       this.#opts.log?.(`mesh: ${kind} from ${from} not processed: ${(e as Error).message}`);
-      this.#seen.delete(key);
+      this.#seen.delete(seenKey);
       return;
     }
     // A penalty may have banned it: the gate now denies it.
-    if (verdict === 'reject' && this.#opts.gate.denies(from)) this.#drop(from);
+    if (verdict === 'reject' && this.#opts.gate.denies(key)) this.#drop(from);
   }
 
   /**
@@ -296,6 +334,7 @@ export class TabMesh {
   }
 
   #join(id: string): MeshPeer {
+    const key = meshPeerKey(id);
     const handlers = new Set<(m: Uint8Array) => void>();
     const port: SyncPort = {
       send: (message) => this.#post({ v: 1, kind: 'sync', from: this.id, to: id, data: message }),
@@ -306,13 +345,13 @@ export class TabMesh {
     };
     const client = new SyncClient(port, {
       timeoutMs: this.#opts.syncTimeoutMs,
-      onOffence: (offence, err) => this.#opts.gate.penalize(id, offence, `mesh sync: ${err.message}`),
+      onOffence: (offence, err) => this.#opts.gate.penalize(key, offence, `mesh sync: ${err.message}`),
     });
     const stopServing = serveSyncPort(port, this.#opts.view, { onError: (e) => this.#opts.log?.(`mesh: serving ${id} failed: ${(e as Error).message}`) });
     const peer: MeshPeer = { id, lastSeen: Date.now(), client, stopServing, handlers };
     this.#peers.set(id, peer);
     this.#opts.log?.(`mesh: tab ${id} joined`);
-    this.#opts.onPeerJoined?.(id, client);
+    this.#opts.onPeerJoined?.(key, client);
     return peer;
   }
 
@@ -324,7 +363,7 @@ export class TabMesh {
     p.stopServing();
     p.handlers.clear();
     this.#opts.log?.(`mesh: tab ${id} left`);
-    this.#opts.onPeerLeft?.(id);
+    this.#opts.onPeerLeft?.(meshPeerKey(id));
   }
 }
 
@@ -341,7 +380,9 @@ function parseEnvelope(raw: unknown): MeshEnvelope | undefined {
   if (e.v !== 1 || typeof e.kind !== 'string' || !KINDS.has(e.kind)) return undefined;
   if (typeof e.from !== 'string' || e.from.length === 0 || e.from.length > 128) return undefined;
   if (e.to !== undefined && typeof e.to !== 'string') return undefined;
-  if (e.data !== undefined && (!(e.data instanceof Uint8Array) || e.data.length > MAX_DATA_BYTES)) return undefined;
+  // A sync answer may fill a whole frame (two blocks of 700 KB); blocks and transactions not.
+  const maxData = e.kind === 'sync' ? MAX_MESSAGE_BYTES : MAX_DATA_BYTES;
+  if (e.data !== undefined && (!(e.data instanceof Uint8Array) || e.data.length > maxData)) return undefined;
   return e as MeshEnvelope;
 }
 
@@ -357,7 +398,7 @@ export interface MeshParts {
   heartbeatMs?: number;
   peerTimeoutMs?: number;
   log?: (msg: string) => void;
-  /** Told when the set of mesh tabs changes (peer list, outbox rebroadcast). */
+  /** Told when the set of mesh tabs changes (their mesh ids; the meshPeerKey of a tab that joined). */
   onPeersChanged?: (ids: string[], joined?: string) => void;
 }
 
@@ -389,12 +430,12 @@ export function createTabMesh(parts: MeshParts): TabMesh {
     log: parts.log,
     checkBlock: (from, bytes) => parts.gossip.checkBlock(from, bytes),
     checkTx: (from, bytes) => parts.gossip.checkTx(from, bytes),
-    onPeerJoined: (id, client) => {
-      parts.sync.addVirtualPeer(id, client);
-      parts.onPeersChanged?.(mesh.peerIds(), id);
+    onPeerJoined: (key, client) => {
+      parts.sync.addVirtualPeer(key, client);
+      parts.onPeersChanged?.(mesh.peerIds(), key);
     },
-    onPeerLeft: (id) => {
-      parts.sync.removeVirtualPeer(id);
+    onPeerLeft: (key) => {
+      parts.sync.removeVirtualPeer(key);
       parts.onPeersChanged?.(mesh.peerIds());
     },
   });

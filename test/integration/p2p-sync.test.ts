@@ -12,7 +12,7 @@ import { blockHash, decodeBlock, hashToHex } from '../../src/chain/index.ts';
 import { RemoteSyncError, SyncTimeoutError } from '../../src/p2p/errors.ts';
 import { encodeFrame } from '../../src/p2p/frames.ts';
 import { readOneFrame, tabchainSync, type TabchainSync } from '../../src/p2p/libp2p-sync.ts';
-import { decodeResponse, encodeMessage } from '../../src/p2p/messages.ts';
+import { decodeResponse, encodeMessage, MAX_REQUEST_BYTES } from '../../src/p2p/messages.ts';
 import type { Offence } from '../../src/p2p/peer-score.ts';
 import { protocolIds } from '../../src/p2p/protocol.ts';
 import type { ChainView } from '../../src/p2p/sync-server.ts';
@@ -95,6 +95,14 @@ describe('tabchainSync between two libp2p nodes', () => {
       new DataView(prefix.buffer).setUint32(0, 3 * 1024 * 1024, true);
       const { closed } = await raw(prefix);
       expect(await closed).toBeDefined(); // reset by the server
+      expect(lastOffence()).toEqual({ peer: client.peerId.toString(), offence: 'oversizedFrame' });
+    });
+
+    it('a request frame just over MAX_REQUEST_BYTES is refused at its prefix, its payload never awaited', async () => {
+      const prefix = new Uint8Array(4);
+      new DataView(prefix.buffer).setUint32(0, MAX_REQUEST_BYTES + 1, true);
+      const { closed } = await raw(prefix);
+      expect(await closed).toBeDefined();
       expect(lastOffence()).toEqual({ peer: client.peerId.toString(), offence: 'oversizedFrame' });
     });
 

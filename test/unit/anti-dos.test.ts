@@ -103,4 +103,28 @@ describe('anti-DoS work threshold', () => {
     // Its claim is not backed: the node counts as synced and does not ask again at once.
     expect(sync.synced).toBe(true);
   });
+
+  it("a peer's branch that starts below the threshold and then passes it is stored whole (the held headers given back), and the node moves to it", async () => {
+    const ours = branch('ours', 2300);
+    // Theirs from genesis: its first 2,000 headers end below the threshold (held back), the
+    // next 600 take it past our tip.
+    const theirs = servedChain(2600, (() => {
+      const c = new ChainBuilder(params);
+      c.miner = wallet('theirs').pub;
+      return c;
+    })());
+    const node = await nodeWith(ours, Math.max(ours.tip.header.time, theirs.builder.tip.header.time));
+    const [mine, other] = portPair();
+    cleanups.push(serveSyncPort(other, theirs.view, { maxConcurrent: 8 }));
+    const client = new SyncClient(mine, { timeoutMs: 5_000 });
+    const sync = new SyncManager({ libp2p: {} as TabchainLibp2p, gate: new PeerGate(), statusEveryMs: 60_000 });
+    sync.attach(chainAccessOf(node));
+    node.events.on('tip', () => sync.chainChanged());
+    sync.start();
+    cleanups.push(() => sync.stop());
+    sync.addVirtualPeer('theirs', client);
+    await expect.poll(() => node.height, { timeout: 20_000 }).toBe(2600);
+    expect(hashToHex(node.tip.hash)).toBe(hashToHex(theirs.builder.tip.hash));
+  });
 });
+

@@ -1,14 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DecodeError, Writer, encodeHeader } from '../../src/chain/index.ts';
+import { DecodeError, Writer, decodeHeader as decodeHeaderBytes, encodeHeader } from '../../src/chain/index.ts';
 import {
   blocksThatFit,
   decodeMessage,
   decodeRequest,
   decodeResponse,
   encodeMessage,
+  isRequest,
+  isRequestTag,
   MAX_BLOCK_BYTES,
+  MAX_ERROR_ANSWER_BYTES,
   MAX_MESSAGE_BYTES,
+  MAX_REQUEST_BYTES,
+  MAX_STATUS_ANSWER_BYTES,
+  maxAnswerBytes,
   type SyncMessage,
 } from '../../src/p2p/messages.ts';
 import { arbHash, arbHeader } from './arbitraries.ts';
@@ -208,5 +214,42 @@ describe('blocksThatFit', () => {
       }),
       { numRuns: 30 },
     );
+  });
+});
+
+describe('size caps', () => {
+  it('MAX_REQUEST_BYTES holds the largest legal request (getHeaders: 64 locator hashes, a stop hash, max 2000)', () => {
+    const largest = encodeMessage({ type: 'getHeaders', id: 0xffffffff, locator: Array.from({ length: 64 }, (_, i) => hash(i)), stopHash: hash(99), max: 2000 });
+    expect(largest.length).toBe(2090);
+    expect(largest.length).toBeLessThanOrEqual(MAX_REQUEST_BYTES);
+    expect(encodeMessage({ type: 'getBlocks', id: 1, hashes: Array.from({ length: 16 }, (_, i) => hash(i)) }).length).toBe(518);
+    fc.assert(
+      fc.property(arbMessage, (msg) => {
+        const bytes = encodeMessage(msg);
+        expect(isRequestTag(bytes[0])).toBe(isRequest(msg));
+        if (isRequest(msg)) expect(bytes.length).toBeLessThanOrEqual(MAX_REQUEST_BYTES);
+      }),
+    );
+  });
+
+  it('maxAnswerBytes is the size of the largest honest answer to each request, exactly', () => {
+    const status = { type: 'getStatus' as const, id: 1 };
+    const longestError = encodeMessage({ type: 'error', id: 1, code: 'INTERNAL', message: 'x'.repeat(300) });
+    const longestStatus = encodeMessage({
+      type: 'status',
+      id: 1,
+      status: { network: 'a'.repeat(32), chainId: 1, height: 1, tipHash: hash(1), chainwork: (1n << 256n) - 1n, genesisHash: hash(2) },
+    });
+    expect([longestError.length, longestStatus.length]).toEqual([MAX_ERROR_ANSWER_BYTES, MAX_STATUS_ANSWER_BYTES]);
+    expect(maxAnswerBytes(status)).toBe(Math.max(MAX_ERROR_ANSWER_BYTES, MAX_STATUS_ANSWER_BYTES));
+    const header = encodeHeader({ version: 1, prevHash: hash(1), merkleRoot: hash(2), time: 1, bits: 0x207fffff, nonce: 0 });
+    const headers = (n: number) => encodeMessage({ type: 'headers', id: 1, headers: Array.from({ length: n }, () => decodeHeaderBytes(header)) });
+    for (const max of [1, 10, 252, 253, 2000]) {
+      const req = { type: 'getHeaders' as const, id: 1, locator: [], stopHash: null, max };
+      expect(maxAnswerBytes(req)).toBe(Math.max(headers(max).length, MAX_ERROR_ANSWER_BYTES));
+    }
+    const oneBlock = encodeMessage({ type: 'blocks', id: 1, blocks: [new Uint8Array(MAX_BLOCK_BYTES)], notFound: [] });
+    expect(maxAnswerBytes({ type: 'getBlocks', id: 1, hashes: [hash(1)] })).toBe(oneBlock.length);
+    expect(maxAnswerBytes({ type: 'getBlocks', id: 1, hashes: Array.from({ length: 16 }, (_, i) => hash(i)) })).toBe(MAX_MESSAGE_BYTES);
   });
 });

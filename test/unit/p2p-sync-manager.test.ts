@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hashToHex } from '../../src/chain/index.ts';
 import { FullNode } from '../../src/node/full-node.ts';
 import { chainAccessOf } from '../../src/node/networking.ts';
-import { SyncTimeoutError } from '../../src/p2p/errors.ts';
+import { RemoteSyncError, SyncTimeoutError } from '../../src/p2p/errors.ts';
 import type { TabchainLibp2p } from '../../src/p2p/libp2p-node.ts';
 import { PeerGate } from '../../src/p2p/peer-gate.ts';
 import { SyncClient, serveSyncPort } from '../../src/p2p/sync-client.ts';
@@ -39,8 +39,8 @@ function clientFor(served: ServedChain): SyncClient {
   return new SyncClient(mine, { timeoutMs: 5_000 });
 }
 
-function startSync(node: FullNode): SyncManager {
-  const sync = new SyncManager({ libp2p: NO_LIBP2P, gate: new PeerGate(), statusEveryMs: 60_000 });
+function startSync(node: FullNode, gate = new PeerGate()): SyncManager {
+  const sync = new SyncManager({ libp2p: NO_LIBP2P, gate, statusEveryMs: 60_000 });
   sync.attach(chainAccessOf(node));
   node.events.on('tip', () => sync.chainChanged());
   sync.start();
@@ -104,5 +104,29 @@ describe('SyncManager', () => {
     await until(() => node.height === 50, () => `height 50 (now ${node.height}, ${statusCalls} status and ${calls} headers requests)`, 15_000);
     expect(statusCalls).toBeGreaterThanOrEqual(2);
     expect(calls).toBeGreaterThanOrEqual(2);
+  });
+
+  it('BUSY from the only peer ahead (its serving budget is spent) pauses it briefly: asked again soon, not charged, not its blocks given up', async () => {
+    const served = servedChain(80);
+    const { node } = await freshNode(served);
+    const busy = clientFor(served);
+    const calls = { headers: 0, blocks: 0 };
+    const getHeaders = busy.getHeaders.bind(busy);
+    busy.getHeaders = async (locator, opts) => {
+      if (calls.headers++ === 0) throw new RemoteSyncError('BUSY', 'over the bytes per second of all peers');
+      return getHeaders(locator, opts);
+    };
+    const getBlocks = busy.getBlocks.bind(busy);
+    busy.getBlocks = async (hashes, opts) => {
+      // The first batches asked at once are refused: the peer is at its budget's edge.
+      if (calls.blocks++ < 3) throw new RemoteSyncError('BUSY', "over this peer's requests per second");
+      return getBlocks(hashes, opts);
+    };
+    const gate = new PeerGate();
+    const sync = startSync(node, gate);
+    sync.addVirtualPeer('busy', busy);
+    // The status poll is a minute away: only a retry after BUSY can bring the chain in this soon.
+    await until(() => node.height === 80, `height 80 (now ${node.height}, ${calls.headers} headers and ${calls.blocks} blocks requests)`, 15_000);
+    expect(gate.scores.score('busy')).toBe(0);
   });
 });

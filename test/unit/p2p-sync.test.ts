@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { blockHash, decodeBlock, encodeBlock, encodeHeader, hashToHex } from '../../src/chain/index.ts';
-import { RemoteSyncError, SyncProtocolError, SyncTimeoutError, SyncUnavailableError } from '../../src/p2p/errors.ts';
-import { decodeMessage, encodeMessage, MAX_BLOCK_BYTES, MAX_MESSAGE_BYTES, type SyncResponse } from '../../src/p2p/messages.ts';
+import { FrameTooLargeError, RemoteSyncError, SyncProtocolError, SyncTimeoutError, SyncUnavailableError } from '../../src/p2p/errors.ts';
+import { decodeMessage, encodeMessage, MAX_BLOCK_BYTES, MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, maxAnswerBytes, type SyncResponse } from '../../src/p2p/messages.ts';
 import type { Offence } from '../../src/p2p/peer-score.ts';
 import { checkResponse, serveSyncPort, SyncClient, type SyncPort } from '../../src/p2p/sync-client.ts';
 import { handleSyncRequest, type ChainView } from '../../src/p2p/sync-server.ts';
@@ -194,6 +194,41 @@ describe('SyncClient and serveSyncPort over a message port', () => {
     const second = client2.getStatus();
     await expect(second).rejects.toMatchObject({ name: 'RemoteSyncError', code: 'BUSY' });
     expect(await first).toBeInstanceOf(SyncTimeoutError);
+  });
+
+  it('the server refuses a request over MAX_REQUEST_BYTES as oversized, without decoding or answering it', async () => {
+    const [a, b] = portPair();
+    const offences: Offence[] = [];
+    let reads = 0;
+    serveSyncPort(b, { ...chain.view, status: () => (reads++, chain.view.status()) }, { onOffence: (o) => offences.push(o) });
+    const answers: Uint8Array[] = [];
+    a.subscribe((m) => answers.push(m));
+    const big = new Uint8Array(MAX_REQUEST_BYTES + 1);
+    big.set(encodeMessage({ type: 'getStatus', id: 5 }));
+    a.send(big);
+    // An answer-sized message (a blocks answer for a SyncClient on the same port) is not a request.
+    a.send(encodeMessage({ type: 'blocks', id: 6, blocks: [new Uint8Array(MAX_REQUEST_BYTES)], notFound: [] }));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(offences).toEqual(['oversizedFrame']);
+    expect([answers, reads]).toEqual([[], 0]);
+  });
+
+  it('the client refuses an answer longer than the largest honest answer to its request, at once', async () => {
+    const [a, b] = portPair();
+    const offences: Offence[] = [];
+    const client = new SyncClient(a, { timeoutMs: 5_000, onOffence: (o) => offences.push(o) });
+    // A status "answer" of 100 KB: the id and tag of a status, then junk.
+    b.subscribe((m) => {
+      const junk = new Uint8Array(100_000);
+      junk.set(encodeMessage({ type: 'error', id: decodeMessage(m).id, code: 'BUSY', message: '' }));
+      junk[0] = 2; // the status tag
+      b.send(junk);
+    });
+    const asked = client.getStatus();
+    await expect(asked).rejects.toBeInstanceOf(FrameTooLargeError);
+    await expect(asked).rejects.toMatchObject({ max: maxAnswerBytes({ type: 'getStatus', id: 1 }) });
+    expect(offences).toEqual(['oversizedFrame']);
+    expect(client.inFlight).toBe(0);
   });
 
   it('the server drops undecodable requests and reports them', async () => {

@@ -4,15 +4,20 @@
  * the gossip validators, drop repeats, score misbehaviour, and honour the isolate switch.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeBlock, encodeTx, hashToHex, hexToHash, NETWORKS, txid } from '../../src/chain/index.ts';
+import { blockHash, concatBytes, encodeBlock, encodeHeader, encodeTx, hashToHex, hexToHash, NETWORKS, txid } from '../../src/chain/index.ts';
+import { decodeMessage, encodeMessage } from '../../src/p2p/messages.ts';
+import type { SyncClient } from '../../src/p2p/sync-client.ts';
 import { FullNode } from '../../src/node/full-node.ts';
 import { chainAccessOf } from '../../src/node/networking.ts';
 import { MemoryStore } from '../../src/storage/memory-store.ts';
+import { TopicValidatorResult } from '@libp2p/gossipsub';
 import { ChainGossip } from '../../src/p2p/gossip.ts';
 import { PeerGate } from '../../src/p2p/peer-gate.ts';
 import { SyncManager } from '../../src/p2p/sync-manager.ts';
 import type { TabchainLibp2p } from '../../src/p2p/libp2p-node.ts';
-import { createTabMesh, meshChannelName, type TabMesh } from '../../src/p2p/tab-mesh.ts';
+import { createTabMesh, MAX_MESH_PEERS, meshChannelName, meshPeerKey, TabMesh, type MeshChannel, type MeshEnvelope } from '../../src/p2p/tab-mesh.ts';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { ChainBuilder, wallets } from './helpers/chain-builder.ts';
 
 const params = NETWORKS.test;
@@ -147,7 +152,8 @@ describe('tab mesh', () => {
     const bad = builder.build([]);
     bad.header = { ...bad.header, nonce: bad.header.nonce + 1 };
     b.mesh.broadcastBlock(encodeBlock(bad));
-    await until(() => a.gate.denies('tab-b'), 'ban');
+    await until(() => a.gate.denies(meshPeerKey('tab-b')), 'ban');
+    expect(a.gate.denies('tab-b')).toBe(false); // the mesh identity, not a libp2p peer id
     expect(a.mesh.peerIds()).toEqual([]);
     // Its later messages are ignored: no re-join.
     b.mesh.setIsolated(true);
@@ -160,7 +166,7 @@ describe('tab mesh', () => {
     await until(() => a.mesh.peerIds().includes('tab-c'), 'join');
     c.mesh.stop();
     await until(() => !a.mesh.peerIds().includes('tab-c'), 'bye');
-    expect(a.sync.peerIds()).not.toContain('tab-c');
+    expect(a.sync.peerIds()).not.toContain(meshPeerKey('tab-c'));
   });
 
   it('isolating a tab drops its mesh peers and refuses them until switched off', async () => {
@@ -187,23 +193,127 @@ describe('tab mesh', () => {
     expect(hashToHex(a.node.tip.hash)).toBe(hash);
   });
 
-  it('a tab reached over the mesh and libp2p stays a sync peer while either carrier does', async () => {
+  it('a tab reached over the mesh and over libp2p is two sync peers, one per carrier: either may go without the other', async () => {
     const name = `mesh-${Math.random()}`;
     const a = await openTab('tab-a', name);
     const b = await openTab('tab-b', name);
     a.mesh.start();
     b.mesh.start();
-    await until(() => a.sync.peerIds().includes('tab-b'), 'mesh peer in sync');
-    // A WebRTC connection to the same tab comes and goes: the mesh still carries its sync.
+    await until(() => a.sync.peerIds().includes(meshPeerKey('tab-b')), 'mesh peer in sync');
+    // The mesh identity is its own key: a libp2p connection to the same id comes and goes
+    // without touching it (and a mesh message never speaks for the libp2p peer).
+    expect(a.sync.peerIds()).not.toContain('tab-b');
     a.sync.addPeer({ toString: () => 'tab-b' } as Parameters<SyncManager['addPeer']>[0]);
+    expect(a.sync.peerIds().sort()).toEqual(['tab-b', meshPeerKey('tab-b')].sort());
     a.sync.removePeer('tab-b');
-    expect(a.sync.peerIds()).toContain('tab-b');
-    // The libp2p connection is back, the tab leaves the mesh: still a sync peer (over libp2p).
+    expect(a.sync.peerIds()).toEqual([meshPeerKey('tab-b')]);
+    // The libp2p connection is back, the tab leaves the mesh: the libp2p peer stays.
     a.sync.addPeer({ toString: () => 'tab-b' } as Parameters<SyncManager['addPeer']>[0]);
     b.mesh.stop();
     await until(() => a.mesh.peerIds().length === 0, 'bye');
-    expect(a.sync.peerIds()).toContain('tab-b');
-    a.sync.removePeer('tab-b');
-    expect(a.sync.peerIds()).toEqual([]);
+    expect(a.sync.peerIds()).toEqual(['tab-b']);
   });
 });
+
+/** A channel whose messages the test posts by hand, delivered synchronously (no other tab). */
+function handChannel() {
+  const listeners = new Set<(e: MessageEvent) => void>();
+  const posted: MeshEnvelope[] = [];
+  const channel: MeshChannel = {
+    postMessage: (m) => posted.push(m as MeshEnvelope),
+    addEventListener: (_t, l) => listeners.add(l),
+    removeEventListener: (_t, l) => listeners.delete(l),
+    close: () => listeners.clear(),
+  };
+  const deliver = (env: MeshEnvelope) => {
+    for (const l of [...listeners]) l({ data: env } as MessageEvent);
+  };
+  return { channel, posted, deliver };
+}
+
+describe('tab mesh against spoofed identities (same-origin code posting on the channel)', () => {
+  it(`5,000 hellos from fresh ids make at most MAX_MESH_PEERS (${MAX_MESH_PEERS}) mesh peers, and only those are answered`, async () => {
+    const a = await openTab('tab-a', `unused-${Math.random()}`);
+    const hand = handChannel();
+    const mesh = createTabMesh({ id: 'tab-a', network: 'test', chain: chainAccessOf(a.node), gate: a.gate, gossip: { checkBlock: async () => TopicValidatorResult.Ignore, checkTx: async () => TopicValidatorResult.Ignore }, sync: a.sync, channel: hand.channel });
+    mesh.start();
+    try {
+      for (let i = 0; i < 5_000; i++) hand.deliver({ v: 1, kind: 'hello', from: `spoof-${i}` });
+      expect(mesh.peerIds()).toHaveLength(MAX_MESH_PEERS);
+      expect(a.sync.peerIds()).toHaveLength(MAX_MESH_PEERS);
+      expect(hand.posted.filter((e) => e.kind === 'present')).toHaveLength(MAX_MESH_PEERS);
+      // A known tab keeps its place; a heartbeat from a new id beyond the cap joins nothing.
+      hand.deliver({ v: 1, kind: 'heartbeat', from: 'spoof-1' });
+      hand.deliver({ v: 1, kind: 'heartbeat', from: 'spoof-late' });
+      expect(mesh.peerIds()).toHaveLength(MAX_MESH_PEERS);
+      expect(mesh.peerIds()).not.toContain('spoof-late');
+      // When one leaves, a new tab may join.
+      hand.deliver({ v: 1, kind: 'bye', from: 'spoof-1' });
+      hand.deliver({ v: 1, kind: 'hello', from: 'spoof-late' });
+      expect(mesh.peerIds()).toContain('spoof-late');
+    } finally {
+      mesh.stop();
+    }
+  });
+
+  it('junk blocks "from" the relay\'s libp2p peer id cost the mesh identity, never the libp2p peer: the relay is not banned', async () => {
+    const relayId = peerIdFromPrivateKey(await generateKeyPair('Ed25519'));
+    const a = await openTab('tab-a', `unused-${Math.random()}`);
+    const hand = handChannel();
+    const gossip = new ChainGossip({ libp2p: NO_LIBP2P, network: 'test', gate: a.gate });
+    gossip.attach(chainAccessOf(a.node));
+    const mesh = createTabMesh({ id: 'tab-a', network: 'test', chain: chainAccessOf(a.node), gate: a.gate, gossip, sync: a.sync, channel: hand.channel });
+    mesh.start();
+    try {
+      hand.deliver({ v: 1, kind: 'hello', from: relayId.toString() });
+      for (let i = 0; i < 2; i++) hand.deliver({ v: 1, kind: 'block', from: relayId.toString(), data: new Uint8Array(10) });
+      hand.deliver({ v: 1, kind: 'heartbeat', from: relayId.toString() });
+      await until(() => mesh.peerIds().length === 0, 'the spoofing mesh identity dropped');
+      // The libp2p view: the relay is neither denied nor scored, and the gater refuses nothing.
+      expect(a.gate.denies(relayId.toString())).toBe(false);
+      expect(a.gate.denies(meshPeerKey(relayId.toString()))).toBe(true);
+      expect(a.gate.scores.score(relayId.toString())).toBe(0);
+      const gater = a.gate.gater();
+      expect(await gater.denyDialPeer!(relayId)).toBe(false);
+      expect(await gater.denyInboundEncryptedConnection!(relayId, {} as never)).toBe(false);
+    } finally {
+      mesh.stop();
+    }
+  });
+
+  it('a sync answer bigger than one block (two 700 KB blocks in one frame) gets through; a block announcement that big does not', async () => {
+    const hand = handChannel();
+    let client: SyncClient | undefined;
+    const announced: number[] = [];
+    const mesh = new TabMesh({
+      network: 'test',
+      id: 'tab-a',
+      view: { status: () => Promise.reject(new Error('not serving')), headersAfter: () => [], getBlocks: (h) => h.map(() => undefined) },
+      gate: new PeerGate(),
+      channel: hand.channel,
+      syncTimeoutMs: 2_000,
+      checkBlock: async (_from, bytes) => (announced.push(bytes.length), 'ignore'),
+      checkTx: async () => 'ignore',
+      onPeerJoined: (_key, c) => (client = c),
+    });
+    mesh.start();
+    try {
+      hand.deliver({ v: 1, kind: 'hello', from: 'tab-b' });
+      const builder = new ChainBuilder(params);
+      const headers = [builder.mine().block.header, builder.mine().block.header];
+      const bodies = headers.map((h) => concatBytes(encodeHeader(h), new Uint8Array(700_000)));
+      const asked = client!.getBlocks(headers.map(blockHash));
+      const request = decodeMessage(hand.posted.find((e) => e.kind === 'sync')!.data!);
+      const answer = encodeMessage({ type: 'blocks', id: request.id, blocks: bodies, notFound: [] });
+      expect(answer.length).toBeGreaterThan(1_100_000);
+      hand.deliver({ v: 1, kind: 'sync', from: 'tab-b', to: 'tab-a', data: answer });
+      const { blocks } = await asked;
+      expect(blocks.map((b) => b.bytes.length)).toEqual([bodies[0].length, bodies[1].length]);
+      hand.deliver({ v: 1, kind: 'block', from: 'tab-b', data: answer });
+      expect(announced).toEqual([]);
+    } finally {
+      mesh.stop();
+    }
+  });
+});
+

@@ -13,7 +13,7 @@ import type { NetworkEvents, NetworkService } from '../../src/p2p/network-servic
 import type { NetworkPeer } from '../../src/p2p/peer-manager.ts';
 import { PeerGate } from '../../src/p2p/peer-gate.ts';
 import { SyncManager } from '../../src/p2p/sync-manager.ts';
-import { TabMesh } from '../../src/p2p/tab-mesh.ts';
+import { meshPeerKey, TabMesh } from '../../src/p2p/tab-mesh.ts';
 import { startTabMesh } from '../../src/node/tab-mesh-network.ts';
 import { createTabchainApi } from '../../src/node/api.ts';
 import { FAST_KDF, startRig, stopAll } from './helpers/wallet-node.ts';
@@ -69,6 +69,11 @@ describe('tab mesh on a node', () => {
     b.start();
     cleanups.push(() => b.stop());
     await expect.poll(() => tabs.peers(), { timeout: 5_000 }).toEqual([{ id: 'tab-b', transport: 'tab', score: 0 }]);
+    // Its score is the mesh identity's, not that of a libp2p peer that happens to share its id.
+    net.gate.penalize('tab-b', 'unsolicited');
+    expect(tabs.peers()[0].score).toBe(0);
+    net.gate.penalize(meshPeerKey('tab-b'), 'timeout');
+    expect(tabs.peers()[0].score).toBeLessThan(-9);
     await expect.poll(() => heard.length, { timeout: 5_000 }).toBeGreaterThan(0);
     expect(p.rebroadcasts.length).toBeGreaterThan(before);
     expect(bytesToHex(p.rebroadcasts.at(-1)!)).toBe(bytesToHex(encodeTx(p.outbox.list().find((e) => e.txid === txid)!.decoded)));

@@ -1,0 +1,191 @@
+/**
+ * The libp2p sync service (src/p2p/libp2p-sync.ts) against hostile peers, over real libp2p
+ * streams (@libp2p/utils' streamPair) with stand-in connections, so that a connection can be
+ * relayed (`limits` set) without a relay:
+ * - a request frame over MAX_REQUEST_BYTES is refused at its length prefix, nothing buffered;
+ * - a peer flooding requests gets BUSY answers past its budget (the store not read), while
+ *   another peer is still served; BUSY charges nothing;
+ * - a timeout on a relayed connection is charged like on any other;
+ * - an answer longer than the largest honest answer to its request is refused at its prefix.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { streamPair } from '@libp2p/utils';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import type { Connection, PeerId, Startable, Stream, StreamHandler } from '@libp2p/interface';
+import { FrameTooLargeError, RemoteSyncError } from '../../src/p2p/errors.ts';
+import { encodeFrame } from '../../src/p2p/frames.ts';
+import { readOneFrame, tabchainSync, type TabchainSync, type TabchainSyncInit } from '../../src/p2p/libp2p-sync.ts';
+import { decodeRequest, decodeResponse, encodeMessage, MAX_REQUEST_BYTES, maxAnswerBytes } from '../../src/p2p/messages.ts';
+import type { Offence } from '../../src/p2p/peer-score.ts';
+import { ServeBudget } from '../../src/p2p/serve-budget.ts';
+import type { ChainView } from '../../src/p2p/sync-server.ts';
+import { servedChain } from './helpers/p2p-chain.ts';
+
+const chain = servedChain(20);
+
+async function newPeerId(): Promise<PeerId> {
+  return peerIdFromPrivateKey(await generateKeyPair('Ed25519'));
+}
+
+/** A stand-in for a libp2p Connection: only what the sync service reads. */
+function fakeConnection(remotePeer: PeerId, opts: { relayed?: boolean; newStream?: () => Promise<Stream> } = {}): Connection & { status: string } {
+  return {
+    remotePeer,
+    status: 'open',
+    limits: opts.relayed ? { bytes: 1n << 17n, seconds: 120 } : undefined,
+    newStream: opts.newStream ?? (() => Promise.reject(new Error('no streams'))),
+  } as unknown as Connection & { status: string };
+}
+
+interface Service {
+  sync: TabchainSync;
+  offences: { peer: string; offence: Offence }[];
+  /** Opens a stream to the service as `conn`'s peer: returns our end. */
+  inbound(conn: Connection): Promise<Stream>;
+}
+
+const stops: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const s of stops.splice(0)) await s();
+});
+
+async function service(init: Partial<TabchainSyncInit> & { openConnection?: () => Promise<Connection> } = {}): Promise<Service> {
+  let handler: StreamHandler | undefined;
+  const offences: Service['offences'] = [];
+  const sync = tabchainSync({ network: 'test', timeoutMs: 2_000, onOffence: (p, offence) => offences.push({ peer: p.toString(), offence }), ...init })({
+    registrar: {
+      handle: async (_protocol, h) => {
+        handler = h;
+      },
+      unhandle: async () => {},
+    },
+    connectionManager: { openConnection: init.openConnection ?? (() => Promise.reject(new Error('no dialling here'))) },
+  });
+  await (sync as TabchainSync & Startable).start();
+  stops.push(() => (sync as TabchainSync & Startable).stop());
+  return {
+    sync,
+    offences,
+    inbound: async (conn) => {
+      const [ours, theirs] = await streamPair();
+      void handler!(theirs, conn);
+      return ours;
+    },
+  };
+}
+
+/** Resolves with the error a stream closed with (undefined for a clean close). */
+function closed(stream: Stream): Promise<Error | undefined> {
+  if (stream.status === 'closed' || stream.status === 'aborted' || stream.status === 'reset') return Promise.resolve(undefined);
+  return new Promise((resolve) => stream.addEventListener('close', (e) => resolve((e as Event & { error?: Error }).error), { once: true }));
+}
+
+/** Sends one request on a fresh stream and returns the decoded answer. */
+async function ask(svc: Service, conn: Connection, req: Parameters<typeof encodeMessage>[0]) {
+  const s = await svc.inbound(conn);
+  s.send(encodeFrame(encodeMessage(req)));
+  await s.close();
+  return decodeResponse(await readOneFrame(s, AbortSignal.timeout(5_000)));
+}
+
+describe('sync service limits', () => {
+  it('a request frame over MAX_REQUEST_BYTES is refused at its length prefix and charged, nothing more read', async () => {
+    const svc = await service({ chainView: chain.view });
+    const peer = await newPeerId();
+    const s = await svc.inbound(fakeConnection(peer));
+    const prefix = new Uint8Array(4);
+    new DataView(prefix.buffer).setUint32(0, MAX_REQUEST_BYTES + 1, true);
+    const gone = closed(s);
+    s.send(prefix);
+    expect(await gone).toBeDefined(); // reset by the server
+    expect(svc.offences).toEqual([{ peer: peer.toString(), offence: 'oversizedFrame' }]);
+  });
+
+  it('a request flood gets BUSY answers past the peer budget without reading the store; another peer is still served; BUSY charges nothing', async () => {
+    let statusReads = 0;
+    const view: ChainView = { ...chain.view, status: () => (statusReads++, chain.view.status()) };
+    const frozen = 1_000_000;
+    const budget = new ServeBudget({ peerRequestsPerSec: 1, peerRequestBurst: 5 }, () => frozen);
+    const svc = await service({ chainView: view, budget });
+    const flooder = fakeConnection(await newPeerId());
+    const answers: string[] = [];
+    for (let id = 1; id <= 8; id++) {
+      const res = await ask(svc, flooder, { type: 'getStatus', id });
+      expect(res.id).toBe(id);
+      answers.push(res.type === 'error' ? res.code : res.type);
+    }
+    expect(answers).toEqual(['status', 'status', 'status', 'status', 'status', 'BUSY', 'BUSY', 'BUSY']);
+    expect(statusReads).toBe(5);
+    const honest = await ask(svc, fakeConnection(await newPeerId()), { type: 'getStatus', id: 99 });
+    expect(honest.type).toBe('status');
+    expect(svc.offences).toEqual([]);
+  });
+
+  it('a stream that never sends its request on a RELAYED connection times out and is charged', async () => {
+    const svc = await service({ chainView: chain.view, timeoutMs: 200 });
+    const peer = await newPeerId();
+    const s = await svc.inbound(fakeConnection(peer, { relayed: true }));
+    await closed(s);
+    expect(svc.offences).toEqual([{ peer: peer.toString(), offence: 'timeout' }]);
+  });
+
+  it('a stream ended before its request on a relayed connection is charged as a timeout; on a closing connection nothing is', async () => {
+    const svc = await service({ chainView: chain.view });
+    const peer = await newPeerId();
+    const s = await svc.inbound(fakeConnection(peer, { relayed: true }));
+    const gone = closed(s);
+    await s.close();
+    await gone;
+    expect(svc.offences).toEqual([{ peer: peer.toString(), offence: 'timeout' }]);
+    const closing = fakeConnection(peer, { relayed: true });
+    closing.status = 'closing';
+    const t = await svc.inbound(closing);
+    const gone2 = closed(t);
+    await t.close();
+    await gone2;
+    expect(svc.offences).toHaveLength(1);
+  });
+
+  it('a status answer longer than the largest honest status is refused at its prefix and charged', async () => {
+    const server = await newPeerId();
+    let theirs: Stream | undefined;
+    const conn = fakeConnection(server, {
+      newStream: async () => {
+        const [a, b] = await streamPair();
+        theirs = b;
+        return a;
+      },
+    });
+    const svc = await service({ openConnection: async () => conn });
+    const asked = svc.sync.getStatus(server);
+    // The hostile answerer reads the request, then announces a 1 MiB answer and sends 64 KiB of it.
+    await expect.poll(() => theirs !== undefined).toBe(true);
+    const req = decodeRequest(await readOneFrame(theirs!, AbortSignal.timeout(5_000)));
+    expect(req.type).toBe('getStatus');
+    const prefix = new Uint8Array(4);
+    new DataView(prefix.buffer).setUint32(0, 1024 * 1024, true);
+    theirs!.send(prefix);
+    theirs!.send(new Uint8Array(64 * 1024));
+    await expect(asked).rejects.toBeInstanceOf(FrameTooLargeError);
+    await expect(asked).rejects.toMatchObject({ max: maxAnswerBytes(req) });
+    expect(svc.offences).toEqual([{ peer: server.toString(), offence: 'oversizedFrame' }]);
+  });
+
+  it('an honest BUSY answer is a RemoteSyncError and charges nothing', async () => {
+    const server = await newPeerId();
+    const conn = fakeConnection(server, {
+      newStream: async () => {
+        const [a, b] = await streamPair();
+        void readOneFrame(b, AbortSignal.timeout(5_000)).then(async (f) => {
+          b.send(encodeFrame(encodeMessage({ type: 'error', id: decodeRequest(f).id, code: 'BUSY', message: 'over budget' })));
+          await b.close();
+        });
+        return a;
+      },
+    });
+    const svc = await service({ openConnection: async () => conn });
+    await expect(svc.sync.getStatus(server)).rejects.toBeInstanceOf(RemoteSyncError);
+    expect(svc.offences).toEqual([]);
+  });
+});

@@ -11,7 +11,7 @@
  * | extended, reorged, side          | Accept |                                        |
  * | orphan (parent unknown; kept)    | Ignore | — and ask the sender for the parents (sync) |
  * | duplicate, held (TIME_TOO_NEW), low-work | Ignore |                                |
- * | invalid, mutated body (BAD_MERKLE, DUPLICATE_TX) | Ignore | none: the header may be fine (Core's BLOCK_MUTATED) |
+ * | invalid, mutated body (BAD_MERKLE, DUPLICATE_TX) | Reject | malformedFrame (half a ban): the header may be fine and is not marked, but no honest peer forwards a body its node refused (Core's BLOCK_MUTATED punishes too) |
  * | invalid, anything else           | Reject | invalidBlock (bans at once)           |
  * | over maxBlockBytes               | Reject | invalidBlock, before any decoding     |
  *
@@ -240,7 +240,13 @@ export class ChainGossip {
       case 'low-work':
         return TopicValidatorResult.Ignore;
       case 'invalid':
-        if (isMutationCode(v.code)) return TopicValidatorResult.Ignore;
+        if (isMutationCode(v.code)) {
+          // The header may be fine (nothing is marked invalid), but the sender is not: an honest
+          // peer forwards only blocks its node accepted, and gossip forwards the bytes as they
+          // came. Bitcoin Core likewise punishes a peer for a mutated block.
+          this.#opts.gate.penalize(from, 'malformedFrame', `gossiped block ${v.hash}: body does not match its header (${v.code})`);
+          return TopicValidatorResult.Reject;
+        }
         this.#opts.gate.penalize(from, 'invalidBlock', `gossiped block ${v.hash}: ${v.code ?? 'invalid'}`);
         return TopicValidatorResult.Reject;
     }

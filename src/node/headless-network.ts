@@ -12,6 +12,7 @@ import { NetworkService, type NetworkServiceOptions } from '../p2p/network-servi
 import { defaultNodeListen, nodeTransports } from '../p2p/transports-node.ts';
 import type { AddressBook } from '../p2p/peer-manager.ts';
 import type { PeerScoreConfig } from '../p2p/peer-score.ts';
+import type { ServeBudgetConfig } from '../p2p/serve-budget.ts';
 import type { PrivateKey } from '@libp2p/interface';
 import type { FullNode } from './full-node.ts';
 import { attachNetwork, loadOrCreatePeerKey } from './networking.ts';
@@ -53,6 +54,8 @@ export interface HeadlessNetworkOptions {
   timing?: NetworkServiceOptions['timing'];
   scores?: Partial<PeerScoreConfig>;
   syncTimeoutMs?: number;
+  /** What serving sync to peers may cost (requests and bytes per second; see serve-budget.ts). */
+  serveBudget?: Partial<ServeBudgetConfig>;
   syncWindow?: number;
   /** Period of discovery announcements, ms (default 5 s; also announced whenever our addresses change). */
   discoveryIntervalMs?: number;
@@ -104,6 +107,7 @@ export async function startHeadlessNetwork(node: FullNode, opts: HeadlessNetwork
     timing: opts.timing,
     scores: opts.scores,
     syncTimeoutMs: opts.syncTimeoutMs,
+    serveBudget: opts.serveBudget,
     syncWindow: opts.syncWindow,
     discoveryIntervalMs: opts.discoveryIntervalMs ?? 5000,
     log: opts.log,

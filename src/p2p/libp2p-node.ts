@@ -39,6 +39,7 @@ import { MAX_BLOCK_BYTES } from './messages.ts';
 import type { PeerGate } from './peer-gate.ts';
 import { protocolIds } from './protocol.ts';
 import { tabchainSync, type TabchainSync } from './libp2p-sync.ts';
+import { ServeBudget, type ServeBudgetConfig } from './serve-budget.ts';
 
 /** The services every tabchain libp2p node has. */
 export type TabchainServices = {
@@ -73,6 +74,8 @@ export interface Libp2pNodeOptions {
   discoveryIntervalMs?: number;
   /** Time a sync request may take, ms (default 10 s). */
   syncTimeoutMs?: number;
+  /** What serving sync may cost (default: serve-budget.ts's DEFAULT_SERVE_BUDGET); operators and tests may tighten it. */
+  serveBudget?: Partial<ServeBudgetConfig>;
   /** Start the node now (default false: NetworkService.start() does). */
   start?: boolean;
   /** Our own failures while serving sync requests, for logs. */
@@ -146,6 +149,7 @@ export async function createLibp2pNode(opts: Libp2pNodeOptions): Promise<Tabchai
       sync: tabchainSync({
         network: opts.network,
         timeoutMs: opts.syncTimeoutMs,
+        ...(opts.serveBudget ? { budget: new ServeBudget(opts.serveBudget) } : {}),
         onOffence: (peer, offence, err) => gate.penalize(peer.toString(), offence, err.message),
         onError: opts.onError,
       }),

@@ -6,10 +6,11 @@
  * a search that finds what people know (`searchAll`), and what the tab knows of its network
  * (`connectionOf`).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { COIN } from '../../src/chain/index.ts';
 import { ALONE_AFTER_RELAY_MS, ALONE_WITHOUT_RELAY_MS, RELAY_UNREACHED_MS, connectionOf, type ConnectionFacts } from '../../src/node/connection.ts';
 import { SEARCH_MAX_HITS } from '../../src/node/explorer.ts';
+import { outboxRebroadcast } from '../../src/node/networking.ts';
 import { params, startRig, stopAll, type Profile, type Rig } from './helpers/wallet-node.ts';
 
 afterEach(stopAll);
@@ -199,6 +200,45 @@ describe('connectionOf', () => {
     expect(connectionOf({ ...base, noRelay: true, sinceStart: ALONE_WITHOUT_RELAY_MS - 1 })).toBe('connecting');
     expect(connectionOf({ ...base, noRelay: true, sinceStart: ALONE_WITHOUT_RELAY_MS })).toBe('alone');
     expect(connectionOf({ ...base, sinceStart: RELAY_UNREACHED_MS })).toBe('alone');
-    for (const f of [{ browserOnline: false }, { isolated: true }, { failed: true }]) expect(connectionOf({ ...base, answered: true, ...f })).toBe('alone');
+    for (const f of [{ browserOnline: false }, { failed: true }]) expect(connectionOf({ ...base, ...f })).toBe('alone');
+    expect(connectionOf({ ...base, isolated: true, answered: true })).toBe('alone');
+    // A tab of this browser answers over the mesh with the network gone: that is a peer.
+    expect(connectionOf({ ...base, browserOnline: false, answered: true })).toBe('connected');
+  });
+});
+
+describe('a queued transaction leaves once a peer is reachable', () => {
+  it('a rebroadcast that reached no one is sent again while a chain peer is connected, a bounded number of times', async () => {
+    vi.useFakeTimers();
+    try {
+      const reached = [0, 0, 1];
+      const calls: number[] = [];
+      let peers = [{ isRelay: true }, { isRelay: false }];
+      const net = { broadcastTx: async () => (calls.push(Date.now()), reached.shift() ?? 0), peers: () => peers as never };
+      const hook = outboxRebroadcast(net, [500, 2000, 5000]);
+      await hook(new Uint8Array(1)); // returns at once: the outbox is not held up
+      expect(calls).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(500);
+      expect(calls).toHaveLength(2);
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(calls).toHaveLength(3); // reached a peer: no more
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(calls).toHaveLength(3);
+
+      // Nobody but the relay: no retries (the outbox's timer and the next peer's arrival cover it).
+      calls.length = 0;
+      peers = [{ isRelay: true }];
+      await hook(new Uint8Array(1));
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(calls).toHaveLength(1);
+      // Never reaching anyone: at most one try per delay.
+      calls.length = 0;
+      peers = [{ isRelay: false }];
+      await hook(new Uint8Array(1));
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(calls).toHaveLength(4);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

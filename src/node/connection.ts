@@ -3,9 +3,10 @@
  * node's own `synced` flag is true whenever no peer claims more work — which is also the case
  * before any peer has been heard from — so the page needs to know whether anyone has answered.
  *
- * "Connecting" lasts until a chain peer has answered a status request, or until the tab can tell
- * that nobody will for now: the browser is offline, the tab is isolated, the network could not
- * start, or the relay was reached (or not) long enough ago for discovery to have found someone.
+ * "Connecting" lasts until a chain peer has answered a status request (and is still connected),
+ * or until the tab can tell that nobody will for now: the tab is isolated, the browser is offline,
+ * the network could not start, or the relay was reached (or not) long enough ago for discovery to
+ * have found someone.
  * @module
  */
 import type { ApiConnection } from './api.ts';
@@ -43,8 +44,10 @@ export interface ConnectionFacts {
  * @example connectionOf({ browserOnline: true, isolated: false, answered: false, failed: false, sinceStart: 500, sinceReached: null, noRelay: false }) // 'connecting'
  */
 export function connectionOf(f: ConnectionFacts): ApiConnection {
-  if (f.isolated || !f.browserOnline || f.failed) return 'alone';
+  if (f.isolated) return 'alone';
+  // Tabs of this browser answer over the mesh with the network gone, so an answer counts first.
   if (f.answered) return 'connected';
+  if (!f.browserOnline || f.failed) return 'alone';
   if (f.sinceReached !== null && f.sinceReached >= ALONE_AFTER_RELAY_MS) return 'alone';
   if (f.sinceStart !== null && f.noRelay && f.sinceStart >= ALONE_WITHOUT_RELAY_MS) return 'alone';
   if (f.sinceStart !== null && f.sinceReached === null && f.sinceStart >= RELAY_UNREACHED_MS) return 'alone';

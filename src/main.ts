@@ -30,6 +30,7 @@ import { FullNode } from './node/full-node.ts';
 import { Outbox } from './node/outbox.ts';
 import { Wallet } from './node/wallet.ts';
 import type { BrowserNetwork } from './node/browser-network.ts';
+import { connectionOf } from './node/connection.ts';
 import { fetchBootstrap } from './p2p/browser-bootstrap.ts';
 import { parseIceServers } from './p2p/transports-browser.ts';
 import App from './ui/App.svelte';
@@ -155,6 +156,8 @@ async function startNode(network: NetworkName, progress: StartupProgress): Promi
 let networking: BrowserNetwork | undefined;
 /** The "Isolate this tab" switch (api.setIsolated), applied to the network once it has started. */
 let isolatedWanted = false;
+/** The network could not start: the tab runs on its own. */
+let networkFailed = false;
 
 /**
  * Starts the tab's network over the started node. Without a relay the tab simply stays offline
@@ -193,6 +196,11 @@ async function start(network: NetworkName, progress: StartupProgress): Promise<T
     peerId: () => networking?.peerId() ?? '',
     peers: () => networking?.peers() ?? [],
     online: () => networking?.online() ?? false,
+    // Until the network runs (the bootstrap request, libp2p's lazy chunk) the tab is connecting,
+    // unless it already knows better (connection.ts).
+    connection: () =>
+      networking?.connection() ??
+      connectionOf({ browserOnline: navigator.onLine, isolated: isolatedWanted, answered: false, failed: networkFailed, sinceStart: null, sinceReached: null, noRelay: false }),
     isolation: {
       set: (on) => {
         isolatedWanted = on;
@@ -202,8 +210,14 @@ async function start(network: NetworkName, progress: StartupProgress): Promise<T
     },
   });
   startNetworking(started).then(
-    (net) => (networking = net),
-    (e: unknown) => console.warn(`[tabchain] network unavailable, running offline: ${(e as Error).message}`),
+    (net) => {
+      networking = net;
+      if (!net) networkFailed = true; // not served over http(s): no network at all
+    },
+    (e: unknown) => {
+      networkFailed = true;
+      console.warn(`[tabchain] network unavailable, running offline: ${(e as Error).message}`);
+    },
   );
   progress.step('ready');
   return api;

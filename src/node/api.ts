@@ -26,22 +26,25 @@ import {
   bytesToHex,
   decodeAddress,
   encodeAddress,
+  equalBytes,
   hashToHex,
   hexToBytes,
   hexToHash,
   isValidItemName,
   isValidSku,
+  txSize,
   type Asset,
   type AssetAmount,
   type Offer,
   type Transaction,
+  type TxPayload,
 } from '../chain/index.ts';
 import type { StorageUsage } from '../storage/index.ts';
 import type { MinerStatus } from '../miner/index.ts';
-import { ApiError, toApiError } from './errors.ts';
+import { ApiError, toApiError, type ApiErrorDetails } from './errors.ts';
 import type { Outbox, OutboxNode, TxLocation } from './outbox.ts';
 import { createExplorerApi, type ExplorerApi, type ExplorerNode, type ExplorerProfiles } from './explorer.ts';
-import type { Wallet } from './wallet.ts';
+import { maturingOf, type Wallet } from './wallet.ts';
 
 /** The automation API, exactly as ARCHITECTURE.md specifies it. */
 export interface TabchainApi {
@@ -50,7 +53,8 @@ export interface TabchainApi {
     height: number; tip: string; chainwork: string; synced: boolean; online: boolean;
     mining: boolean; workers: number; hashrate: number; mempool: number;
     peers: { id: string; transport: 'webrtc' | 'relay' | 'websocket' | 'tab'; rttMs?: number;
-      score?: number }[] }>;                 // score: an addition to ARCHITECTURE's shape (PeerScores: 0 clean, below 0 distrusted)
+      score?: number }[];                    // score: an addition to ARCHITECTURE's shape (PeerScores: 0 clean, below 0 distrusted)
+    connection: ApiConnection }>;            // an addition too: see ApiConnection
   startMining(opts?: { workers?: number }): Promise<void>;
   stopMining(): Promise<void>;
   mineBlocks(n: number): Promise<string[]>;            // hashes of the n blocks it mined
@@ -70,6 +74,49 @@ export interface TabchainApi {
   cancelOffer(offerId: string): Promise<string>;
   txStatus(txid: string): Promise<{ state: 'pending' | 'confirmed' | 'rejected' | 'unknown';
     confirmations: number; error?: string }>;
+}
+
+/**
+ * What the tab knows of its network, beyond `synced` (which is true for a node alone):
+ * - `connecting`: looking for peers, none has answered yet, and it is too early to say none will;
+ * - `alone`: no peer is reachable now — the browser is offline, the tab is isolated, no relay
+ *   answered, or the relay was reached and no other node turned up (transactions wait in this tab);
+ * - `connected`: at least one chain peer has answered (its status is known), so `synced` means
+ *   something.
+ */
+export type ApiConnection = 'connecting' | 'alone' | 'connected';
+
+/** A mining reward not yet spendable, as `account().maturing` lists it. */
+export interface ApiMaturing {
+  /** Height of the block that paid it. */
+  height: number;
+  /** Base units. */
+  amount: string;
+  /** Blocks until a transaction can spend it (≥ 1). */
+  blocksLeft: number;
+  /** About how long that is: blocksLeft × the network's target block spacing, seconds. */
+  seconds: number;
+}
+
+/** Something the wallet can do, as {@link TabchainApiExtended.previewTx} takes it: the name and arguments of the API method. */
+export type ApiTxIntent =
+  | { kind: 'send'; to: string; amount: string }
+  | { kind: 'createItem'; sku: string; name: string; quantity: number }
+  | { kind: 'mintItem'; itemId: string; quantity: number }
+  | { kind: 'transferItem'; itemId: string; to: string; quantity: number }
+  | { kind: 'burnItem'; itemId: string; quantity: number }
+  | { kind: 'createOffer'; give: { asset: string; amount: string }; want: { asset: string; amount: string }; lots: number; expiresAtHeight?: number | null }
+  | { kind: 'acceptOffer'; offerId: string; lots: number }
+  | { kind: 'cancelOffer'; offerId: string };
+
+/** What {@link TabchainApiExtended.previewTx} answers. */
+export interface ApiTxPreview {
+  /** The fee the transaction would pay, base units. */
+  fee: string;
+  /** Its encoded size, bytes. */
+  size: number;
+  /** The refusal the call would meet now (code, message, and the numbers behind it), or null. */
+  error: { code: string; message: string; details?: ApiErrorDetails } | null;
 }
 
 /** One peer as `status().peers` lists it. */
@@ -92,8 +139,23 @@ export interface ApiOutboxEntry {
 export interface TabchainApiExtended extends TabchainApi {
   /** This profile's address. */
   address(): Promise<string>;
-  /** Spendable, immature (coinbase maturity) and nonce of an account; `pendingOut` = coins our pending txs spend (own address only). */
-  account(address?: string): Promise<{ address: string; balance: string; immature: string; nonce: number; pendingOut: string }>;
+  /**
+   * Spendable, immature (coinbase maturity) and nonce of an account; `pendingOut` = coins our
+   * pending txs spend (own address only); `available` = coins a transaction sent now can spend
+   * (the next block's maturing reward included, our pending transactions' spending taken off —
+   * for another address: its spendable balance at the next block); `maturing` = its rewards not
+   * spendable yet, soonest first; `incoming` = coins pending transfers in the mempool pay it.
+   */
+  account(address?: string): Promise<{ address: string; balance: string; immature: string; nonce: number; pendingOut: string;
+    available: string; maturing: ApiMaturing[]; incoming: string }>;
+  /**
+   * A wallet call tried without sending anything: the fee it would pay and, if it would be
+   * refused now, why (the same code and message as the call, with `details` when numbers help).
+   * Malformed arguments reject as the call would (BAD_AMOUNT, BAD_ADDRESS, BAD_ID, BAD_INPUT).
+   */
+  previewTx(intent: ApiTxIntent): Promise<ApiTxPreview>;
+  /** The minimum fee of each wallet call at its smallest size, base units (createItem grows with SKU and name). */
+  fees(): Promise<Record<ApiTxIntent['kind'], string>>;
   /** Consumes goods we hold. */
   burnItem(itemId: string, quantity: number): Promise<string>;
   /** createOffer with an optional last height at which it can be accepted. */
@@ -147,6 +209,8 @@ export interface TabchainApiDeps {
   peers?: () => ApiPeer[];
   /** Whether the browser thinks it is online; navigator.onLine by default (true without navigator). */
   online?: () => boolean;
+  /** What the tab knows of its network (`status().connection`); 'alone' when not given (no network). */
+  connection?: () => ApiConnection;
   storage?: () => Promise<StorageUsage | null>;
   /** Default waitForHeight timeout, ms (60,000). */
   defaultTimeoutMs?: number;
@@ -268,7 +332,8 @@ export function createTabchainApi(deps: TabchainApiDeps): TabchainApiExtended {
 
   const isOpen = (o: Offer) => o.lotsLeft > 0 && (o.expiresAtHeight === null || o.expiresAtHeight >= node.height + 1);
 
-  const createOfferUntil = api(async (o: { give: unknown; want: unknown; lots: unknown; expiresAtHeight?: unknown }) => {
+  /** createOffer's argument → its payload (BAD_* on bad input). */
+  const offerPayload = (o: { give: unknown; want: unknown; lots: unknown; expiresAtHeight?: unknown }): Extract<TxPayload, { kind: 'offer.create' }> => {
     if (typeof o !== 'object' || o === null) throw new ApiError('BAD_INPUT', 'createOffer takes { give, want, lots }');
     const give = parseAssetAmount(o.give, 'give');
     const want = parseAssetAmount(o.want, 'want');
@@ -284,9 +349,41 @@ export function createTabchainApi(deps: TabchainApiDeps): TabchainApiExtended {
     if (give.asset.type === 'item' && want.asset.type === 'item' && bytesToHex(give.asset.itemId) === bytesToHex(want.asset.itemId)) {
       throw new ApiError('BAD_INPUT', 'an offer swaps two different assets');
     }
-    const { txid } = await wallet.createOffer(give, want, lots, expires);
+    return { kind: 'offer.create', give, want, lots, expiresAtHeight: expires };
+  };
+
+  const createOfferUntil = api(async (o: { give: unknown; want: unknown; lots: unknown; expiresAtHeight?: unknown }) => {
+    const p = offerPayload(o);
+    const { txid } = await wallet.createOffer(p.give, p.want, p.lots, p.expiresAtHeight);
     return txid;
   });
+
+  /** An intent of previewTx → the payload its API method would submit, checked as that method checks it. */
+  const intentPayload = (i: ApiTxIntent): TxPayload => {
+    if (typeof i !== 'object' || i === null) throw new ApiError('BAD_INPUT', 'previewTx takes { kind, …the arguments of that call }');
+    switch (i.kind) {
+      case 'send':
+        return { kind: 'transfer', to: parseAddress(i.to, prefix), amount: parseAmount(i.amount) };
+      case 'createItem':
+        if (!isValidSku(i.sku)) throw new ApiError('BAD_INPUT', 'sku must be 1..32 printable ASCII characters');
+        if (typeof i.name !== 'string' || !isValidItemName(i.name)) throw new ApiError('BAD_INPUT', 'name must be text of at most 64 UTF-8 bytes');
+        return { kind: 'item.create', sku: i.sku, name: i.name, quantity: parseQuantity(i.quantity) };
+      case 'mintItem':
+        return { kind: 'item.mint', itemId: parseId(i.itemId, 'itemId'), quantity: parseQuantity(i.quantity) };
+      case 'transferItem':
+        return { kind: 'item.transfer', itemId: parseId(i.itemId, 'itemId'), to: parseAddress(i.to, prefix), quantity: parseQuantity(i.quantity) };
+      case 'burnItem':
+        return { kind: 'item.burn', itemId: parseId(i.itemId, 'itemId'), quantity: parseQuantity(i.quantity) };
+      case 'createOffer':
+        return offerPayload(i);
+      case 'acceptOffer':
+        return { kind: 'offer.accept', offerId: parseId(i.offerId, 'offerId'), lots: parseLots(i.lots) };
+      case 'cancelOffer':
+        return { kind: 'offer.cancel', offerId: parseId(i.offerId, 'offerId') };
+      default:
+        throw new ApiError('BAD_INPUT', `previewTx: unknown kind ${JSON.stringify((i as { kind?: unknown }).kind)}`);
+    }
+  };
 
   return {
     ready: Promise.resolve(),
@@ -310,6 +407,7 @@ export function createTabchainApi(deps: TabchainApiDeps): TabchainApiExtended {
         hashrate: miner.hashrate,
         mempool: node.mempool.size,
         peers: deps.peers?.() ?? [],
+        connection: deps.connection?.() ?? 'alone',
       };
     }),
 
@@ -438,9 +536,10 @@ export function createTabchainApi(deps: TabchainApiDeps): TabchainApiExtended {
 
     account: api(async (address?: string) => {
       const pub = pubOr(address);
+      const own = bytesToHex(pub) === bytesToHex(wallet.publicKey);
       const acc = node.state.account(pub);
       let pendingOut = 0n;
-      if (address === undefined || bytesToHex(pub) === bytesToHex(wallet.publicKey)) {
+      if (own) {
         for (const tx of wallet.pendingChain()) {
           pendingOut += tx.fee;
           if (tx.kind === 'transfer') pendingOut += tx.amount;
@@ -451,7 +550,51 @@ export function createTabchainApi(deps: TabchainApiDeps): TabchainApiExtended {
           }
         }
       }
-      return { address: addressOf(pub), balance: acc.balance.toString(), immature: acc.immature.toString(), nonce: acc.nonce, pendingOut: pendingOut.toString() };
+      const maturing = maturingOf(node.state, params, node.height, pub);
+      // Another address: its balance plus the reward the next block releases to it (ours is wallet.available()).
+      const releasedNext = acc.immature - maturing.reduce((sum, r) => sum + r.amount, 0n);
+      const available = own ? wallet.available() : acc.balance + releasedNext;
+      let incoming = 0n;
+      for (const m of node.mempool.all()) {
+        if (m.tx.kind === 'transfer' && !equalBytes(m.tx.from, pub) && equalBytes(m.tx.to, pub)) incoming += m.tx.amount;
+      }
+      return {
+        address: addressOf(pub),
+        balance: acc.balance.toString(),
+        immature: acc.immature.toString(),
+        nonce: acc.nonce,
+        pendingOut: pendingOut.toString(),
+        available: available.toString(),
+        maturing: maturing.map((r) => ({ height: r.height, amount: r.amount.toString(), blocksLeft: r.blocksLeft, seconds: r.blocksLeft * params.targetSpacing })),
+        incoming: incoming.toString(),
+      };
+    }),
+
+    previewTx: api(async (intent: ApiTxIntent) => {
+      const { tx, error } = await wallet.dryRun(intentPayload(intent));
+      return {
+        fee: tx.fee.toString(),
+        size: txSize(tx),
+        error: error ? { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } : null,
+      };
+    }),
+
+    fees: api(async () => {
+      // The smallest encoding of each call: a fee is minFeePerByte × size, and only createItem's
+      // size depends on what is typed (SKU and name; one character each here).
+      const me = wallet.publicKey;
+      const id = new Uint8Array(32);
+      const fee = (p: TxPayload) => wallet.build(p, { nonce: 1 }).fee.toString();
+      return {
+        send: fee({ kind: 'transfer', to: me, amount: 1n }),
+        createItem: fee({ kind: 'item.create', sku: 'A', name: 'A', quantity: 1n }),
+        mintItem: fee({ kind: 'item.mint', itemId: id, quantity: 1n }),
+        transferItem: fee({ kind: 'item.transfer', itemId: id, to: me, quantity: 1n }),
+        burnItem: fee({ kind: 'item.burn', itemId: id, quantity: 1n }),
+        createOffer: fee({ kind: 'offer.create', give: { asset: { type: 'item', itemId: id }, amount: 1n }, want: { asset: { type: 'coin' }, amount: 1n }, lots: 1, expiresAtHeight: null }),
+        acceptOffer: fee({ kind: 'offer.accept', offerId: id, lots: 1 }),
+        cancelOffer: fee({ kind: 'offer.cancel', offerId: id }),
+      };
     }),
 
     burnItem: api(async (itemId: string, quantity: number) => (await wallet.burnItem(parseId(itemId, 'itemId'), parseQuantity(quantity))).txid),
@@ -531,11 +674,11 @@ export function deferTabchainApi(started: Promise<TabchainApiExtended>): Tabchai
   const methods: Record<Exclude<keyof TabchainApiExtended, 'ready'>, true> = {
     status: true, startMining: true, stopMining: true, mineBlocks: true, waitForHeight: true, balance: true, send: true,
     createItem: true, mintItem: true, transferItem: true, inventory: true, createOffer: true, offers: true, acceptOffer: true,
-    cancelOffer: true, txStatus: true, address: true, account: true, burnItem: true, createOfferUntil: true, outbox: true,
+    cancelOffer: true, txStatus: true, address: true, account: true, previewTx: true, fees: true, burnItem: true, createOfferUntil: true, outbox: true,
     rebroadcast: true, exportWallet: true, importWallet: true, storage: true, setIsolated: true, isolated: true,
     // explorer / UI section
     chainInfo: true, block: true, latestBlocks: true, tx: true, addressView: true, headerTree: true, allItems: true,
-    offerViews: true, mempoolTxs: true, search: true, walletTxs: true, subscribe: true, profiles: true, deleteProfile: true, labelProfile: true,
+    offerViews: true, mempoolTxs: true, search: true, searchAll: true, walletTxs: true, subscribe: true, profiles: true, deleteProfile: true, labelProfile: true,
   };
   const names = Object.keys(methods) as Exclude<keyof TabchainApiExtended, 'ready'>[];
   const out: Record<string, unknown> = { ready };

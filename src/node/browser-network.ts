@@ -21,7 +21,8 @@ import { dialFilterForPage } from '../p2p/dial-filter.ts';
 import { NetworkService, type NetworkServiceOptions } from '../p2p/network-service.ts';
 import { BROWSER_LISTEN, browserDialPolicy, browserTransports } from '../p2p/transports-browser.ts';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import type { ApiPeer } from './api.ts';
+import type { ApiConnection, ApiPeer } from './api.ts';
+import { connectionOf } from './connection.ts';
 import type { FullNode } from './full-node.ts';
 import { attachNetwork, loadOrCreatePeerKey, outboxRebroadcast, toApiPeers } from './networking.ts';
 import type { Outbox } from './outbox.ts';
@@ -59,6 +60,8 @@ export interface BrowserNetwork {
   peers(): ApiPeer[];
   /** The browser is online (navigator.onLine) and at least one libp2p connection is open. */
   online(): boolean;
+  /** What the tab knows of its network (connection.ts): connecting, alone or connected. */
+  connection(): ApiConnection;
   /**
    * The "Isolate this tab" switch: drops and refuses every peer of this tab — libp2p ones (the
    * gate) and same-browser mesh tabs — without touching the real network.
@@ -85,6 +88,8 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
   let unused = first;
   // The relay's addresses as last served by our origin: dialled even when they are private.
   let relayAddrs: string[] = first?.network === network ? first.multiaddrs : [];
+  /** Whether a relay for this network has been named (by the first bootstrap document or a later one). */
+  let relayNamed = first !== null && first.network === network && first.multiaddrs.length > 0;
   const bootstrap = async (): Promise<string[]> => {
     // The first call uses the document the page already fetched; later ones (the relay went
     // away) ask again: the relay may have come back on another port.
@@ -96,6 +101,7 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
       return [];
     }
     relayAddrs = info.multiaddrs;
+    if (info.multiaddrs.length > 0) relayNamed = true;
     return info.multiaddrs;
   };
   const pageHost = opts.pageHost ?? (globalThis as { location?: { hostname?: string } }).location?.hostname ?? 'localhost';
@@ -135,6 +141,11 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
   }
   // Tabs of this browser meet over a BroadcastChannel too (no relay, no network needed).
   const tabs = startTabMesh(node, net, { outbox: opts.outbox, log });
+  const startedAt = Date.now();
+  let reachedAt: number | null = net.online ? startedAt : null;
+  const offReached = net.events.on('online', ({ online }) => {
+    if (online && reachedAt === null) reachedAt = Date.now();
+  });
   const offConnectivity = onConnectivityChange((on) => {
     if (on) net.syncNow();
   });
@@ -143,6 +154,18 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
     peerId: () => net.peerId,
     peers: () => [...toApiPeers(net.peers()), ...tabs.peers()],
     online: () => browserOnline() && net.online,
+    connection: () => {
+      const now = Date.now();
+      return connectionOf({
+        browserOnline: browserOnline(),
+        isolated: net.isolated,
+        answered: net.sync.peerIds().some((id) => net.sync.statusOf(id) !== undefined),
+        failed: false,
+        sinceStart: now - startedAt,
+        sinceReached: reachedAt === null ? null : now - reachedAt,
+        noRelay: !relayNamed,
+      });
+    },
     setIsolated: (on) => {
       net.setIsolated(on);
       tabs.mesh.setIsolated(on);
@@ -150,9 +173,10 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
     isolated: () => net.isolated,
     stop: async () => {
       offConnectivity();
+      offReached();
       tabs.stop();
       stopAnnouncing();
-        detach();
+      detach();
       if (opts.outbox) opts.outbox.rebroadcastHook = previousHook;
       await net.stop();
     },

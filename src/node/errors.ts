@@ -33,7 +33,40 @@ export type ApiCode = (typeof API_CODES)[number];
 export type ApiErrorCode = ApiCode | RuleCode | StorageError['code'] | (string & {});
 
 /**
- * A failure of an API call. `code` is stable; `message` starts with it.
+ * What a refused transaction lacked, for wording the refusal (the page says "You hold 2 Blue mug;
+ * 5 lots need 5" instead of the rule's raw message). Amounts are decimal strings in the asset's
+ * units (base units for coins, a count for items).
+ */
+export interface ShortfallDetails {
+  type: 'shortfall';
+  /** 'coin' or the display itemId of the asset that ran short. */
+  asset: string;
+  /** What the transaction takes of it (coins: the fee included). */
+  need: string;
+  /** What a new transaction can use now: spendable at the next block, after our pending ones. */
+  have: string;
+  /** The fee (base units), part of `need` when the asset is 'coin'. */
+  fee: string;
+  /** Coins only: our mining rewards still maturing (base units), 0 if none. */
+  maturing: string;
+  /** Coins only, when maturing rewards will cover the shortfall: after how many blocks, and about how long that is. */
+  enoughIn?: { blocks: number; seconds: number };
+}
+
+/** An offer asked for more lots than it has left. */
+export interface LotsDetails {
+  type: 'lots';
+  asked: number;
+  left: number;
+}
+
+/** Structured facts of a refusal, for wording (see {@link ApiError.details}). */
+export type ApiErrorDetails = ShortfallDetails | LotsDetails;
+
+/**
+ * A failure of an API call. `code` is stable; `message` starts with it. `details`, when present,
+ * carries the numbers behind a refusal (it survives only within the page: a structured clone such
+ * as Playwright's `page.evaluate` keeps the message alone).
  * @example
  * ```ts
  * throw new ApiError('BAD_AMOUNT', `'${s}' is not a decimal string of base units`);
@@ -42,9 +75,11 @@ export type ApiErrorCode = ApiCode | RuleCode | StorageError['code'] | (string &
 export class ApiError extends Error {
   override readonly name: string = 'ApiError';
   readonly code: ApiErrorCode;
-  constructor(code: ApiErrorCode, message?: string, opts?: { cause?: unknown }) {
+  readonly details?: ApiErrorDetails;
+  constructor(code: ApiErrorCode, message?: string, opts?: { cause?: unknown; details?: ApiErrorDetails }) {
     super(message ? (message.startsWith(`${code}:`) ? message : `${code}: ${message}`) : code, opts);
     this.code = code;
+    if (opts?.details) this.details = opts.details;
   }
 }
 

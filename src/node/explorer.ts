@@ -77,6 +77,12 @@ export interface ApiTxView {
   expiresAtHeight?: number | null;
   /** offer.accept / offer.cancel: the offer; offer.create: its own id (= txid). */
   offerId?: string;
+  /**
+   * offer.accept, where the explorer, wallet or address view could find the offer: its maker (the
+   * taker's counterparty). `give` and `want` are then the offer's terms per lot, as for
+   * offer.create, so a sentence can say what was bought.
+   */
+  maker?: string;
   /** Coinbase: the height it commits to. */
   height?: number;
 }
@@ -249,6 +255,15 @@ export interface ApiWalletTx extends ApiTxView {
   blockHeight: number | null;
   /** When we sent it (ms since epoch); null for received ones. */
   createdAt: number | null;
+  /** Our mining rewards (walletTxs `{ rewards: true }`): blocks until a transaction can spend it, 0 once it can. */
+  maturesIn?: number;
+}
+
+/** What {@link ExplorerApi.searchAll} found: every match, best first. */
+export interface ApiSearchResult {
+  hits: ApiSearchHit[];
+  /** Transactions and addresses by a short id were looked for from this height up (the view has no full index). */
+  scannedFromHeight: number;
 }
 
 /** Node events and outbox changes, as {@link ExplorerApi.subscribe} delivers them. */
@@ -276,10 +291,22 @@ export interface ExplorerApi {
   offerViews(): Promise<ApiOfferView[]>;
   /** Pending transactions in the mempool, highest fee rate first (≤ `limit`, default 50). */
   mempoolTxs(limit?: number): Promise<ApiTxView[]>;
-  /** Finds a block (hash or height), transaction, address, item or offer; null if nothing matches. */
+  /** Finds a block (hash or height), transaction, address, item or offer; null if nothing matches. The first of {@link searchAll}'s hits. */
   search(query: string): Promise<ApiSearchHit | null>;
-  /** This profile's transactions (outbox) and received ones from the mempool and the last `blocks` (≤ 1000, default 200) blocks, newest first; coinbases left out. */
-  walletTxs(opts?: { blocks?: number }): Promise<ApiWalletTx[]>;
+  /**
+   * Everything a query may mean, best first (at most 20): a height; a full block hash, txid,
+   * offer or item id; an address; a short id as the page shows them ("00000a1b…9f2c", or any
+   * prefix of at least 6 hex digits) of a block, item, offer or transaction, or of an address
+   * ("tabdev1qy3…x7ke"); an item's SKU (exact, any case) or part of its name. Transactions and
+   * addresses by short id are looked for in the mempool, this wallet's outbox and the last 500 blocks.
+   */
+  searchAll(query: string): Promise<ApiSearchResult>;
+  /**
+   * This profile's transactions (outbox) and received ones from the mempool and the last `blocks`
+   * (≤ 1000, default 200) blocks, newest first; coinbases left out, unless `rewards` asks for ours
+   * (with their amount, reward plus fees, and `maturesIn`).
+   */
+  walletTxs(opts?: { blocks?: number; rewards?: boolean }): Promise<ApiWalletTx[]>;
   /** Calls `listener` with every node event and outbox change; resolves to an unsubscribe function. */
   subscribe(listener: (e: ApiEvent) => void): Promise<() => void>;
   /** Profiles of this network in this browser (most recently used first). */
@@ -289,6 +316,16 @@ export interface ExplorerApi {
   /** Names a profile. */
   labelProfile(id: string, label: string): Promise<void>;
 }
+
+/** What an offer swaps and who made it. */
+interface OfferTerms {
+  maker: Uint8Array;
+  give: AssetAmount;
+  want: AssetAmount;
+}
+
+/** Offers whose terms the explorer keeps in memory for describing acceptances. */
+const OFFER_TERMS_CACHE = 10_000;
 
 // ---------------------------------------------------------------------------------------------
 // Dependencies.
@@ -328,6 +365,14 @@ export interface ExplorerDeps {
 // ---------------------------------------------------------------------------------------------
 
 const HEX_ID = /^[0-9a-fA-F]{64}$/;
+/** Blocks searched for a transaction or an address by short id (no index holds them). */
+export const SEARCH_BLOCKS = 500;
+/** Fewest hex digits a short id must have (fewer match too much to be of use). */
+export const SEARCH_MIN_PREFIX = 6;
+/** Most hits searchAll returns. */
+export const SEARCH_MAX_HITS = 20;
+/** A short id as typed or copied from the page: a hex head, optionally "…" (or "...") and a tail. */
+const SHORT_ID = /^([0-9a-f]{6,64})(?:(?:…|\.\.\.)([0-9a-f]{1,58}))?$/;
 
 function checkId(s: unknown, what: string): string {
   if (typeof s !== 'string' || !HEX_ID.test(s)) throw new ApiError('BAD_ID', `${what} must be 64 hex characters, got ${JSON.stringify(s)}`);
@@ -443,9 +488,38 @@ export function createExplorerApi(deps: ExplorerDeps): ExplorerApi {
   });
   const isOpen = (o: Offer) => o.lotsLeft > 0 && (o.expiresAtHeight === null || o.expiresAtHeight >= node.height + 1);
 
+  /**
+   * Terms of offers seen in scanned blocks (by internal-hex offerId), so that a settled offer's
+   * acceptances can still name their maker and what changed hands. Bounded: the oldest go first.
+   */
+  const offerTerms = new Map<string, OfferTerms>();
+  const rememberOffer = (t: Transaction) => {
+    if (t.kind !== 'offer.create') return;
+    const key = bytesToHex(txidOf(t));
+    offerTerms.delete(key);
+    offerTerms.set(key, { maker: t.from, give: t.give, want: t.want });
+    if (offerTerms.size > OFFER_TERMS_CACHE) offerTerms.delete(offerTerms.keys().next().value as string);
+  };
   /** Maker of an offer: open ones from state; settled ones from their offer.create on the chain. */
-  const makers = new Map<string, Uint8Array>();
-  const makerOf = (offerId: Uint8Array): Uint8Array | undefined => node.state.getOffer(offerId)?.maker ?? makers.get(bytesToHex(offerId));
+  const makerOf = (offerId: Uint8Array): Uint8Array | undefined => node.state.getOffer(offerId)?.maker ?? offerTerms.get(bytesToHex(offerId))?.maker;
+  /** An offer's terms: open → state; settled → the cache, else its offer.create through the node's transaction index. */
+  const termsOf = async (offerId: Uint8Array): Promise<OfferTerms | undefined> => {
+    const open = node.state.getOffer(offerId);
+    if (open) return { maker: open.maker, give: open.give, want: open.want };
+    const known = offerTerms.get(bytesToHex(offerId));
+    if (known) return known;
+    const found = await node.findTx(hashToHex(offerId));
+    if (found?.tx?.kind !== 'offer.create') return undefined;
+    rememberOffer(found.tx);
+    return offerTerms.get(bytesToHex(offerId));
+  };
+  const assetAmount = (a: AssetAmount): ApiAssetAmount => ({ asset: a.asset.type === 'coin' ? 'coin' : hashToHex(a.asset.itemId), amount: a.amount.toString() });
+  /** An offer.accept's view with its offer's maker and terms (when the offer can be found). */
+  const withTerms = async <V extends ApiTxView>(v: V): Promise<V> => {
+    if (v.kind !== 'offer.accept' || !v.offerId) return v;
+    const t = await termsOf(hexToHash(v.offerId));
+    return t ? { ...v, maker: addr(t.maker), give: assetAmount(t.give), want: assetAmount(t.want) } : v;
+  };
 
   const entryOf = (hashOrHeight: string | number): HeaderEntry | undefined => {
     if (typeof hashOrHeight === 'number') {
@@ -453,6 +527,91 @@ export function createExplorerApi(deps: ExplorerDeps): ExplorerApi {
       return node.headers.ancestorAt(node.tip, hashOrHeight);
     }
     return node.headers.get(checkId(hashOrHeight, 'block hash'));
+  };
+
+  /** {@link ExplorerApi.searchAll}: exact forms first (as `search` always answered), then short ids, then items by SKU and name. */
+  const searchAll = async (query: string): Promise<ApiSearchResult> => {
+    if (typeof query !== 'string') throw new ApiError('BAD_INPUT', 'search takes a string');
+    const q = query.trim();
+    const hits: ApiSearchHit[] = [];
+    const keys = new Set<string>();
+    const add = (h: ApiSearchHit) => {
+      const key = JSON.stringify(h);
+      if (hits.length < SEARCH_MAX_HITS && !keys.has(key)) {
+        keys.add(key);
+        hits.push(h);
+      }
+    };
+    const scannedFromHeight = Math.max(0, node.height - SEARCH_BLOCKS + 1);
+    if (q === '' || q.length > 200) return { hits, scannedFromHeight };
+    if (/^[0-9]{1,10}$/.test(q)) {
+      const e = node.headers.ancestorAt(node.tip, Number(q));
+      if (e) add({ type: 'block', hash: hashToHex(e.hash), height: e.height });
+    }
+    if (HEX_ID.test(q)) {
+      const id = q.toLowerCase();
+      const e = node.headers.get(id);
+      if (e) add({ type: 'block', hash: id, height: e.height });
+      if (node.state.getOffer(hexToHash(id))) add({ type: 'offer', offerId: id });
+      if (await node.findTx(id)) add({ type: 'tx', txid: id });
+      if (node.state.getItem(hexToHash(id))) add({ type: 'item', itemId: id });
+    }
+    if (isAddress(q, prefix)) add({ type: 'address', address: q.toLowerCase() });
+
+    const lower = q.toLowerCase();
+    const short = SHORT_ID.exec(lower);
+    const sep = lower.lastIndexOf('1');
+    const shortAddr = sep > 0 && lower.slice(0, sep) === prefix ? /^([a-z0-9]+)(?:…|\.\.\.)([a-z0-9]+)$/.exec(lower) : null;
+    if ((short && !HEX_ID.test(lower)) || shortAddr) {
+      const [head, tail] = short ? [short[1], short[2] ?? ''] : [shortAddr![1], shortAddr![2]];
+      const matches = (text: string) => text.length > head.length + tail.length && text.startsWith(head) && text.endsWith(tail);
+      const seenAddr = new Set<string>();
+      const address = (pub: Uint8Array) => {
+        if (!shortAddr) return;
+        const a = addr(pub);
+        if (!seenAddr.has(a) && matches(a)) {
+          seenAddr.add(a);
+          add({ type: 'address', address: a });
+        }
+      };
+      if (short) {
+        for (const e of node.headers.entries()) {
+          const h = hashToHex(e.hash);
+          if (e.hasBody && matches(h)) add({ type: 'block', hash: h, height: e.height });
+        }
+        for (const i of node.state.items()) if (matches(hashToHex(i.itemId))) add({ type: 'item', itemId: hashToHex(i.itemId) });
+        for (const o of node.state.offers()) if (matches(hashToHex(o.offerId))) add({ type: 'offer', offerId: hashToHex(o.offerId) });
+        for (const m of node.mempool.all()) if (matches(m.id)) add({ type: 'tx', txid: m.id });
+        for (const o of deps.outbox?.list() ?? []) if (matches(o.txid)) add({ type: 'tx', txid: o.txid });
+      } else {
+        address(deps.wallet?.publicKey ?? new Uint8Array(0));
+        for (const i of node.state.items()) address(i.issuer);
+        for (const o of node.state.offers()) address(o.maker);
+      }
+      for (let h = node.height; h >= scannedFromHeight && hits.length < SEARCH_MAX_HITS; h--) {
+        const e = node.headers.ancestorAt(node.tip, h);
+        const b = e && (await node.getBlock(e.hash));
+        if (!b) continue;
+        for (const t of b.txs) {
+          if (short) {
+            const id = hashToHex(txidOf(t));
+            if (matches(id)) add({ type: 'tx', txid: id });
+          } else if (t.kind === 'coinbase') address(t.miner);
+          else {
+            address(t.from);
+            if (t.kind === 'transfer' || t.kind === 'item.transfer') address(t.to);
+          }
+        }
+      }
+    }
+
+    // Items: a SKU typed exactly (any case) first, then names and SKUs that contain the text.
+    if (lower.length >= 2) {
+      const items = node.state.items();
+      for (const i of items) if (i.sku.toLowerCase() === lower) add({ type: 'item', itemId: hashToHex(i.itemId) });
+      for (const i of items) if (i.name.toLowerCase().includes(lower) || i.sku.toLowerCase().includes(lower)) add({ type: 'item', itemId: hashToHex(i.itemId) });
+    }
+    return { hits, scannedFromHeight };
   };
 
   const summary = (e: HeaderEntry, b: Block): ApiBlockSummary => {
@@ -511,7 +670,7 @@ export function createExplorerApi(deps: ExplorerDeps): ExplorerApi {
         size: blockSize(b),
         txCount: b.txs.length,
         miner: cb?.kind === 'coinbase' ? addr(cb.miner) : null,
-        txs: b.txs.map((t) => txView(t, prefix)),
+        txs: await Promise.all(b.txs.map((t) => (rememberOffer(t), withTerms(txView(t, prefix))))),
         next: nextEntry ? hashToHex(nextEntry.hash) : null,
       };
     }),
@@ -532,7 +691,7 @@ export function createExplorerApi(deps: ExplorerDeps): ExplorerApi {
       const id = checkId(txid, 'txid');
       const found = await node.findTx(id);
       if (!found?.tx) return null;
-      const view = txView(found.tx, prefix);
+      const view = await withTerms(txView(found.tx, prefix));
       if (found.state === 'pending') return { ...view, state: 'pending' as const, blockHash: null, blockHeight: null, confirmations: 0 };
       const height = found.height ?? (found.blockHash ? node.headers.get(found.blockHash)?.height : undefined) ?? null;
       return {
@@ -561,12 +720,11 @@ export function createExplorerApi(deps: ExplorerDeps): ExplorerApi {
         const e = node.headers.ancestorAt(node.tip, h);
         const b = e && (await node.getBlock(e.hash));
         if (!b) continue;
-        for (const t of b.txs) {
-          if (t.kind === 'offer.create') makers.set(bytesToHex(txidOf(t)), t.from);
-        }
+        for (const t of b.txs) rememberOffer(t);
+        for (const t of b.txs) if (t.kind === 'offer.accept' && !makerOf(t.offerId)) await termsOf(t.offerId);
         for (const t of b.txs) if (touches(t, pub, makerOf)) txs.push({ ...txView(t, prefix), blockHeight: h });
       }
-      return { address: addr(pub), balance: acc.balance.toString(), immature: acc.immature.toString(), nonce: acc.nonce, holdings, offers, txs, scannedFromHeight: from };
+      return { address: addr(pub), balance: acc.balance.toString(), immature: acc.immature.toString(), nonce: acc.nonce, holdings, offers, txs: await Promise.all(txs.map(withTerms)), scannedFromHeight: from };
     }),
 
     headerTree: api(async (depth?: number) => {
@@ -617,35 +775,21 @@ export function createExplorerApi(deps: ExplorerDeps): ExplorerApi {
 
     mempoolTxs: api(async (limit?: number) => {
       const n = boundedInt(limit, 'limit', 1, 1000, 50);
-      return node.mempool
+      const views = node.mempool
         .all()
         .sort((a, b) => b.feeRate - a.feeRate || a.seq - b.seq)
         .slice(0, n)
         .map((m) => txView(m.tx, prefix));
+      return Promise.all(views.map(withTerms));
     }),
 
-    search: api(async (query: string) => {
-      if (typeof query !== 'string') throw new ApiError('BAD_INPUT', 'search takes a string');
-      const q = query.trim();
-      if (/^[0-9]{1,10}$/.test(q)) {
-        const e = node.headers.ancestorAt(node.tip, Number(q));
-        return e ? { type: 'block' as const, hash: hashToHex(e.hash), height: e.height } : null;
-      }
-      if (HEX_ID.test(q)) {
-        const id = q.toLowerCase();
-        const e = node.headers.get(id);
-        if (e) return { type: 'block' as const, hash: id, height: e.height };
-        if (node.state.getOffer(hexToHash(id))) return { type: 'offer' as const, offerId: id };
-        if (await node.findTx(id)) return { type: 'tx' as const, txid: id };
-        if (node.state.getItem(hexToHash(id))) return { type: 'item' as const, itemId: id };
-        return null;
-      }
-      if (isAddress(q, prefix)) return { type: 'address' as const, address: q.toLowerCase() };
-      return null;
-    }),
+    search: api(async (query: string) => (await searchAll(query)).hits[0] ?? null),
 
-    walletTxs: api(async (opts?: { blocks?: number }) => {
+    searchAll: api((query: string) => searchAll(query)),
+
+    walletTxs: api(async (opts?: { blocks?: number; rewards?: boolean }) => {
       const blocks = boundedInt(opts?.blocks, 'blocks', 1, 1000, 200);
+      const rewards = opts?.rewards === true;
       const out: ApiWalletTx[] = [];
       const seen = new Set<string>();
       for (const e of deps.outbox?.list() ?? []) {
@@ -676,19 +820,31 @@ export function createExplorerApi(deps: ExplorerDeps): ExplorerApi {
           const e = node.headers.ancestorAt(node.tip, h);
           const b = e && (await node.getBlock(e.hash));
           if (!e || !b) continue;
-          for (const t of b.txs) if (t.kind === 'offer.create') makers.set(bytesToHex(txidOf(t)), t.from);
+          for (const t of b.txs) rememberOffer(t);
+          // An acceptance of an offer that has closed since: its maker comes from the offer's own
+          // transaction (older, so not scanned yet on the way down).
+          for (const t of b.txs) if (t.kind === 'offer.accept' && !makerOf(t.offerId)) await termsOf(t.offerId);
+          const where = { direction: 'in' as const, state: 'confirmed' as const, confirmations: node.height - h + 1, blockHash: hashToHex(e.hash), blockHeight: h, createdAt: null };
           for (const t of b.txs) {
+            if (t.kind === 'coinbase') {
+              if (!rewards || h === 0 || !equalBytes(t.miner, pub)) continue;
+              // A reward of block h is spendable in block h + coinbaseMaturity; a tx sent now goes in tip + 1.
+              const amount = blockReward(params, h) + b.txs.reduce((sum, x) => sum + (x.kind === 'coinbase' ? 0n : x.fee), 0n);
+              out.push({ ...txView(t, prefix), amount: amount.toString(), ...where, maturesIn: Math.max(0, h + params.coinbaseMaturity - (node.height + 1)) });
+              continue;
+            }
             if (!received(t)) continue;
             const v = txView(t, prefix);
             if (seen.has(v.txid)) continue;
             seen.add(v.txid);
-            out.push({ ...v, direction: 'in', state: 'confirmed', confirmations: node.height - h + 1, blockHash: hashToHex(e.hash), blockHeight: h, createdAt: null });
+            out.push({ ...v, ...where });
           }
         }
       }
-      // Newest first: pending/rejected (by send time), then by height.
+      // Newest first: pending/rejected (by send time), then by height; a block's reward below its transactions.
       const rank = (t: ApiWalletTx) => (t.blockHeight ?? Number.MAX_SAFE_INTEGER);
-      return out.sort((a, b) => rank(b) - rank(a) || (b.createdAt ?? 0) - (a.createdAt ?? 0) || b.nonce - a.nonce);
+      const sorted = out.sort((a, b) => rank(b) - rank(a) || Number(a.kind === 'coinbase') - Number(b.kind === 'coinbase') || (b.createdAt ?? 0) - (a.createdAt ?? 0) || b.nonce - a.nonce);
+      return Promise.all(sorted.map(withTerms));
     }),
 
     subscribe: api(async (listener: (e: ApiEvent) => void) => {

@@ -105,9 +105,24 @@ export function attachNetwork(node: FullNode, net: NetworkService): () => void {
  * The Outbox's `rebroadcast` hook: hands a pending wallet transaction to gossip.
  * @example new Outbox({ ..., rebroadcast: outboxRebroadcast(net) })
  */
-export function outboxRebroadcast(net: NetworkService): (txBytes: Uint8Array) => Promise<void> {
+export function outboxRebroadcast(net: Pick<NetworkService, 'broadcastTx' | 'peers'>, retryMs: readonly number[] = PUBLISH_RETRY_MS): (txBytes: Uint8Array) => Promise<void> {
+  // A rebroadcast runs when a chain peer has just appeared (a tab back online, a new tab): its
+  // gossip stream is often not up yet, and a copy sent to no one would wait for the next timer
+  // (a minute). So, as for our new transactions, it is sent again a little later — without
+  // holding up the outbox, which hands its transactions over one after another.
+  const again = (txBytes: Uint8Array, attempt: number) => {
+    if (attempt >= retryMs.length || !net.peers().some((p) => !p.isRelay)) return;
+    setTimeout(() => {
+      net.broadcastTx(txBytes).then(
+        (n) => {
+          if (n === 0) again(txBytes, attempt + 1);
+        },
+        () => undefined, // the network stopped meanwhile: the outbox's timer tries again later
+      );
+    }, retryMs[attempt]);
+  };
   return async (txBytes) => {
-    await net.broadcastTx(txBytes);
+    if ((await net.broadcastTx(txBytes)) === 0) again(txBytes, 0);
   };
 }
 

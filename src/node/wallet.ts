@@ -23,11 +23,13 @@
  */
 import {
   applyTx,
+  bytesToHex,
   checkTxSanity,
   encodeAddress,
   equalBytes,
   generatePrivateKey,
   hashToHex,
+  hexToBytes,
   itemIdFor,
   matureRewards,
   publicKeyOf,
@@ -36,17 +38,19 @@ import {
   signTx,
   txid as txidOf,
   txSize,
+  type Asset,
   type AssetAmount,
   type ChainState,
   type Mempool,
   type NetworkParams,
+  type Offer,
   type Transaction,
   type TxPayload,
   type UnsignedTransaction,
 } from '../chain/index.ts';
 import type { ChainStore, KeyRecord } from '../storage/index.ts';
 import { decryptWalletBackup, encryptWalletBackup, type EncryptOptions, type WalletBackup } from './backup.ts';
-import { ApiError, toApiError } from './errors.ts';
+import { ApiError, toApiError, type ApiErrorDetails, type ShortfallDetails } from './errors.ts';
 
 /** Store id of the profile's active key. */
 export const PRIMARY_KEY_ID = 'primary';
@@ -80,6 +84,68 @@ export interface SubmittedTx {
 export interface SubmitOptions {
   /** Fee in base units; at least the minimum relay fee (default: exactly that minimum). */
   fee?: bigint;
+}
+
+/** A mining reward of ours not yet spendable by a transaction sent now. */
+export interface MaturingCoins {
+  /** Height of the block that paid it. */
+  height: number;
+  amount: bigint;
+  /** Blocks to wait until a transaction can spend it (≥ 1). */
+  blocksLeft: number;
+}
+
+/**
+ * The mining rewards of `pub` that a transaction sent now (into block `tipHeight + 1`) cannot
+ * spend yet, soonest first: a reward of block h is spendable in block h + coinbaseMaturity.
+ * @example maturingOf(node.state, node.params, node.height, pub)[0]?.blocksLeft // 1
+ */
+export function maturingOf(state: ChainState, params: NetworkParams, tipHeight: number, pub: Uint8Array): MaturingCoins[] {
+  const out: MaturingCoins[] = [];
+  for (const r of state.maturing()) {
+    const blocksLeft = r.height + params.coinbaseMaturity - (tipHeight + 1);
+    if (blocksLeft >= 1 && equalBytes(r.miner, pub)) out.push({ height: r.height, amount: r.amount, blocksLeft });
+  }
+  return out.sort((a, b) => a.height - b.height);
+}
+
+/** Key of an asset in {@link txNeeds}: 'coin' or the itemId in internal-order hex. */
+function assetKey(a: Asset): string {
+  return a.type === 'coin' ? 'coin' : bytesToHex(a.itemId);
+}
+
+/**
+ * What a transaction takes from its sender, per asset ('coin' first, then itemIds in internal hex):
+ * the fee and the coins or items it moves, escrows or pays. `offerOf` finds the offer an
+ * offer.accept takes from (its `want` is what the taker pays). For wording refusals and for the
+ * coins our pending transactions hold back; the rules themselves are applyTx's.
+ * @example txNeeds(tx, (id) => state.getOffer(id)).get('coin') // fee + amount of a transfer
+ */
+export function txNeeds(tx: Transaction, offerOf: (offerId: Uint8Array) => Offer | undefined): Map<string, bigint> {
+  const needs = new Map<string, bigint>([['coin', 0n]]);
+  const add = (key: string, n: bigint) => needs.set(key, (needs.get(key) ?? 0n) + n);
+  if (tx.kind === 'coinbase') return needs;
+  add('coin', tx.fee);
+  switch (tx.kind) {
+    case 'transfer':
+      add('coin', tx.amount);
+      break;
+    case 'item.transfer':
+    case 'item.burn':
+      add(bytesToHex(tx.itemId), tx.quantity);
+      break;
+    case 'offer.create':
+      add(assetKey(tx.give.asset), tx.give.amount * BigInt(tx.lots));
+      break;
+    case 'offer.accept': {
+      const offer = offerOf(tx.offerId);
+      if (offer) add(assetKey(offer.want.asset), offer.want.amount * BigInt(tx.lots));
+      break;
+    }
+    default:
+      break;
+  }
+  return needs;
 }
 
 function minimumFee(params: NetworkParams, unsigned: UnsignedTransaction): bigint {
@@ -247,35 +313,132 @@ export class Wallet {
   }
 
   /**
-   * Checks `tx` against the rules a block at the next height would apply, after our own pending
-   * chain, without changing anything. Throws the RuleError of the first rule it breaks.
-   * @example
-   * ```ts
-   * wallet.precheck(tx); // throws RuleError('INSUFFICIENT_FUNDS') on an overspend
-   * ```
+   * Runs `fn` on the state as a transaction sent now sees it — the next block's maturing reward
+   * released, then our pending chain (up to nonce `before`, all of it by default) applied —
+   * inside a savepoint that is always rolled back.
    */
-  precheck(tx: Transaction): void {
+  private afterPending<T>(fn: (state: ChainState, height: number) => T, before = Infinity): T {
     const { params, state } = this.node;
-    checkTxSanity(tx, params);
-    const size = txSize(tx);
-    if (tx.fee < params.minFeePerByte * BigInt(size)) throw new RuleError('BAD_FEE', `fee ${tx.fee} below the minimum relay fee`);
     const height = this.node.height + 1;
     const ctx = { params, height };
     state.begin();
     try {
       matureRewards(state, params, height);
       for (const p of this.pendingChain()) {
-        if (p.nonce >= tx.nonce) break;
+        if (p.nonce >= before) break;
         try {
           applyTx(state, p, ctx);
         } catch {
-          break; // a broken pending chain: the new tx then fails on its nonce, which is the truth
+          break; // a broken pending chain: a new tx then fails on its nonce, which is the truth
         }
       }
-      applyTx(state, tx, ctx);
+      return fn(state, height);
     } finally {
       state.rollback();
     }
+  }
+
+  /**
+   * Coins a transaction sent now can spend: the spendable balance at the next block (a reward
+   * maturing there included) minus what our pending transactions spend.
+   * @example wallet.available() // 5000000000n
+   */
+  available(): bigint {
+    return this.afterPending((state) => state.account(this.record.publicKey).balance);
+  }
+
+  /**
+   * Our mining rewards that a transaction sent now cannot spend yet, soonest first, with the
+   * blocks left until it can (a reward of block h is spendable in block h + coinbaseMaturity).
+   * @example wallet.maturing() // [{ height: 11, amount: 5000000000n, blocksLeft: 1 }, …]
+   */
+  maturing(): MaturingCoins[] {
+    return maturingOf(this.node.state, this.params, this.node.height, this.record.publicKey);
+  }
+
+  /**
+   * The facts behind a refusal of `tx` by `e` (state: as `tx` saw it, after our pending chain):
+   * which asset ran short, how much it needs and how much there is, when maturing rewards cover
+   * it; or the lots an offer has left. Undefined for other refusals.
+   */
+  private explain(e: unknown, tx: Transaction, state: ChainState, height: number): ApiErrorDetails | undefined {
+    if (!(e instanceof RuleError) || tx.kind === 'coinbase') return undefined;
+    if (e.code === 'LOTS_EXCEEDED' && tx.kind === 'offer.accept') {
+      const offer = state.getOffer(tx.offerId);
+      return offer ? { type: 'lots', asked: tx.lots, left: offer.lotsLeft } : undefined;
+    }
+    if (e.code !== 'INSUFFICIENT_FUNDS' && e.code !== 'IMMATURE') return undefined;
+    const me = tx.from;
+    for (const [key, need] of txNeeds(tx, (id) => state.getOffer(id))) {
+      const have = key === 'coin' ? state.account(me).balance : state.getHolding(hexToBytes(key), me);
+      if (have >= need) continue;
+      const asset = key === 'coin' ? 'coin' : hashToHex(hexToBytes(key));
+      const details: ShortfallDetails = { type: 'shortfall', asset, need: need.toString(), have: have.toString(), fee: tx.fee.toString(), maturing: '0' };
+      if (key === 'coin') {
+        // Rewards the next block does not release yet (that one is already in `have`), soonest first.
+        const ours = state.maturing().filter((r) => equalBytes(r.miner, me)).sort((a, b) => a.height - b.height);
+        let sum = have;
+        let total = 0n;
+        for (const r of ours) {
+          total += r.amount;
+          sum += r.amount;
+          if (sum >= need && !details.enoughIn) {
+            const blocks = r.height + this.params.coinbaseMaturity - height;
+            details.enoughIn = { blocks, seconds: blocks * this.params.targetSpacing };
+          }
+        }
+        details.maturing = total.toString();
+      }
+      return details;
+    }
+    return undefined;
+  }
+
+  /**
+   * Checks `tx` against the rules a block at the next height would apply, after our own pending
+   * chain, without changing anything. Throws the RuleError of the first rule it breaks — as an
+   * ApiError with {@link ApiError.details} when the numbers behind it help (a shortfall, lots).
+   * @example
+   * ```ts
+   * wallet.precheck(tx); // throws RuleError('INSUFFICIENT_FUNDS') on an overspend
+   * ```
+   */
+  precheck(tx: Transaction): void {
+    const { params } = this.node;
+    checkTxSanity(tx, params);
+    const size = txSize(tx);
+    if (tx.fee < params.minFeePerByte * BigInt(size)) throw new RuleError('BAD_FEE', `fee ${tx.fee} below the minimum relay fee`);
+    this.afterPending((state, height) => {
+      try {
+        applyTx(state, tx, { params, height });
+      } catch (e) {
+        const details = this.explain(e, tx, state, height);
+        if (details && e instanceof RuleError) throw new ApiError(e.code, e.message, { cause: e, details });
+        throw e;
+      }
+    }, tx.nonce);
+  }
+
+  /**
+   * Builds and pre-checks a transaction exactly as {@link submit} would, without submitting it:
+   * the fee it would pay, and the error it would be refused with (undefined when it would go
+   * through). Bad input (no encoding) throws, as in submit.
+   * @example
+   * ```ts
+   * const { tx, error } = await wallet.dryRun({ kind: 'transfer', to, amount: 5n });
+   * tx.fee // the fee a send would pay now
+   * ```
+   */
+  dryRun(payload: TxPayload, opts: SubmitOptions = {}): Promise<{ tx: Transaction; error?: ApiError }> {
+    return this.exclusive(async () => {
+      const tx = this.build(payload, opts);
+      try {
+        this.precheck(tx);
+        return { tx };
+      } catch (e) {
+        return { tx, error: toApiError(e) };
+      }
+    });
   }
 
   /**

@@ -6,14 +6,15 @@
  * @module
  */
 import type { MinerStatus } from '../miner/service.ts';
-import type { TabchainApiExtended } from '../node/api.ts';
+import type { ApiTxIntent, ApiTxPreview, TabchainApiExtended } from '../node/api.ts';
 import type { ApiChainInfo, ApiEvent, ApiItem, ApiOfferView, ApiWalletTx } from '../node/explorer.ts';
-import { errorMessage } from './format.ts';
+import { errorMessage, type ErrorContext } from './format.ts';
 
 export type Status = Awaited<ReturnType<TabchainApiExtended['status']>>;
 export type Account = Awaited<ReturnType<TabchainApiExtended['account']>>;
 export type InventoryRow = Awaited<ReturnType<TabchainApiExtended['inventory']>>[number];
 export type Peer = Status['peers'][number];
+export type Fees = Awaited<ReturnType<TabchainApiExtended['fees']>>;
 
 /** A reorg as the chain view lists it. */
 export interface ReorgNote {
@@ -72,11 +73,15 @@ export class NodeState {
   tipVersion = $state(0);
   /** The "Isolate this tab" teaching switch is on (no peers at all). */
   isolated = $state(false);
+  /** The minimum fee of each wallet call (api.fees()), for the forms before anything is typed. */
+  fees = $state<Fees | null>(null);
 
   /** Item metadata by itemId. */
   itemsById = $derived(new Map(this.items.map((i) => [i.itemId, i])));
-  /** Spendable now, minus what our pending transactions already spend. */
-  available = $derived(this.account ? (BigInt(this.account.balance) - BigInt(this.account.pendingOut)).toString() : null);
+  /** What a transaction sent now can spend (the node's figure: the next block's maturing reward in, pending spends out). */
+  available = $derived(this.account ? this.account.available : null);
+  /** What the tab knows of its network: connecting, alone or connected. */
+  connection = $derived(this.status?.connection ?? 'connecting');
 
   readonly api: TabchainApiExtended;
   #unsubscribe: (() => void) | null = null;
@@ -103,6 +108,11 @@ export class NodeState {
     if (this.#destroyed) return;
     this.#unsubscribe = await this.api.subscribe((e) => this.#onEvent(e));
     await this.refresh();
+    try {
+      this.fees = await this.api.fees();
+    } catch {
+      // an API without fees(): the forms say the fee once previewTx knows it
+    }
     this.phase = 'running';
     this.#timers.push(setInterval(() => void this.#poll(), POLL_MS));
     this.#timers.push(setInterval(() => void this.#pollStorage(), STORAGE_POLL_MS));
@@ -200,7 +210,7 @@ export class NodeState {
           this.api.status(),
           this.api.chainInfo(),
           this.api.account(),
-          this.api.walletTxs({ blocks: WALLET_SCAN_BLOCKS }),
+          this.api.walletTxs({ blocks: WALLET_SCAN_BLOCKS, rewards: true }),
           this.api.inventory(),
           this.api.allItems(),
           this.api.offerViews(),
@@ -260,14 +270,51 @@ export class NodeState {
     return r;
   }
 
-  async act<T>(fn: () => Promise<T>): Promise<ActResult<T>> {
+  async act<T>(fn: () => Promise<T>, ctx?: ErrorContext): Promise<ActResult<T>> {
     try {
       const value = await fn();
       return { ok: true, value };
     } catch (e) {
-      return { ok: false, error: errorMessage(e) };
+      return { ok: false, error: errorMessage(e, { items: this.itemsById, ...ctx }) };
     } finally {
       void this.refresh();
+    }
+  }
+
+  /**
+   * A wallet call tried without sending (api.previewTx): its fee and the refusal it would meet.
+   * @example const r = await node.preview({ kind: 'send', to, amount })
+   */
+  async preview(intent: ApiTxIntent): Promise<ActResult<ApiTxPreview>> {
+    try {
+      return { ok: true, value: await this.api.previewTx(intent) };
+    } catch (e) {
+      return { ok: false, error: errorMessage(e, { items: this.itemsById }) };
+    }
+  }
+
+  /**
+   * Makes the API call an intent names; resolves to the txid (an offer's id for createOffer).
+   * @example const txid = await node.submit({ kind: 'send', to, amount })
+   */
+  async submit(i: ApiTxIntent): Promise<string> {
+    switch (i.kind) {
+      case 'send':
+        return this.api.send(i.to, i.amount);
+      case 'createItem':
+        return (await this.api.createItem(i.sku, i.name, i.quantity)).txid;
+      case 'mintItem':
+        return this.api.mintItem(i.itemId, i.quantity);
+      case 'transferItem':
+        return this.api.transferItem(i.itemId, i.to, i.quantity);
+      case 'burnItem':
+        return this.api.burnItem(i.itemId, i.quantity);
+      case 'createOffer':
+        return this.api.createOfferUntil(i);
+      case 'acceptOffer':
+        return this.api.acceptOffer(i.offerId, i.lots);
+      case 'cancelOffer':
+        return this.api.cancelOffer(i.offerId);
     }
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The page's side of the service worker (vite.config.ts: vite-plugin-pwa, Workbox precache of the
- * whole build): registers it, and shows {@link UpdatePrompt} — "Ready to work offline" once the
- * app is cached, "A new version of tabchain is ready — Reload" when a new deployment is waiting.
+ * whole build): registers it, has the page say "Ready to work offline" once the app is cached, and
+ * shows {@link UpdatePrompt} — "A new version of tabchain is ready — Reload" — when a new
+ * deployment is waiting.
  *
  * main.ts loads this module after the node has started (it is a lazy chunk, so it adds nothing to
  * the first download and never delays `ready`). A new version never takes over on its own: the
@@ -15,9 +16,7 @@
 import { mount } from 'svelte';
 import { registerSW } from 'virtual:pwa-register';
 import UpdatePrompt from './components/UpdatePrompt.svelte';
-
-/** How long "Ready to work offline" stays up. */
-const OFFLINE_NOTICE_MS = 8_000;
+import { OFFLINE_NOTICE_MS, offlineNotice } from './offline-notice.svelte.ts';
 
 /**
  * What the prompt shows. `updateSW` is Workbox's "activate the waiting worker" (it reloads the
@@ -46,9 +45,13 @@ export class PwaState {
     this.#updateSW = updateSW;
   }
 
-  /** Shows "Ready to work offline", which hides by itself after a while. @example pwa.showOfflineReady() */
+  /**
+   * Shows "Ready to work offline" (in the page, under the header: offline-notice.svelte.ts), which
+   * hides by itself after a while. @example pwa.showOfflineReady()
+   */
   showOfflineReady(hideAfterMs = OFFLINE_NOTICE_MS): void {
     this.offlineReady = true;
+    offlineNotice.show(hideAfterMs);
     clearTimeout(this.#offlineTimer);
     this.#offlineTimer = setTimeout(() => (this.offlineReady = false), hideAfterMs);
   }

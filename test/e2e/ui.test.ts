@@ -101,6 +101,10 @@ describe('the page, first visit to trading', { timeout: 180_000 }, () => {
 
     await fill('[data-testid=send-amount]', '10');
     await page.click('[data-testid=send-submit]');
+    // Nothing leaves the tab before the review is confirmed.
+    expect(await page.textContent('[data-testid=send-review]')).toContain('You are sending 10 TAB to');
+    expect((await status()).mempool).toBe(0);
+    await page.click('[data-testid=send-review-confirm]');
     await page.waitForSelector('[data-testid=send-ok]');
     const row = page.locator('[data-testid=tx-row]').first();
     expect(await row.getAttribute('data-state')).toBe('pending');
@@ -121,6 +125,7 @@ describe('the page, first visit to trading', { timeout: 180_000 }, () => {
     await fill('[data-testid=item-name]', 'Blue mug');
     await fill('[data-testid=item-quantity]', '20');
     await page.click('[data-testid=item-create]');
+    await page.click('[data-testid=item-review-confirm]');
     await page.waitForSelector('[data-testid=item-ok]');
     await page.getByText('Waiting for a block').waitFor();
     await mineOne();
@@ -131,8 +136,9 @@ describe('the page, first visit to trading', { timeout: 180_000 }, () => {
 
     await mug.getByRole('button', { name: 'Restock' }).click();
     await page.getByRole('form', { name: 'Item action' }).getByLabel('Quantity').fill('5');
-    await page.getByRole('form', { name: 'Item action' }).getByRole('button', { name: 'Confirm' }).click();
-    await page.getByText('Restock sent').waitFor();
+    await page.getByRole('form', { name: 'Item action' }).getByRole('button', { name: 'Review' }).click();
+    await page.getByRole('form', { name: 'Item action' }).getByRole('button', { name: 'Restock' }).click();
+    await page.waitForSelector('[data-testid=item-action-ok]');
     await mineOne();
     await nav('items');
     await page.waitForFunction(() => document.querySelector('[data-sku=MUG-BLUE] [data-testid=my-item-qty]')?.textContent === '25');
@@ -155,6 +161,7 @@ describe('the page, first visit to trading', { timeout: 180_000 }, () => {
       await fill('[data-testid=offer-want-amount]', wantTab);
       await fill('[data-testid=offer-lots-total]', lots);
       await page.click('[data-testid=offer-create]');
+      await page.click('[data-testid=offer-form-review-confirm]');
       await page.waitForSelector('[data-testid=offer-form-ok]');
     };
     await nav('market');
@@ -168,6 +175,7 @@ describe('the page, first visit to trading', { timeout: 180_000 }, () => {
     expect(await page.locator('[data-testid=offer-take]').count()).toBe(0); // both are ours: cancel only
 
     await page.locator('[data-testid=offer-row]', { hasText: '100 TAB each' }).getByRole('button', { name: 'Cancel offer' }).click();
+    await page.click('[data-testid=offer-review-confirm]');
     await page.waitForSelector('[data-testid=offer-ok]');
     await mineOne();
     await nav('market');
@@ -183,6 +191,7 @@ describe('the page, first visit to trading', { timeout: 180_000 }, () => {
     await offer.locator('[data-testid=offer-take]').waitFor({ timeout: 90_000 }); // B has synced A's chain
     await offer.locator('[data-testid=offer-lots]').fill('1');
     await offer.locator('[data-testid=offer-take]').click();
+    await offer.locator('[data-testid=offer-review-confirm]').click();
     await b.waitForSelector('[data-testid=offer-ok]');
     // A's node hears of the transaction and mines it.
     await waitInPage(page, async () => (await window.tabchain.status()).mempool > 0, null, { what: "B's transaction in A's mempool", timeout: 60_000 });
@@ -212,10 +221,11 @@ describe('the page, first visit to trading', { timeout: 180_000 }, () => {
     await offer.locator('[data-testid=offer-take]').waitFor();
     await offer.locator('[data-testid=offer-lots]').fill('2');
     await offer.locator('[data-testid=offer-take]').click();
-    expect(await page.textContent('[data-testid=offer-error]')).toContain('Not enough spendable coins');
+    expect(await page.textContent('[data-testid=offer-error]')).toMatch(/^Not enough TAB: this needs 8\.\d+ TAB/);
     expect((await status()).mempool).toBe(0);
     await offer.locator('[data-testid=offer-lots]').fill('1');
     await offer.locator('[data-testid=offer-take]').click();
+    await offer.locator('[data-testid=offer-review-confirm]').click();
     await page.waitForSelector('[data-testid=offer-ok]');
     await mineOne();
     await nav('market');

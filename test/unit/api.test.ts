@@ -62,6 +62,7 @@ describe('status, mining and waiting', () => {
       hashrate: 0,
       mempool: 0,
       peers: [],
+      connection: 'alone', // no network given: the node is on its own
     });
     expect(s.address.startsWith('tabtest1')).toBe(true);
     expect(await A.api.address()).toBe(s.address);

@@ -3,7 +3,7 @@
  * rates, durations, sizes, and readable messages for API errors. No DOM, no state: easy to test.
  * @module
  */
-import { COIN, MAX_NAME_BYTES, decodeAddress } from '../chain/index.ts';
+import { COIN, MAX_NAME_BYTES, decodeAddress, isValidItemName } from '../chain/index.ts';
 import type { ApiErrorDetails } from '../node/errors.ts';
 import type { ApiItem } from '../node/explorer.ts';
 
@@ -106,6 +106,8 @@ export function nameProblem(name: string): string | null {
   if (t === '') return 'Give the item a name, e.g. “Blue mug”.';
   const used = nameBytes(t);
   if (used > MAX_NAME_BYTES) return `The name is too long: it uses ${used} of ${MAX_NAME_BYTES} characters (letters such as é count as 2, emoji as 4).`;
+  // The chain refuses control and text-direction characters in names (they spoof how a line reads).
+  if (!isValidItemName(t)) return 'The name holds an invisible control or text-direction character (often pasted along with text): type the name again.';
   return null;
 }
 

@@ -77,6 +77,8 @@ describe('amounts', () => {
     expect(nameBytes('é')).toBe(2);
     expect(nameProblem('Blue mug')).toBeNull();
     expect(nameProblem('  ')).toContain('Give the item a name');
+    expect(nameProblem('Blue mug \u202egpj.exe')).toContain('invisible control or text-direction character');
+    expect(nameProblem('Blue\u0000mug')).toContain('invisible control');
     expect(nameProblem('é'.repeat(33))).toBe('The name is too long: it uses 66 of 64 characters (letters such as é count as 2, emoji as 4).');
     expect(nameProblem('a'.repeat(64))).toBeNull();
   });

@@ -22,12 +22,10 @@
  * Pure: the caller passes the current time (seconds) in.
  * @module
  */
-import { blockSize, computeMerkle, txLeafHash } from './block.ts';
-import { bytesToHex, equalBytes } from './bytes.ts';
-import { fail } from './errors.ts';
 import { hashToHex } from './hash.ts';
 import { HEADER_BYTES, blockHash, decodeHeader } from './header.ts';
 import { workForBits } from './pow.ts';
+import { checkBlockStructure } from './validate.ts';
 import type { Block, BlockHeader, NetworkParams } from './types.ts';
 
 /** One orphan with its bookkeeping. */
@@ -96,31 +94,13 @@ export function orphanWorkSuffices(bits: number, requiredBits: number): boolean 
 }
 
 /**
- * The context-free body checks of `checkBlockSanity` that cost little (no signature is verified:
- * that is the expensive part, done when the parent has connected), in its order and with its
- * codes: at least one transaction (BAD_COINBASE), at most params.maxBlockTxs and
- * params.maxBlockBytes (BLOCK_TOO_LARGE), merkle root (BAD_MERKLE), duplicates and CVE-2012-2459
- * (DUPLICATE_TX), a coinbase first and only first (BAD_COINBASE). Throws the RuleError.
+ * The body checks an orphan must pass to be kept: {@link checkBlockStructure} (size, count,
+ * merkle root, duplicates, coinbase position — no signature, that is the expensive part, done
+ * when the parent has connected). Throws the RuleError.
  * @example checkOrphanBody(block, params) // before orphans.add(bytes, now, peer)
  */
 export function checkOrphanBody(block: Block, params: Pick<NetworkParams, 'maxBlockBytes' | 'maxBlockTxs'>): void {
-  const { header, txs } = block;
-  if (txs.length === 0) fail('BAD_COINBASE', 'block has no transactions');
-  if (txs.length > params.maxBlockTxs) fail('BLOCK_TOO_LARGE', `${txs.length} transactions > ${params.maxBlockTxs}`);
-  const size = blockSize(block);
-  if (size > params.maxBlockBytes) fail('BLOCK_TOO_LARGE', `${size} bytes > ${params.maxBlockBytes}`);
-  const leaves = txs.map(txLeafHash);
-  const { root, mutated } = computeMerkle(leaves);
-  if (!equalBytes(root, header.merkleRoot)) fail('BAD_MERKLE', 'merkle root does not match the header');
-  const seen = new Set<string>();
-  for (const leaf of leaves) {
-    const h = bytesToHex(leaf);
-    if (seen.has(h)) fail('DUPLICATE_TX', 'the same transaction twice');
-    seen.add(h);
-  }
-  if (mutated) fail('DUPLICATE_TX', 'mutated merkle tree');
-  if (txs[0].kind !== 'coinbase') fail('BAD_COINBASE', 'first transaction is not a coinbase');
-  for (let i = 1; i < txs.length; i++) if (txs[i].kind === 'coinbase') fail('BAD_COINBASE', `coinbase at position ${i}`);
+  checkBlockStructure(block, params);
 }
 
 interface Held extends OrphanEntry {

@@ -70,7 +70,24 @@ export function checkBlockSanity(block: Block, params: NetworkParams, opts: { si
   const { header, txs } = block;
   if (!(header.version >= MIN_BLOCK_VERSION)) fail('BAD_VERSION', `version ${header.version}`);
   checkProofOfWork(blockHash(header), header.bits, params.powLimit);
+  checkBlockStructure(block, params);
+  for (const tx of txs) checkTxSanity(tx, params, opts.sigCache);
+}
 
+/**
+ * The cheap part of {@link checkBlockSanity}'s body checks, in its order and with its codes — no
+ * signature is verified, which is the expensive part (the orphan pool runs this before keeping a
+ * block whose parent it lacks):
+ * - at least one transaction (BAD_COINBASE: there is no coinbase), at most params.maxBlockTxs and
+ *   encoded size ≤ params.maxBlockBytes (BLOCK_TOO_LARGE);
+ * - merkle root over the full transaction bytes equals header.merkleRoot (BAD_MERKLE);
+ * - no two identical transactions, checked by leaf hash, and no CVE-2012-2459 mutation
+ *   (DUPLICATE_TX) — see {@link isMutationError};
+ * - txs[0] is a coinbase and no other transaction is (BAD_COINBASE).
+ * @example checkBlockStructure(block, params) // throws RuleError
+ */
+export function checkBlockStructure(block: Block, params: Pick<NetworkParams, 'maxBlockBytes' | 'maxBlockTxs'>): void {
+  const { header, txs } = block;
   if (txs.length === 0) fail('BAD_COINBASE', 'block has no transactions');
   if (txs.length > params.maxBlockTxs) fail('BLOCK_TOO_LARGE', `${txs.length} transactions > ${params.maxBlockTxs}`);
   const size = blockSize(block);
@@ -91,8 +108,6 @@ export function checkBlockSanity(block: Block, params: NetworkParams, opts: { si
 
   if (txs[0].kind !== 'coinbase') fail('BAD_COINBASE', 'first transaction is not a coinbase');
   for (let i = 1; i < txs.length; i++) if (txs[i].kind === 'coinbase') fail('BAD_COINBASE', `coinbase at position ${i}`);
-
-  for (const tx of txs) checkTxSanity(tx, params, opts.sigCache);
 }
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {

@@ -72,24 +72,12 @@ import {
   type Transaction,
 } from '../chain/index.ts';
 import type { ChainStore } from '../storage/chain-store.ts';
-import { MinerPool, MinerService, spawnInlineWorker, type FoundNonce, type MinerStatus, type MiningWork, type SpawnWorker } from '../miner/index.ts';
 import { Emitter, type NodeEvents, type ProcessBlockResult, type ProcessTxResult, type Source } from './events.ts';
-import { minerTemplate } from './miner-template.ts';
+import { NodeMiner, type NodeMinerOptions } from './node-miner.ts';
 import { SerialQueue } from './queue.ts';
 
 export type { NodeEvents, ProcessBlockResult, ProcessTxResult, Source } from './events.ts';
-
-/** Miner options of a node. */
-export interface NodeMinerOptions {
-  /** Worker count (default: CPUs − 1). */
-  workers?: number;
-  /** Scan kernel (default: the fastest available). */
-  kind?: 'wasm-simd' | 'wasm' | 'js';
-  /** false: scan in this thread (Node tests without worker_threads). Default true. */
-  useWorkers?: boolean;
-  /** Worker transport override (tests). Takes precedence over `useWorkers`. */
-  spawn?: SpawnWorker;
-}
+export type { NodeMinerOptions } from './node-miner.ts';
 
 /** Options of {@link FullNode}. */
 export interface FullNodeOptions {
@@ -188,7 +176,6 @@ const MAX_HELD = 64;
 const MAX_UNWRITTEN_BLOCKS = 256;
 const MAX_UNWRITTEN_BYTES = 8 * 1024 * 1024;
 const MAX_INVALID_CODES = 10_000;
-const MAX_MINE_BLOCKS = 100_000;
 
 /**
  * A full node.
@@ -197,7 +184,7 @@ const MAX_MINE_BLOCKS = 100_000;
  * const node = new FullNode({ params: NETWORKS.dev, store: new MemoryStore({ network: 'dev' }), minerPubKey });
  * await node.start();
  * node.events.on('tip', ({ height }) => console.log('height', height));
- * const [hash] = await node.mineBlocks(1);
+ * const [hash] = await node.miner.mineBlocks(1);
  * await node.processTx(signedTx, 'local');
  * await node.stop();
  * ```
@@ -213,7 +200,6 @@ export class FullNode {
 
   readonly #now: () => number;
   readonly #log: (msg: string) => void;
-  readonly #minerOpts: NodeMinerOptions;
   readonly #timing: Required<NonNullable<FullNodeOptions['timing']>>;
   readonly #queue = new SerialQueue();
   readonly #orphans = new OrphanPool();
@@ -229,15 +215,12 @@ export class FullNode {
 
   #heldTimer: ReturnType<typeof setTimeout> | undefined;
   #maintenanceTimer: ReturnType<typeof setInterval> | undefined;
-  #templateTimer: ReturnType<typeof setTimeout> | undefined;
-  #minerStatusTimer: ReturnType<typeof setInterval> | undefined;
 
-  #miner: MinerService<Block> | null = null;
-  #miningWanted = false;
-  readonly #mineQueue = new SerialQueue();
-  #solver: MinerPool | null = null;
-  #solverPromise: Promise<MinerPool> | null = null;
-  #solverJob: { work: MiningWork; resolve: (f: FoundNonce | null) => void } | null = null;
+  /**
+   * The node's miner (node-miner.ts): continuous mining and mineBlocks, through this node's
+   * template, processBlock and events only. The node creates it and stops it with itself.
+   */
+  readonly miner: NodeMiner;
 
   constructor(opts: FullNodeOptions) {
     if (!opts?.params || !opts.store) throw new TypeError('FullNode: params and store are required');
@@ -248,7 +231,6 @@ export class FullNode {
     this.store = opts.store;
     this.#now = opts.now ?? (() => Math.floor(Date.now() / 1000));
     this.#log = opts.log ?? (() => {});
-    this.#minerOpts = opts.miner ?? {};
     const t = opts.timing ?? {};
     this.#timing = {
       heldRetryMs: t.heldRetryMs ?? 5000,
@@ -261,6 +243,13 @@ export class FullNode {
     this.mempool = new Mempool({ sigCache: this.#sigCache, ...opts.mempool });
     this.headers = new HeaderIndex(this.params.genesis.header);
     this.#tip = this.headers.genesis;
+    this.miner = new NodeMiner(this, {
+      ...opts.miner,
+      now: this.#now,
+      templateDebounceMs: this.#timing.templateDebounceMs,
+      minerStatusMs: this.#timing.minerStatusMs,
+      onError: (e) => this.#error(e),
+    });
     if (opts.minerPubKey) this.setMinerPubKey(opts.minerPubKey);
   }
 
@@ -326,17 +315,11 @@ export class FullNode {
     if (this.#running === 'stopped') return;
     const wasRunning = this.#running === 'running';
     this.#running = 'stopped';
-    for (const t of [this.#heldTimer, this.#templateTimer]) if (t !== undefined) clearTimeout(t);
-    for (const t of [this.#maintenanceTimer, this.#minerStatusTimer]) if (t !== undefined) clearInterval(t);
-    this.#miningWanted = false;
-    this.#miner?.close();
-    this.#miner = null;
-    this.#solverJob?.resolve(null);
-    this.#solverJob = null;
-    this.#solver?.close();
-    this.#solver = null;
+    if (this.#heldTimer !== undefined) clearTimeout(this.#heldTimer);
+    if (this.#maintenanceTimer !== undefined) clearInterval(this.#maintenanceTimer);
+    const minerClosed = this.miner.close();
     await this.#queue.idle();
-    await this.#mineQueue.idle();
+    await minerClosed;
     if (wasRunning) await this.store.close();
   }
 
@@ -355,6 +338,11 @@ export class FullNode {
   /** The chain state at the tip (treat as read-only). @example node.state.account(pub).balance */
   get state(): ChainState {
     return this.#state;
+  }
+
+  /** Whether the node runs: started and not stopped. @example if (node.running) … */
+  get running(): boolean {
+    return this.#running === 'running';
   }
 
   /** Whether the node considers itself synced (true without a network). @example if (node.synced) … */
@@ -385,7 +373,6 @@ export class FullNode {
   setSynced(synced: boolean): void {
     if (synced === this.#synced) return;
     this.#synced = synced;
-    this.#miner?.setSynced(synced);
     this.events.emit('synced', { synced });
   }
 
@@ -941,7 +928,7 @@ export class FullNode {
     }
   }
 
-  /** After a task: persist leftovers, update the mempool for the net chain change, emit events, refresh the miner. */
+  /** After a task: persist leftovers, update the mempool for the net chain change, emit events (the miner follows 'tip'). */
   async #finishTask(task: Task): Promise<void> {
     // Connects left unwritten by a task that failed half-way: write them (or go back, if that fails).
     await this.#writeConnects(task).catch((err) => this.#error(err));
@@ -994,7 +981,6 @@ export class FullNode {
     for (const x of invalid) this.events.emit('txRemoved', { txid: x.entry.id, reason: 'invalid', code: x.code });
     this.#emitMempool();
     this.events.emit('tip', { hash: hashToHex(end.hash), height: end.height });
-    this.#refreshMinerTemplate();
   }
 
   // --- transactions ----------------------------------------------------------------------------
@@ -1048,7 +1034,6 @@ export class FullNode {
     for (const x of r.invalidated) this.events.emit('txRemoved', { txid: x.entry.id, reason: 'invalid', code: x.code });
     for (const e of r.evicted) this.events.emit('txRemoved', { txid: e.id, reason: 'evicted' });
     this.#emitMempool();
-    this.#scheduleTemplate();
     return r.future ? { status: 'accepted', future: true, txid } : { status: 'accepted', txid };
   }
 
@@ -1064,10 +1049,7 @@ export class FullNode {
         const now = this.#now();
         const expired = this.mempool.expire(now, this.#timing.mempoolMaxAgeSeconds);
         for (const e of expired) this.events.emit('txRemoved', { txid: e.id, reason: 'expired' });
-        if (expired.length > 0) {
-          this.#emitMempool();
-          this.#scheduleTemplate();
-        }
+        if (expired.length > 0) this.#emitMempool();
         for (const o of this.#orphans.expire(now, this.#timing.orphanMaxAgeSeconds)) this.#orphanSources.delete(hashToHex(o.hash));
         for (const hex of this.#orphanSources.keys()) if (!this.#orphans.has(hex)) this.#orphanSources.delete(hex);
       });
@@ -1084,13 +1066,13 @@ export class FullNode {
     this.events.emit('error', typeof code === 'string' ? { message, code } : { message });
   }
 
-  // --- mining ----------------------------------------------------------------------------------
+  // --- what mining needs (the miner itself is node-miner.ts) -----------------------------------
 
   /** Sets who mined blocks pay (32-byte public key). @example node.setMinerPubKey(wallet.publicKey) */
   setMinerPubKey(pub: Uint8Array): void {
     if (!(pub instanceof Uint8Array) || pub.length !== 32) throw new TypeError('setMinerPubKey: a 32-byte public key is required');
     this.#minerPubKey = pub.slice();
-    this.#scheduleTemplate();
+    this.miner.templateChanged();
   }
 
   /** The public key mined blocks pay, if set. @example node.minerPubKey */
@@ -1119,184 +1101,17 @@ export class FullNode {
     });
   }
 
-  /** The template, unless its time would be too far ahead of the clock (blocks faster than 1/s). */
-  #usableTemplate(): BlockTemplate | null {
-    const t = this.template();
-    return t.block.header.time > this.#now() + this.params.maxFutureSeconds ? null : t;
-  }
-
-  #spawn(): SpawnWorker | undefined {
-    return this.#minerOpts.spawn ?? (this.#minerOpts.useWorkers === false ? spawnInlineWorker : undefined);
-  }
-
   /**
-   * Starts continuous mining with the worker pool (optionally a new worker count). Mined blocks
-   * go through {@link processBlock}; the template follows every tip change and (debounced)
-   * mempool change. Mines only while synced.
-   * @example await node.startMining({ workers: 2 })
+   * Runs `fn` in the node's queue, between two processing steps, where tip, state and mempool
+   * agree (Bitcoin Core's `cs_main`). `fn` must not wait for the node (a processBlock awaited
+   * inside would wait for itself). Rejects (STOPPED) when the node does not run.
+   * @example const t = await node.runExclusive(() => node.template())
    */
-  async startMining(opts: { workers?: number } = {}): Promise<void> {
-    if (this.#running !== 'running') throw nodeError('STOPPED', 'the node is not running');
-    if (!this.#minerPubKey) throw nodeError('NO_MINER_KEY', 'no miner key: call setMinerPubKey first');
-    this.#miner ??= new MinerService<Block>({
-      // Same-thread workers share one thread: more than one only adds overhead.
-      workers: opts.workers ?? this.#minerOpts.workers ?? (this.#spawn() === spawnInlineWorker ? 1 : undefined),
-      kind: this.#minerOpts.kind,
-      spawn: this.#spawn(),
-      onBlock: async (block) => {
-        let r: ProcessBlockResult;
-        try {
-          r = await this.processBlock(block, 'miner');
-        } catch (e) {
-          // A full disk will not take the next block either: stop, and say why, once.
-          if ((e as { code?: unknown })?.code === 'QUOTA_EXCEEDED') {
-            await this.stopMining();
-            throw nodeError('QUOTA_EXCEEDED', `${(e as Error).message}. Mining stopped: start it again once there is space.`);
-          }
-          throw e;
-        }
-        if (r.status === 'invalid') this.#error(nodeError(r.code ?? 'INVALID', `our miner's block ${r.hash} was rejected (${r.code})`));
-        this.events.emit('miner', this.minerStatus());
-      },
-      onError: (e) => this.#error(e),
-    });
-    this.#miner.setSynced(this.#synced);
-    this.#miningWanted = true;
-    await this.#queue.run(() => this.#refreshMinerTemplate());
-    await this.#miner.start(opts);
-    if (this.#minerStatusTimer === undefined) {
-      this.#minerStatusTimer = setInterval(() => this.events.emit('miner', this.minerStatus()), this.#timing.minerStatusMs);
-      unref(this.#minerStatusTimer);
-    }
-    this.events.emit('miner', this.minerStatus());
-  }
-
-  /** Stops continuous mining (workers stay alive for a quick restart). @example await node.stopMining() */
-  async stopMining(): Promise<void> {
-    this.#miningWanted = false;
-    await this.#miner?.stop();
-    if (this.#minerStatusTimer !== undefined) clearInterval(this.#minerStatusTimer);
-    this.#minerStatusTimer = undefined;
-    this.events.emit('miner', this.minerStatus());
-  }
-
-  /** The miner's status. @example node.minerStatus().hashrate */
-  minerStatus(): MinerStatus {
-    return (
-      this.#miner?.status() ?? {
-        started: false,
-        synced: this.#synced,
-        mining: false,
-        workers: this.#minerOpts.workers ?? 0,
-        hashrate: 0,
-        workerHashrates: [],
-        blocksFound: 0,
-      }
-    );
-  }
-
-  /** Gives the miner a template for the current tip (call inside a queue task). */
-  #refreshMinerTemplate(): void {
-    if (!this.#miner || !this.#miningWanted) return;
-    let t: BlockTemplate | null = null;
-    try {
-      t = this.#usableTemplate();
-    } catch (e) {
-      this.#error(e);
-    }
-    this.#miner.setTemplate(t && minerTemplate(t));
-    // A template too far ahead of the clock is retried in a second.
-    if (!t) this.#scheduleTemplate(1000);
-  }
-
-  #scheduleTemplate(delayMs = this.#timing.templateDebounceMs): void {
-    if (!this.#miner || !this.#miningWanted || this.#templateTimer !== undefined) return;
-    this.#templateTimer = setTimeout(() => {
-      this.#templateTimer = undefined;
-      if (this.#running !== 'running') return;
-      this.#enqueue(async () => this.#refreshMinerTemplate()).catch((e) => this.#error(e));
-    }, delayMs);
-    unref(this.#templateTimer);
-  }
-
-  /**
-   * Mines `n` blocks one after another on the current tip, including mempool transactions, each
-   * through {@link processBlock}; resolves with their display hashes once all are connected. If
-   * another block moves the tip meanwhile, the current block is abandoned and mined again on the
-   * new tip. Uses the miner's kernels (in workers unless `miner.useWorkers` is false), and works
-   * whether or not continuous mining is on or the node is synced.
-   * @example const [h1, h2] = await node.mineBlocks(2)
-   */
-  mineBlocks(n: number): Promise<string[]> {
-    if (!Number.isSafeInteger(n) || n < 0 || n > MAX_MINE_BLOCKS) return Promise.reject(new RangeError(`mineBlocks: n must be an integer in 0..${MAX_MINE_BLOCKS}`));
-    return this.#mineQueue.run(async () => {
-      const hashes: string[] = [];
-      while (hashes.length < n) {
-        if (this.#running !== 'running') throw nodeError('STOPPED', 'the node stopped while mining');
-        const t = await this.#enqueue(async () => this.#usableTemplate());
-        if (!t) {
-          // Blocks came faster than one per second for long enough that the next block's time
-          // (> median time past) would be too far in the future: wait for the clock.
-          await sleep(1000);
-          continue;
-        }
-        const block = await this.#solve(t);
-        if (!block) continue; // the tip moved: mine on the new one
-        const r = await this.processBlock(block, 'miner');
-        if (r.status === 'extended' || r.status === 'reorged') hashes.push(r.hash);
-        else if (r.status === 'invalid') throw nodeError(r.code ?? 'INVALID', `mineBlocks: our own block was rejected (${r.code})`);
-        // 'side' / 'duplicate': another block won the race; go again on the new tip.
-      }
-      return hashes;
-    });
-  }
-
-  async #solverPool(): Promise<MinerPool> {
-    this.#solverPromise ??= MinerPool.create({
-      workers: this.#spawn() === spawnInlineWorker ? 1 : this.#minerOpts.workers,
-      kind: this.#minerOpts.kind,
-      spawn: this.#spawn(),
-      onFound: (f) => {
-        const job = this.#solverJob;
-        if (job && f.work === job.work) {
-          this.#solverJob = null;
-          job.resolve(f);
-        }
-      },
-      onError: (e) => this.#error(e),
-    }).then((p) => (this.#solver = p));
-    return this.#solverPromise;
-  }
-
-  /** Finds a nonce for `t` with the solver pool; null if the tip moved first (or the node stopped). */
-  async #solve(t: BlockTemplate): Promise<Block | null> {
-    const pool = await this.#solverPool();
-    if (this.#running !== 'running') return null;
-    const mt = minerTemplate(t);
-    const work: MiningWork = { target: mt.target, headerFor: mt.headerFor };
-    const prevHex = hashToHex(t.block.header.prevHash);
-    const found = await new Promise<FoundNonce | null>((resolve) => {
-      const offTip = this.events.on('tip', ({ hash }) => {
-        if (hash === prevHex || this.#solverJob?.work !== work) return;
-        this.#solverJob = null;
-        pool.stop();
-        finish(null);
-      });
-      const finish = (f: FoundNonce | null) => {
-        offTip();
-        resolve(f);
-      };
-      this.#solverJob = { work, resolve: finish };
-      pool.mine(work);
-    });
-    return found && mt.blockFor(found.extraNonce, found.nonce);
+  runExclusive<T>(fn: () => T): Promise<T> {
+    return this.#enqueue(async () => fn());
   }
 }
 
 function unref(t: unknown): void {
   (t as { unref?: () => void } | undefined)?.unref?.();
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

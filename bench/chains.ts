@@ -53,7 +53,7 @@ async function activeBlocks(node: FullNode, from: number): Promise<Block[]> {
 export async function sourceChain(n: number, txsPerBlock: number): Promise<Block[]> {
   const node = nodeOn(new MemoryStore({ network: 'test' }));
   await node.start();
-  await node.mineBlocks(2);
+  await node.miner.mineBlocks(2);
   let nonce = 0;
   while (node.height < n) {
     for (let i = 0; i < txsPerBlock; i++) {
@@ -62,7 +62,7 @@ export async function sourceChain(n: number, txsPerBlock: number): Promise<Block
       const r = await node.processTx(tx, 'local');
       if (r.status !== 'accepted') throw new Error(`bench setup: tx ${r.status} ${r.code}`);
     }
-    await node.mineBlocks(1);
+    await node.miner.mineBlocks(1);
   }
   const blocks = await activeBlocks(node, 1);
   await node.stop();
@@ -74,7 +74,7 @@ export async function branch(base: Block[], more: number, miner: Uint8Array): Pr
   const node = nodeOn(new MemoryStore({ network: 'test' }), miner);
   await node.start();
   for (const b of base) await node.processBlock(b, 'peer');
-  await node.mineBlocks(more);
+  await node.miner.mineBlocks(more);
   const blocks = await activeBlocks(node, base.length + 1);
   await node.stop();
   return blocks;

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     ...(maxCount ? { mempool: { maxCount } } : {}),
   });
   await node.start();
-  await node.mineBlocks(FUNDED_BLOCKS);
+  await node.miner.mineBlocks(FUNDED_BLOCKS);
   const net = await startHeadlessNetwork(node, { addressBook: null, listen: ['/ip4/127.0.0.1/tcp/0'], discoveryIntervalMs: 3_600_000 });
   process.on('message', (raw) => {
     const m = raw as In;
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
           return;
         }
         case 'mine': {
-          await node.mineBlocks(1);
+          await node.miner.mineBlocks(1);
           send({ type: 'mined', height: node.height });
           return;
         }

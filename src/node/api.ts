@@ -191,10 +191,13 @@ export interface ApiNode extends OutboxNode, ExplorerNode {
   readonly events: OutboxNode['events'];
   findTx(txid: string): Promise<(TxLocation & { tx?: Transaction }) | null>;
   readonly synced: boolean;
-  startMining(opts?: { workers?: number }): Promise<void>;
-  stopMining(): Promise<void>;
-  mineBlocks(n: number): Promise<string[]>;
-  minerStatus(): MinerStatus;
+  /** The node's miner (NodeMiner provides it). */
+  readonly miner: {
+    startMining(opts?: { workers?: number }): Promise<void>;
+    stopMining(): Promise<void>;
+    mineBlocks(n: number): Promise<string[]>;
+    minerStatus(): MinerStatus;
+  };
   setMinerPubKey(pub: Uint8Array): void;
 }
 
@@ -389,7 +392,7 @@ export function createTabchainApi(deps: TabchainApiDeps): TabchainApiExtended {
     ready: Promise.resolve(),
 
     status: api(async () => {
-      const miner = node.minerStatus();
+      const miner = node.miner.minerStatus();
       const nav = globalThis.navigator as Navigator | undefined;
       return {
         network: params.name,
@@ -417,15 +420,15 @@ export function createTabchainApi(deps: TabchainApiDeps): TabchainApiExtended {
         throw new ApiError('BAD_INPUT', 'workers must be an integer in 1..256');
       }
       node.setMinerPubKey(wallet.publicKey);
-      await node.startMining(workers === undefined ? undefined : { workers });
+      await node.miner.startMining(workers === undefined ? undefined : { workers });
     }),
 
-    stopMining: api(() => node.stopMining()),
+    stopMining: api(() => node.miner.stopMining()),
 
     mineBlocks: api(async (n: number) => {
       if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new ApiError('BAD_INPUT', 'n must be an integer in 1..10000');
       node.setMinerPubKey(wallet.publicKey);
-      return await node.mineBlocks(n);
+      return await node.miner.mineBlocks(n);
     }),
 
     waitForHeight: api((height: number, timeoutMs?: number) => {

@@ -196,7 +196,7 @@ export async function runCli(argv: string[], out: (line: string) => void = (l) =
   });
   node.events.on('error', (e) => console.error(`error: ${e.message}`));
   const status = setInterval(() => {
-    const m = node.minerStatus();
+    const m = node.miner.minerStatus();
     const peers = network ? network.net.peers().filter((p) => !p.isRelay).length : 0;
     const relays = network ? network.net.peers().filter((p) => p.isRelay).length : 0;
     out(
@@ -205,7 +205,7 @@ export async function runCli(argv: string[], out: (line: string) => void = (l) =
     );
   }, opts.statusEvery * 1000);
 
-  if (opts.mine) await node.startMining(opts.workers !== undefined ? { workers: opts.workers } : {});
+  if (opts.mine) await node.miner.startMining(opts.workers !== undefined ? { workers: opts.workers } : {});
 
   return new Promise<number>((resolve) => {
     let stopping = false;

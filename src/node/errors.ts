@@ -100,3 +100,12 @@ export function toApiError(e: unknown): ApiError {
   if (typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code)) return new ApiError(code, message, { cause: e });
   return new ApiError('INTERNAL', message, { cause: e });
 }
+
+/**
+ * An Error with a stable `code`, for node failures that are not rule violations (STOPPED,
+ * CORRUPT, NO_MINER_KEY, …).
+ * @example throw nodeError('STOPPED', 'the node is stopped')
+ */
+export function nodeError(code: string, message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code });
+}

@@ -1,8 +1,11 @@
 /**
- * FullNode: the one owner of a node's chain — store, header index, chain state, mempool, orphan
- * pool and miner — with ONE serialized path for blocks and transactions from every source (peers,
+ * FullNode: the one owner of a node's chain — store, header index, chain state, mempool and
+ * orphan pool — with ONE serialized path for blocks and transactions from every source (peers,
  * our own miner, the local API, storage), like Bitcoin Core's `ProcessNewBlock` /
- * `AcceptToMemoryPool` under `cs_main`.
+ * `AcceptToMemoryPool` under `cs_main`. Its parts, each in its own file: the steps' shared chain
+ * (active-chain.ts), fork choice and reorganisation (fork-choice.ts), a step's batched store
+ * writes (connect-batch.ts), headers-first sync's step (header-acceptance.ts), decoding
+ * (block-input.ts); mining sits on top, through the node's public surface (node-miner.ts).
  *
  * Block path ({@link FullNode.processBlock}), cheapest checks first:
  * 1. decode (MALFORMED), duplicate check, proof of work against the block's own bits;
@@ -32,64 +35,48 @@
 import {
   RuleError,
   antiDosWorkThreshold,
-  applyBlock,
-  blockHash,
   buildBlockTemplate,
   checkBlockSanity,
-  checkHeaderContext,
   checkOrphanBody,
   checkProofOfWork,
   decodeBlock,
-  decodeTx,
-  encodeBlock,
   equalBytes,
   hashToHex,
   hexToHash,
   isMutationError,
   medianTimePast,
-  merkleRoot,
   nextBits,
   orphanWorkSuffices,
-  sha256d,
   txid as txidOf,
-  undoBlock,
   workForBits,
   ChainState,
   HeaderIndex,
   Mempool,
-  OrphanPool,
   SignatureCache,
   type Block,
   type BlockHeader,
   type BlockTemplate,
-  type BlockUndo,
   type HeaderEntry,
-  type MempoolEntry,
   type MempoolOptions,
-  type MempoolRejection,
   type NetworkParams,
-  type RuleCode,
   type Transaction,
 } from '../chain/index.ts';
 import type { ChainStore } from '../storage/chain-store.ts';
-import { MinerPool, MinerService, spawnInlineWorker, type FoundNonce, type MinerStatus, type MiningWork, type SpawnWorker } from '../miner/index.ts';
+import { ActiveChain } from './active-chain.ts';
+import { bodyMatchesHeader, decodeBlockInput, type BlockWork, type Candidate } from './block-input.ts';
+import { ConnectBatch } from './connect-batch.ts';
+import { nodeError } from './errors.ts';
 import { Emitter, type NodeEvents, type ProcessBlockResult, type ProcessTxResult, type Source } from './events.ts';
-import { minerTemplate } from './miner-template.ts';
+import { NodeMiner, type NodeMinerOptions } from './node-miner.ts';
+import { activateBestChain } from './fork-choice.ts';
+import { acceptHeaders, type ProcessHeadersResult } from './header-acceptance.ts';
+import { acceptTx, mempoolFollowsChain, type MempoolContext } from './node-mempool.ts';
 import { SerialQueue } from './queue.ts';
+import { WaitingBlocks } from './waiting-blocks.ts';
 
 export type { NodeEvents, ProcessBlockResult, ProcessTxResult, Source } from './events.ts';
-
-/** Miner options of a node. */
-export interface NodeMinerOptions {
-  /** Worker count (default: CPUs − 1). */
-  workers?: number;
-  /** Scan kernel (default: the fastest available). */
-  kind?: 'wasm-simd' | 'wasm' | 'js';
-  /** false: scan in this thread (Node tests without worker_threads). Default true. */
-  useWorkers?: boolean;
-  /** Worker transport override (tests). Takes precedence over `useWorkers`. */
-  spawn?: SpawnWorker;
-}
+export type { NodeMinerOptions } from './node-miner.ts';
+export type { ProcessHeadersResult } from './header-acceptance.ts';
 
 /** Options of {@link FullNode}. */
 export interface FullNodeOptions {
@@ -120,20 +107,6 @@ export interface FullNodeOptions {
   };
 }
 
-/** What {@link FullNode.processHeaders} did. */
-export interface ProcessHeadersResult {
-  /** Headers newly added to the index (as 'headers-only'). */
-  added: number;
-  /** The first header that broke a rule; processing stopped there (it and its descendants are invalid). */
-  invalid?: { hash: string; code: RuleCode };
-  /** The first header whose parent is unknown; processing stopped there. */
-  unconnected?: string;
-  /** The first header too far in the future (TIME_TOO_NEW); processing stopped there, nothing marked. */
-  held?: string;
-  /** Bodies to fetch, oldest first, along the best header chain (see {@link FullNode.missingBodies}). */
-  needBodies: string[];
-}
-
 /** A transaction as {@link FullNode.findTx} finds it. */
 export interface FoundTx {
   state: 'pending' | 'confirmed';
@@ -143,53 +116,6 @@ export interface FoundTx {
   tx: Transaction;
 }
 
-/** An Error with a stable `code`, for failures that are not rule violations. */
-function nodeError(code: string, message: string): Error & { code: string } {
-  return Object.assign(new Error(message), { code });
-}
-
-/** A block connected in memory (state and tip moved) whose store write is still to come. */
-interface UnwrittenConnect {
-  entry: HeaderEntry;
-  /** The tip before it. */
-  prevTip: HeaderEntry;
-  undo: BlockUndo;
-  txids: Uint8Array[];
-}
-
-/** Bookkeeping of one queue task: what it loaded and changed. */
-interface Task {
-  startTip: HeaderEntry;
-  /** Blocks seen or loaded during the task, by display hex. */
-  blocks: Map<string, Block>;
-  /** Bodies accepted but not written yet: the connect writes them in its atomic write. */
-  pending: Map<string, Uint8Array>;
-  /**
-   * Connects not written yet, oldest first: they go to the store together in ONE atomic write
-   * ({@link ChainStore.connectBlocks}) when the task ends or the run gets long. A browser pays
-   * about a millisecond per IndexedDB commit, so initial sync writes a run of blocks at once.
-   */
-  unwritten: UnwrittenConnect[];
-  /** Bytes of the bodies in `unwritten`. */
-  unwrittenBytes: number;
-  /** 'block' events of the task, sent once its connects are written. */
-  blockEvents: NodeEvents['block'][];
-  /** A write of connects failed: the state went back, and results that said otherwise are void. */
-  writeFailed: boolean;
-}
-
-interface HeldBlock {
-  block: Block;
-  source: Source;
-}
-
-const MAX_HELD = 64;
-/** Longest run of connects held in memory before it is written (see Task.unwritten). */
-const MAX_UNWRITTEN_BLOCKS = 256;
-const MAX_UNWRITTEN_BYTES = 8 * 1024 * 1024;
-const MAX_INVALID_CODES = 10_000;
-const MAX_MINE_BLOCKS = 100_000;
-
 /**
  * A full node.
  * @example
@@ -197,7 +123,7 @@ const MAX_MINE_BLOCKS = 100_000;
  * const node = new FullNode({ params: NETWORKS.dev, store: new MemoryStore({ network: 'dev' }), minerPubKey });
  * await node.start();
  * node.events.on('tip', ({ height }) => console.log('height', height));
- * const [hash] = await node.mineBlocks(1);
+ * const [hash] = await node.miner.mineBlocks(1);
  * await node.processTx(signedTx, 'local');
  * await node.stop();
  * ```
@@ -213,31 +139,22 @@ export class FullNode {
 
   readonly #now: () => number;
   readonly #log: (msg: string) => void;
-  readonly #minerOpts: NodeMinerOptions;
   readonly #timing: Required<NonNullable<FullNodeOptions['timing']>>;
   readonly #queue = new SerialQueue();
-  readonly #orphans = new OrphanPool();
-  readonly #orphanSources = new Map<string, Source>();
-  readonly #held = new Map<string, HeldBlock>();
-  readonly #invalidCodes = new Map<string, RuleCode>();
-
-  #state = new ChainState();
-  #tip: HeaderEntry;
+  /** Orphans (waiting for a parent) and held blocks (waiting for the clock). */
+  readonly #waiting: WaitingBlocks;
+  /** Header index, store, state and tip: what every step of the block path shares. */
+  readonly #chain: ActiveChain;
   #synced = true;
   #running: 'new' | 'running' | 'stopped' = 'new';
   #minerPubKey: Uint8Array | undefined;
-
-  #heldTimer: ReturnType<typeof setTimeout> | undefined;
   #maintenanceTimer: ReturnType<typeof setInterval> | undefined;
-  #templateTimer: ReturnType<typeof setTimeout> | undefined;
-  #minerStatusTimer: ReturnType<typeof setInterval> | undefined;
 
-  #miner: MinerService<Block> | null = null;
-  #miningWanted = false;
-  readonly #mineQueue = new SerialQueue();
-  #solver: MinerPool | null = null;
-  #solverPromise: Promise<MinerPool> | null = null;
-  #solverJob: { work: MiningWork; resolve: (f: FoundNonce | null) => void } | null = null;
+  /**
+   * The node's miner (node-miner.ts): continuous mining and mineBlocks, through this node's
+   * template, processBlock and events only. The node creates it and stops it with itself.
+   */
+  readonly miner: NodeMiner;
 
   constructor(opts: FullNodeOptions) {
     if (!opts?.params || !opts.store) throw new TypeError('FullNode: params and store are required');
@@ -248,7 +165,6 @@ export class FullNode {
     this.store = opts.store;
     this.#now = opts.now ?? (() => Math.floor(Date.now() / 1000));
     this.#log = opts.log ?? (() => {});
-    this.#minerOpts = opts.miner ?? {};
     const t = opts.timing ?? {};
     this.#timing = {
       heldRetryMs: t.heldRetryMs ?? 5000,
@@ -258,9 +174,23 @@ export class FullNode {
       templateDebounceMs: t.templateDebounceMs ?? 500,
       minerStatusMs: t.minerStatusMs ?? 2000,
     };
+    this.#waiting = new WaitingBlocks({
+      heldRetryMs: this.#timing.heldRetryMs,
+      onHeldDue: () => {
+        if (this.#running !== 'running') return;
+        this.retryHeld().catch((e) => this.#error(e));
+      },
+    });
     this.mempool = new Mempool({ sigCache: this.#sigCache, ...opts.mempool });
     this.headers = new HeaderIndex(this.params.genesis.header);
-    this.#tip = this.headers.genesis;
+    this.#chain = new ActiveChain({ params: this.params, store: this.store, headers: this.headers });
+    this.miner = new NodeMiner(this, {
+      ...opts.miner,
+      now: this.#now,
+      templateDebounceMs: this.#timing.templateDebounceMs,
+      minerStatusMs: this.#timing.minerStatusMs,
+      onError: (e) => this.#error(e),
+    });
     if (opts.minerPubKey) this.setMinerPubKey(opts.minerPubKey);
   }
 
@@ -288,34 +218,10 @@ export class FullNode {
   }
 
   async #open(): Promise<void> {
-    const { meta, headers, state } = await this.store.open();
-    const genesisHash = this.params.genesisHash;
-    if (meta.tipHash === null) {
-      if (state.length > 0) throw nodeError('CORRUPT', 'the store has state entries but no tip');
-      const g = this.params.genesis;
-      await this.store.connectBlock({
-        hash: genesisHash,
-        height: 0,
-        body: encodeBlock(g),
-        undo: { hash: genesisHash, height: 0, changes: [] },
-        headers: [{ ...this.headers.genesis }],
-        txids: g.txs.map(txidOf),
-      });
-      // Headers of an earlier session whose chain was disconnected down to nothing stay known.
-      this.headers.load(headers.filter((e) => e.height > 0));
-    } else {
-      const storedGenesis = headers.find((e) => e.height === 0);
-      if (storedGenesis && !equalBytes(storedGenesis.hash, genesisHash)) {
-        throw nodeError('WRONG_GENESIS', `the store holds another ${this.params.name} chain (genesis ${hashToHex(storedGenesis.hash)})`);
-      }
-      this.headers.load(headers, { preferredTip: meta.tipHash });
-      const tip = this.headers.get(meta.tipHash);
-      if (!tip || tip.height !== meta.tipHeight) throw nodeError('CORRUPT', `the stored tip ${hashToHex(meta.tipHash)} is not in the stored header index`);
-      this.#tip = tip;
-      this.#state = new ChainState(state);
-    }
-    this.#log(`opened ${this.params.name} at height ${this.#tip.height} (${hashToHex(this.#tip.hash)}), ${this.headers.size} headers`);
-    await this.#runTask((task) => this.#activate(task));
+    await this.#chain.open();
+    const opened = this.#chain.tip;
+    this.#log(`opened ${this.params.name} at height ${opened.height} (${hashToHex(opened.hash)}), ${this.headers.size} headers`);
+    await this.#runStep((batch) => activateBestChain(this.#chain, batch, this.#log));
   }
 
   /**
@@ -326,17 +232,11 @@ export class FullNode {
     if (this.#running === 'stopped') return;
     const wasRunning = this.#running === 'running';
     this.#running = 'stopped';
-    for (const t of [this.#heldTimer, this.#templateTimer]) if (t !== undefined) clearTimeout(t);
-    for (const t of [this.#maintenanceTimer, this.#minerStatusTimer]) if (t !== undefined) clearInterval(t);
-    this.#miningWanted = false;
-    this.#miner?.close();
-    this.#miner = null;
-    this.#solverJob?.resolve(null);
-    this.#solverJob = null;
-    this.#solver?.close();
-    this.#solver = null;
+    this.#waiting.close();
+    if (this.#maintenanceTimer !== undefined) clearInterval(this.#maintenanceTimer);
+    const minerClosed = this.miner.close();
     await this.#queue.idle();
-    await this.#mineQueue.idle();
+    await minerClosed;
     if (wasRunning) await this.store.close();
   }
 
@@ -344,17 +244,22 @@ export class FullNode {
 
   /** The active tip (an index entry: treat as read-only). @example node.tip.height */
   get tip(): HeaderEntry {
-    return this.#tip;
+    return this.#chain.tip;
   }
 
   /** Height of the active tip. @example node.height */
   get height(): number {
-    return this.#tip.height;
+    return this.#chain.tip.height;
   }
 
   /** The chain state at the tip (treat as read-only). @example node.state.account(pub).balance */
   get state(): ChainState {
-    return this.#state;
+    return this.#chain.state;
+  }
+
+  /** Whether the node runs: started and not stopped. @example if (node.running) … */
+  get running(): boolean {
+    return this.#running === 'running';
   }
 
   /** Whether the node considers itself synced (true without a network). @example if (node.synced) … */
@@ -364,17 +269,17 @@ export class FullNode {
 
   /** Number of held (TIME_TOO_NEW) blocks. @example node.heldCount */
   get heldCount(): number {
-    return this.#held.size;
+    return this.#waiting.heldCount;
   }
 
   /** Number of orphan blocks waiting for a parent. @example node.orphanCount */
   get orphanCount(): number {
-    return this.#orphans.size;
+    return this.#waiting.orphanCount;
   }
 
   /** Parent hashes (display hex) that orphans are waiting for: what to ask peers for. @example node.missingParents() */
   missingParents(): string[] {
-    return this.#orphans.missingParents().map(hashToHex).filter((h) => !this.headers.has(h));
+    return this.#waiting.missingParents().map(hashToHex).filter((h) => !this.headers.has(h));
   }
 
   /**
@@ -385,7 +290,6 @@ export class FullNode {
   setSynced(synced: boolean): void {
     if (synced === this.#synced) return;
     this.#synced = synced;
-    this.#miner?.setSynced(synced);
     this.events.emit('synced', { synced });
   }
 
@@ -402,7 +306,7 @@ export class FullNode {
   /** The block at `height` on the active chain, or null. @example await node.getBlockAtHeight(0) // genesis */
   async getBlockAtHeight(height: number): Promise<Block | null> {
     if (!Number.isSafeInteger(height) || height < 0) return null;
-    const e = this.headers.ancestorAt(this.#tip, height);
+    const e = this.headers.ancestorAt(this.#chain.tip, height);
     return e ? this.getBlock(e.hash) : null;
   }
 
@@ -423,7 +327,7 @@ export class FullNode {
     const block = await this.getBlock(loc.blockHash);
     const tx = block?.txs.find((t) => equalBytes(txidOf(t), id));
     if (!tx) return null;
-    return { state: 'confirmed', blockHash: hashToHex(loc.blockHash), height: loc.height, confirmations: Math.max(0, this.#tip.height - loc.height + 1), tx };
+    return { state: 'confirmed', blockHash: hashToHex(loc.blockHash), height: loc.height, confirmations: Math.max(0, this.#chain.tip.height - loc.height + 1), tx };
   }
 
   /**
@@ -434,8 +338,8 @@ export class FullNode {
    */
   missingBodies(max = 128): string[] {
     const best = this.headers.bestTip();
-    if (best.chainwork <= this.#tip.chainwork) return [];
-    const { connect } = this.headers.reorgPath(this.#tip, best);
+    if (best.chainwork <= this.#chain.tip.chainwork) return [];
+    const { connect } = this.headers.reorgPath(this.#chain.tip, best);
     const out: string[] = [];
     for (const e of connect) {
       if (out.length >= max) break;
@@ -444,7 +348,7 @@ export class FullNode {
     return out;
   }
 
-  // --- blocks ----------------------------------------------------------------------------------
+  // --- blocks: entry points ---------------------------------------------------------------------
 
   /**
    * THE path of every block (peers, own miner, local API): see the module doc. Resolves with what
@@ -461,7 +365,7 @@ export class FullNode {
   processBlock(block: Block | Uint8Array, source: Source, opts: { unrequested?: boolean; peer?: string } = {}): Promise<ProcessBlockResult> {
     const unrequested = opts.unrequested === true;
     const peer = typeof opts.peer === 'string' ? opts.peer : undefined;
-    return this.#enqueue(() => this.#runTask((task) => this.#processBlocks([{ input: block, source, unrequested, peer }], task)));
+    return this.#enqueue(() => this.#runStep((batch) => this.#processBlocks([{ input: block, source, unrequested, peer }], batch)));
   }
 
   /**
@@ -479,24 +383,12 @@ export class FullNode {
   processBlocks(blocks: readonly (Block | Uint8Array)[], source: Source): Promise<ProcessBlockResult[]> {
     if (!Array.isArray(blocks)) return Promise.reject(new TypeError('processBlocks: blocks must be an array'));
     return this.#enqueue(() =>
-      this.#runTask(async (task) => {
+      this.#runStep(async (batch) => {
         const results: ProcessBlockResult[] = [];
-        for (const input of blocks) results.push(await this.#processBlocks([{ input, source }], task));
+        for (const input of blocks) results.push(await this.#processBlocks([{ input, source }], batch));
         return results;
       }),
     );
-  }
-
-  /** Runs `fn` as one task: writes its connects, sends its block events, then {@link #finishTask}. */
-  async #runTask<T>(fn: (task: Task) => Promise<T>): Promise<T> {
-    const task = this.#newTask();
-    try {
-      const result = await fn(task);
-      await this.#writeConnects(task);
-      return result;
-    } finally {
-      await this.#finishTask(task);
-    }
   }
 
   /**
@@ -510,63 +402,16 @@ export class FullNode {
    * ```
    */
   processHeaders(headers: BlockHeader[]): Promise<ProcessHeadersResult> {
-    return this.#enqueue(() => this.#runTask((task) => this.#acceptHeaders(headers, task)));
-  }
-
-  async #acceptHeaders(headers: BlockHeader[], task: Task): Promise<ProcessHeadersResult> {
-    const result: ProcessHeadersResult = { added: 0, needBodies: [] };
-    const toStore: HeaderEntry[] = [];
-    for (const header of headers) {
-      let hash: Uint8Array;
-      try {
-        hash = blockHash(header);
-      } catch {
-        result.invalid = { hash: '', code: 'MALFORMED' };
-        break;
-      }
-      const hex = hashToHex(hash);
-      const known = this.headers.get(hash);
-      if (known) {
-        if (known.status === 'invalid') {
-          result.invalid = { hash: hex, code: this.#invalidCodes.get(hex) ?? 'BAD_PREV' };
-          break;
-        }
-        continue;
-      }
-      const prev = this.headers.get(header.prevHash);
-      if (!prev) {
-        result.unconnected = hex;
-        break;
-      }
-      try {
-        checkProofOfWork(hash, header.bits, this.params.powLimit);
-      } catch (e) {
-        if (!(e instanceof RuleError)) throw e;
-        result.invalid = { hash: hex, code: e.code };
-        break;
-      }
-      try {
-        this.#checkContext(header, prev);
-      } catch (e) {
-        if (!(e instanceof RuleError)) throw e;
-        if (e.code === 'TIME_TOO_NEW') {
-          result.held = hex;
-          break;
-        }
-        toStore.push(this.headers.add(header, { status: 'invalid', hasBody: false }));
-        this.#rememberInvalid(hex, e.code);
-        result.invalid = { hash: hex, code: e.code };
-        break;
-      }
-      toStore.push(this.headers.add(header, { status: 'headers-only', hasBody: false }));
-      result.added++;
-    }
-    if (toStore.length > 0) await this.store.putHeaders(toStore.map((e) => ({ ...e })));
-    // Orphans whose parent is now known go through the block path.
-    const children = toStore.filter((e) => e.status !== 'invalid').flatMap((e) => this.#takeOrphans(e.hash));
-    if (children.length > 0) await this.#processBlocks(children, task);
-    result.needBodies = this.missingBodies();
-    return result;
+    return this.#enqueue(() =>
+      this.#runStep(async (batch) => {
+        const { result, added } = await acceptHeaders(this.#chain, headers, this.#now());
+        // Orphans whose parent is now known go through the block path.
+        const children = added.flatMap((e) => this.#waiting.takeOrphans(e.hash));
+        if (children.length > 0) await this.#processBlocks(children, batch);
+        result.needBodies = this.missingBodies();
+        return result;
+      }),
+    );
   }
 
   /**
@@ -574,7 +419,7 @@ export class FullNode {
    * @example await node.retryHeld()
    */
   async retryHeld(): Promise<ProcessBlockResult[]> {
-    const held = [...this.#held.values()];
+    const held = this.#waiting.held();
     return Promise.all(held.map((h) => this.processBlock(h.block, h.source)));
   }
 
@@ -586,415 +431,171 @@ export class FullNode {
     });
   }
 
-  #newTask(): Task {
-    return { startTip: this.#tip, blocks: new Map(), pending: new Map(), unwritten: [], unwrittenBytes: 0, blockEvents: [], writeFailed: false };
-  }
-
-  #takeOrphans(parentHash: Uint8Array): { input: Uint8Array; source: Source }[] {
-    return this.#orphans.takeChildren(parentHash).map((o) => {
-      const hex = hashToHex(o.hash);
-      const source = this.#orphanSources.get(hex) ?? 'peer';
-      this.#orphanSources.delete(hex);
-      return { input: o.bytes, source };
-    });
+  /**
+   * Runs `fn` as one processing step: writes its connects, then (even if it failed) finishes its
+   * batch — leftovers stored, block events sent — and follows the net chain change.
+   */
+  async #runStep<T>(fn: (batch: ConnectBatch) => Promise<T>): Promise<T> {
+    const batch = new ConnectBatch({ store: this.store, headers: this.headers, chain: this.#chain });
+    try {
+      const result = await fn(batch);
+      await batch.write();
+      return result;
+    } finally {
+      await batch.finish({ emitBlock: (ev) => this.events.emit('block', ev), onError: (e) => this.#error(e) });
+      mempoolFollowsChain(batch, this.#mempoolContext());
+    }
   }
 
   /** Processes blocks, then the orphans each one unlocks; returns the first block's result. */
-  async #processBlocks(work: { input: Block | Uint8Array; source: Source; unrequested?: boolean; peer?: string }[], task: Task): Promise<ProcessBlockResult> {
+  async #processBlocks(work: BlockWork[], batch: ConnectBatch): Promise<ProcessBlockResult> {
     let first: ProcessBlockResult | undefined;
     for (let item = work.shift(); item !== undefined; item = work.shift()) {
-      const result = await this.#acceptBlock(item.input, item.source, task, item.unrequested === true, item.peer);
+      const result = await this.#acceptBlock(item, batch);
       first ??= result;
-      task.blockEvents.push({ hash: result.hash, height: result.height ?? -1, result, source: item.source });
+      batch.blockEvents.push({ hash: result.hash, height: result.height ?? -1, result, source: item.source });
       if (result.status !== 'orphan' && result.status !== 'held' && result.hash !== '' && this.headers.has(result.hash)) {
-        work.push(...this.#takeOrphans(hexToHash(result.hash)));
+        work.push(...this.#waiting.takeOrphans(hexToHash(result.hash)));
       }
     }
     return first!;
   }
 
-  /** Header context against the parent, with MTP and the ASERT anchor from the index. */
-  #checkContext(header: BlockHeader, prev: HeaderEntry): void {
-    const mtp = medianTimePast(this.headers.timesForMtp(prev, this.params.medianTimeSpan), this.params.medianTimeSpan);
-    const block1Time = prev.height >= 1 ? this.headers.ancestorAt(prev, 1)!.header.time : undefined;
-    checkHeaderContext(header, prev, { params: this.params, medianTimePast: mtp, now: this.#now(), block1Time });
+  // --- blocks: the steps (module doc) ------------------------------------------------------------
+
+  /** One block through steps 1–5 of the module doc, cheapest first; the first step with a verdict ends it. */
+  async #acceptBlock(work: BlockWork, batch: ConnectBatch): Promise<ProcessBlockResult> {
+    const decoded = decodeBlockInput(work.input, this.params);
+    if ('invalid' in decoded) return decoded.invalid;
+    const b: Candidate = { ...decoded, known: this.headers.get(decoded.hash) };
+    const duplicate = await this.#checkDuplicate(b, batch);
+    if (duplicate) return duplicate;
+    const badWork = this.#checkProofOfWork(b);
+    if (badWork) return badWork;
+    const prev = this.headers.get(b.block.header.prevHash);
+    if (!prev) return this.#acceptOrphan(b, work);
+    const lowWork = this.#antiDos(b, prev, work);
+    if (lowWork) return lowWork;
+    const badContext = await this.#checkContext(b, prev, work);
+    if (badContext) return badContext;
+    const badBody = await this.#checkSanity(b, prev);
+    if (badBody) return badBody;
+    await this.#storeBlock(b, prev, batch);
+    const reorged = await activateBestChain(this.#chain, batch, this.#log);
+    return this.#verdict(b, reorged);
   }
 
-  #rememberInvalid(hex: string, code: RuleCode): void {
-    this.#invalidCodes.set(hex, code);
-    if (this.#invalidCodes.size > MAX_INVALID_CODES) this.#invalidCodes.delete(this.#invalidCodes.keys().next().value!);
-  }
-
-  /** Marks a block and its descendants invalid in the index and the store. */
-  async #markInvalid(hash: Uint8Array, code: RuleCode): Promise<void> {
-    const changed = this.headers.markInvalid(hash);
-    for (const e of changed) this.#rememberInvalid(hashToHex(e.hash), equalBytes(e.hash, hash) ? code : 'BAD_PREV');
-    if (changed.length > 0) await this.store.putHeaders(changed.map((e) => ({ ...e })));
-  }
-
-  #invalidResult(hex: string, entry: HeaderEntry | undefined, code?: RuleCode): ProcessBlockResult {
-    const r: ProcessBlockResult = { status: 'invalid', hash: hex };
-    const c = code ?? this.#invalidCodes.get(hex);
-    if (c) r.code = c;
-    if (entry) r.height = entry.height;
-    return r;
-  }
-
-  /** One block through steps 1–5 of the module doc. */
-  async #acceptBlock(input: Block | Uint8Array, source: Source, task: Task, unrequested = false, peer?: string): Promise<ProcessBlockResult> {
-    const params = this.params;
-    // 1. Decode.
-    let block: Block;
-    let bytes: Uint8Array;
-    if (input instanceof Uint8Array) {
-      bytes = input;
-      try {
-        block = decodeBlock(bytes, params);
-      } catch (e) {
-        if (!(e instanceof RuleError)) throw e;
-        return { status: 'invalid', code: 'MALFORMED', hash: bytes.length >= 80 ? hashToHex(sha256d(bytes.subarray(0, 80))) : '' };
-      }
-    } else {
-      block = input;
-      try {
-        bytes = encodeBlock(block);
-      } catch {
-        let hash = '';
-        try {
-          hash = hashToHex(blockHash(block.header));
-        } catch {
-          // not even the header encodes
-        }
-        return { status: 'invalid', code: 'MALFORMED', hash };
-      }
-    }
-    const header = block.header;
-    const hash = blockHash(header);
-    const hex = hashToHex(hash);
-
-    // Duplicates.
-    const known = this.headers.get(hash);
-    if (known?.status === 'invalid') return this.#invalidResult(hex, known);
-    if (known?.hasBody) {
+  /** Duplicates: invalid before, stored before, or waiting as an orphan. */
+  async #checkDuplicate(b: Candidate, batch: ConnectBatch): Promise<ProcessBlockResult | undefined> {
+    if (b.known?.status === 'invalid') return this.#chain.invalidResult(b.hex, b.known);
+    if (b.known?.hasBody) {
       // Stored but maybe never connected (a store write failed, e.g. a full disk): offering it
       // again is the moment to try once more.
-      if (this.headers.bestFullTip().chainwork > this.#tip.chainwork) await this.#activate(task);
-      return { status: 'duplicate', hash: hex, height: known.height };
+      if (this.headers.bestFullTip().chainwork > this.#chain.tip.chainwork) await activateBestChain(this.#chain, batch, this.#log);
+      return { status: 'duplicate', hash: b.hex, height: b.known.height };
     }
-    if (this.#orphans.has(hash)) return { status: 'orphan', hash: hex };
-    this.#held.delete(hex); // a held block sent again is simply re-checked
+    if (this.#waiting.hasOrphan(b.hash)) return { status: 'orphan', hash: b.hex };
+    this.#waiting.unhold(b.hex); // a held block sent again is simply re-checked
+    return undefined;
+  }
 
-    // Proof of work against its own bits: cheap, and nothing is kept for a block without it.
+  /** Proof of work against the block's own bits: cheap, and nothing is kept for a block without it. */
+  #checkProofOfWork(b: Candidate): ProcessBlockResult | undefined {
     try {
-      checkProofOfWork(hash, header.bits, params.powLimit);
+      checkProofOfWork(b.hash, b.block.header.bits, this.params.powLimit);
     } catch (e) {
       if (!(e instanceof RuleError)) throw e;
-      return this.#invalidResult(hex, undefined, e.code);
+      return this.#chain.invalidResult(b.hex, undefined, e.code);
     }
-
-    // 2. Orphan.
-    const prev = this.headers.get(header.prevHash);
-    if (!prev) return this.#keepOrphan(block, bytes, hex, source, peer);
-
-    // Anti-DoS (Core's AcceptBlock for blocks nobody asked for): a new branch ending far below
-    // the tip's work costs its sender little to make; it is not stored until sync asks for it.
-    if (unrequested && !known && prev.chainwork + workForBits(header.bits) < antiDosWorkThreshold(this.#tip)) {
-      return { status: 'low-work', hash: hex, height: prev.height + 1 };
-    }
-
-    // 3. Header context (a header already in the index passed it when it was added).
-    if (!known) {
-      try {
-        this.#checkContext(header, prev);
-      } catch (e) {
-        if (!(e instanceof RuleError)) throw e;
-        if (e.code === 'TIME_TOO_NEW') {
-          this.#hold(hex, block, source);
-          return { status: 'held', code: 'TIME_TOO_NEW', hash: hex, height: prev.height + 1 };
-        }
-        const entry = this.headers.add(header, { status: 'invalid', hasBody: false });
-        this.#rememberInvalid(hex, e.code);
-        await this.store.putHeaders([{ ...entry }]);
-        return this.#invalidResult(hex, entry, e.code);
-      }
-    }
-
-    // 4. Sanity.
-    try {
-      checkBlockSanity(block, params, { sigCache: this.#sigCache });
-    } catch (e) {
-      if (!(e instanceof RuleError)) throw e;
-      // A body that does not match its header says nothing about the header (Core's
-      // BLOCK_MUTATED): keep nothing, mark nothing, so the right body can still be accepted.
-      if (isMutationError(e) || !this.#bodyMatchesHeader(block)) return { status: 'invalid', code: e.code, hash: hex, height: prev.height + 1 };
-      if (known) {
-        await this.#markInvalid(hash, e.code);
-      } else {
-        const entry = this.headers.add(header, { status: 'invalid', hasBody: false });
-        this.#rememberInvalid(hex, e.code);
-        await this.store.putHeaders([{ ...entry }]);
-      }
-      return this.#invalidResult(hex, this.headers.get(hash), e.code);
-    }
-
-    // 5. Store, then fork choice.
-    const entry = known ? this.headers.setHasBody(hash) : this.headers.add(header, { status: 'headers-only', hasBody: true });
-    task.blocks.set(hex, block);
-    if (equalBytes(prev.hash, this.#tip.hash)) {
-      // Extends the tip: the connect writes header, body and all in one atomic write.
-      task.pending.set(hex, bytes);
-    } else {
-      if (!known) await this.store.putHeaders([{ ...entry, hasBody: false }]);
-      await this.store.putBlock(hash, bytes);
-    }
-    const reorged = await this.#activate(task);
-
-    const now = this.headers.get(hash)!;
-    if (now.status === 'invalid') return this.#invalidResult(hex, now);
-    if (this.#onActiveChain(now)) return { status: reorged ? 'reorged' : 'extended', hash: hex, height: now.height };
-    return { status: 'side', hash: hex, height: now.height };
+    return undefined;
   }
 
   /**
-   * Step 2 of the module doc: an orphan is kept only if it cost nearly a real block to make and
-   * its body matches its header; then as bytes, in its sender's share (the peer, or our own
-   * source for blocks that came from no peer).
+   * Step 2: an orphan is kept only if it cost nearly a real block to make and its body matches its
+   * header; then as bytes, in its sender's share (the peer, or our own source for blocks that came
+   * from no peer).
    */
-  #keepOrphan(block: Block, bytes: Uint8Array, hex: string, source: Source, peer: string | undefined): ProcessBlockResult {
-    const tip = this.#tip;
-    const block1Time = tip.height >= 1 ? this.headers.ancestorAt(tip, 1)!.header.time : undefined;
+  #acceptOrphan(b: Candidate, work: BlockWork): ProcessBlockResult {
+    const tip = this.#chain.tip;
     // Not kept, no verdict: an honest peer far ahead of a stalled tip may send one (sync catches up).
-    if (!orphanWorkSuffices(block.header.bits, nextBits(this.params, { height: tip.height, time: tip.header.time }, block1Time))) {
-      return { status: 'low-work', hash: hex };
+    if (!orphanWorkSuffices(b.block.header.bits, nextBits(this.params, { height: tip.height, time: tip.header.time }, this.#chain.block1Time(tip)))) {
+      return { status: 'low-work', hash: b.hex };
     }
     try {
-      checkOrphanBody(block, this.params);
+      checkOrphanBody(b.block, this.params);
     } catch (e) {
       if (!(e instanceof RuleError)) throw e;
-      return { status: 'invalid', code: e.code, hash: hex };
+      return { status: 'invalid', code: e.code, hash: b.hex };
     }
-    const { added, evicted } = this.#orphans.add(bytes, this.#now(), peer === undefined ? source : `peer:${peer}`);
-    for (const o of evicted) this.#orphanSources.delete(hashToHex(o.hash));
-    if (added) this.#orphanSources.set(hex, source);
-    return { status: 'orphan', hash: hex };
+    this.#waiting.addOrphan(b.bytes, b.hex, this.#now(), work);
+    return { status: 'orphan', hash: b.hex };
   }
 
-  /** Whether the block's merkle root matches its header (a failing body may just be mutated). */
-  #bodyMatchesHeader(block: Block): boolean {
+  /**
+   * Anti-DoS (Core's AcceptBlock for blocks nobody asked for): a new branch ending far below the
+   * tip's work costs its sender little to make; it is not stored until sync asks for it.
+   */
+  #antiDos(b: Candidate, prev: HeaderEntry, work: BlockWork): ProcessBlockResult | undefined {
+    if (work.unrequested === true && !b.known && prev.chainwork + workForBits(b.block.header.bits) < antiDosWorkThreshold(this.#chain.tip)) {
+      return { status: 'low-work', hash: b.hex, height: prev.height + 1 };
+    }
+    return undefined;
+  }
+
+  /** Step 3: header context (a header already in the index passed it when it was added). */
+  async #checkContext(b: Candidate, prev: HeaderEntry, work: BlockWork): Promise<ProcessBlockResult | undefined> {
+    if (b.known) return undefined;
     try {
-      return block.txs.length > 0 && equalBytes(merkleRoot(block.txs), block.header.merkleRoot);
-    } catch {
-      return false;
-    }
-  }
-
-  #onActiveChain(e: HeaderEntry): boolean {
-    const a = this.headers.ancestorAt(this.#tip, e.height);
-    return a !== undefined && equalBytes(a.hash, e.hash);
-  }
-
-  #hold(hex: string, block: Block, source: Source): void {
-    this.#held.set(hex, { block, source });
-    while (this.#held.size > MAX_HELD) this.#held.delete(this.#held.keys().next().value!);
-    if (this.#heldTimer === undefined) {
-      this.#heldTimer = setTimeout(() => {
-        this.#heldTimer = undefined;
-        if (this.#running !== 'running') return;
-        this.retryHeld().catch((e) => this.#error(e));
-      }, this.#timing.heldRetryMs);
-      unref(this.#heldTimer);
-    }
-  }
-
-  /**
-   * Fork choice (Bitcoin Core `ActivateBestChain`): while the best candidate with every body
-   * stored has MORE work than the tip (equal work keeps the first seen, i.e. the tip), switch to
-   * it. Returns whether blocks were disconnected on the way.
-   */
-  async #activate(task: Task): Promise<boolean> {
-    let reorged = false;
-    for (let guard = 0; ; guard++) {
-      if (guard > 1_000_000) throw new Error('FullNode: fork choice does not settle');
-      const candidate = this.headers.bestFullTip();
-      if (candidate.chainwork <= this.#tip.chainwork) return reorged;
-      const path = this.headers.reorgPath(this.#tip, candidate);
-      const ok = await this.#switchChain(path.disconnect, path.connect, task);
-      if (ok && path.disconnect.length > 0) reorged = true;
-    }
-  }
-
-  /**
-   * Disconnects `disconnect` (tip first) and connects `connect` (oldest first). If a block fails
-   * to connect, it is marked invalid with its descendants and the old chain is restored; returns
-   * false then.
-   */
-  async #switchChain(disconnect: HeaderEntry[], connect: HeaderEntry[], task: Task): Promise<boolean> {
-    const disconnected: HeaderEntry[] = [];
-    for (const e of disconnect) {
-      await this.#disconnectTip(task);
-      disconnected.push(e);
-    }
-    const connected: HeaderEntry[] = [];
-    for (const e of connect) {
-      try {
-        await this.#connectTip(e, task);
-      } catch (err) {
-        if (!(err instanceof RuleError)) throw err;
-        const hex = hashToHex(e.hash);
-        this.#log(`block ${e.height} ${hex} is invalid: ${err.message}`);
-        if (task.pending.delete(hex)) this.headers.setHasBody(e.hash, false); // its body was never written
-        await this.#markInvalid(e.hash, err.code);
-        // Back to the chain we were on (Core would stay on the valid part; fork choice runs again
-        // right after and picks the best of what is left, which may be that part).
-        for (let i = connected.length - 1; i >= 0; i--) await this.#disconnectTip(task);
-        for (let i = disconnected.length - 1; i >= 0; i--) await this.#connectTip(disconnected[i], task);
-        return false;
+      this.#chain.checkContext(b.block.header, prev, this.#now());
+    } catch (e) {
+      if (!(e instanceof RuleError)) throw e;
+      if (e.code === 'TIME_TOO_NEW') {
+        this.#waiting.hold(b.hex, b.block, work.source);
+        return { status: 'held', code: 'TIME_TOO_NEW', hash: b.hex, height: prev.height + 1 };
       }
-      connected.push(e);
+      const entry = await this.#chain.addInvalidHeader(b.block.header, b.hex, e.code);
+      return this.#chain.invalidResult(b.hex, entry, e.code);
     }
-    return true;
-  }
-
-  async #blockOf(e: HeaderEntry, task: Task): Promise<Block> {
-    const hex = hashToHex(e.hash);
-    let block = task.blocks.get(hex);
-    if (!block) {
-      const bytes = await this.store.getBlock(e.hash);
-      if (!bytes) throw nodeError('CORRUPT', `the body of block ${e.height} ${hex} is missing from the store`);
-      block = decodeBlock(bytes, this.params);
-      task.blocks.set(hex, block);
-    }
-    return block;
+    return undefined;
   }
 
   /**
-   * Connects `e` (a child of the tip) in memory: applyBlock moves the state and the tip at once;
-   * the store write follows with the task's other connects ({@link #writeConnects}).
+   * Step 4: sanity (merkle, signatures, limits). A body that does not match its header says
+   * nothing about the header (Core's BLOCK_MUTATED): keep nothing, mark nothing, so the right body
+   * can still be accepted.
    */
-  async #connectTip(e: HeaderEntry, task: Task): Promise<void> {
-    const block = await this.#blockOf(e, task);
-    const undo = applyBlock(this.#state, block, { params: this.params, height: e.height, hash: e.hash });
-    task.unwritten.push({ entry: e, prevTip: this.#tip, undo, txids: block.txs.map(txidOf) });
-    task.unwrittenBytes += task.pending.get(hashToHex(e.hash))?.length ?? 0;
-    this.#tip = e; // state and tip move together
-    if (task.unwritten.length >= MAX_UNWRITTEN_BLOCKS || task.unwrittenBytes >= MAX_UNWRITTEN_BYTES) await this.#writeConnects(task);
-  }
-
-  /**
-   * Writes the task's unwritten connects in ONE atomic store write (body, undo, state changes,
-   * txid index, header status and tip of each). If the write fails, the state and the tip go back
-   * to where the store is, and the error is rethrown.
-   */
-  async #writeConnects(task: Task): Promise<void> {
-    const run = task.unwritten;
-    if (run.length === 0) return;
-    task.unwritten = [];
-    task.unwrittenBytes = 0;
+  async #checkSanity(b: Candidate, prev: HeaderEntry): Promise<ProcessBlockResult | undefined> {
     try {
-      await this.store.connectBlocks(
-        run.map((c) => ({
-          hash: c.entry.hash,
-          height: c.entry.height,
-          body: task.pending.get(hashToHex(c.entry.hash)),
-          undo: c.undo,
-          txids: c.txids,
-          headers: [{ ...c.entry, status: 'valid', hasBody: true }],
-        })),
-      );
-    } catch (err) {
-      for (let i = run.length - 1; i >= 0; i--) undoBlock(this.#state, run[i].undo);
-      this.#tip = run[0].prevTip;
-      task.writeFailed = true;
-      throw err;
+      checkBlockSanity(b.block, this.params, { sigCache: this.#sigCache });
+    } catch (e) {
+      if (!(e instanceof RuleError)) throw e;
+      if (isMutationError(e) || !bodyMatchesHeader(b.block)) return { status: 'invalid', code: e.code, hash: b.hex, height: prev.height + 1 };
+      if (b.known) await this.#chain.markInvalid(b.hash, e.code);
+      else await this.#chain.addInvalidHeader(b.block.header, b.hex, e.code);
+      return this.#chain.invalidResult(b.hex, this.headers.get(b.hash), e.code);
     }
-    for (const c of run) {
-      task.pending.delete(hashToHex(c.entry.hash));
-      if (c.entry.status !== 'valid') this.headers.setStatus(c.entry.hash, 'valid');
-    }
+    return undefined;
   }
 
-  /** Disconnects the tip with its stored undo record, in ONE atomic store write. */
-  async #disconnectTip(task: Task): Promise<void> {
-    const unwritten = task.unwritten.pop();
-    if (unwritten) {
-      // Connected by this task and not written yet: undone in memory, nothing to write. Its body
-      // stays in task.pending, so it is stored as a side-branch block when the task ends.
-      undoBlock(this.#state, unwritten.undo);
-      this.#tip = unwritten.prevTip;
-      task.unwrittenBytes -= task.pending.get(hashToHex(unwritten.entry.hash))?.length ?? 0;
-      return;
-    }
-    const e = this.#tip;
-    const parent = this.headers.parentOf(e);
-    if (!parent) throw new Error('FullNode: cannot disconnect genesis');
-    await this.#blockOf(e, task); // for the mempool: its transactions come back
-    const undo = await this.store.getUndo(e.hash);
-    if (!undo) throw nodeError('CORRUPT', `no undo record for block ${e.height} ${hashToHex(e.hash)}`);
-    undoBlock(this.#state, undo);
-    this.#tip = parent;
-    try {
-      await this.store.disconnectBlock({ hash: e.hash, undo, newTipHash: parent.hash, newTipHeight: parent.height });
-    } catch (err) {
-      this.#state.applyChanges(undo.changes);
-      this.#tip = e;
-      throw err;
-    }
-  }
-
-  /** After a task: persist leftovers, update the mempool for the net chain change, emit events, refresh the miner. */
-  async #finishTask(task: Task): Promise<void> {
-    // Connects left unwritten by a task that failed half-way: write them (or go back, if that fails).
-    await this.#writeConnects(task).catch((err) => this.#error(err));
-    // Block verdicts go out once what they say is stored. After a failed write, those that said
-    // a block was connected (or stored as a side block) are void: the caller got the error.
-    const void_ = new Set(['extended', 'reorged', 'side']);
-    for (const ev of task.blockEvents) if (!task.writeFailed || !void_.has(ev.result.status)) this.events.emit('block', ev);
-    // Bodies accepted but never connected (a storage failure mid-way, or connected and then
-    // undone within the task): store them normally.
-    for (const [hex, bytes] of task.pending) {
-      const e = this.headers.get(hex);
-      try {
-        if (e) await this.store.putHeaders([{ ...e, hasBody: false }]);
-        await this.store.putBlock(hexToHash(hex), bytes);
-      } catch (err) {
-        if (e) this.headers.setHasBody(hex, false);
-        this.#error(err);
-      }
-    }
-    task.pending.clear();
-    const start = task.startTip;
-    const end = this.#tip;
-    if (start === end) return;
-    const path = this.headers.reorgPath(start, end);
-    const blockOf = (e: HeaderEntry) => task.blocks.get(hashToHex(e.hash))!;
-    const connected = path.connect.map(blockOf);
-    const ctx = { params: this.params, height: end.height, now: this.#now() };
-    const confirmedIn = new Map<string, string>();
-    path.connect.forEach((e, i) => {
-      for (const tx of connected[i].txs) if (tx.kind !== 'coinbase') confirmedIn.set(hashToHex(txidOf(tx)), hashToHex(e.hash));
-    });
-    let confirmed: MempoolEntry[];
-    let invalid: MempoolRejection[];
-    if (path.disconnect.length === 0) {
-      ({ confirmed, invalid } = this.mempool.removeForBlocks(connected, this.#state, ctx));
+  /** Step 5, first half: store header and body (a block on the tip is written with its connect). */
+  async #storeBlock(b: Candidate, prev: HeaderEntry, batch: ConnectBatch): Promise<void> {
+    const entry = b.known ? this.headers.setHasBody(b.hash) : this.headers.add(b.block.header, { status: 'headers-only', hasBody: true });
+    batch.blocks.set(b.hex, b.block);
+    if (equalBytes(prev.hash, this.#chain.tip.hash)) {
+      // Extends the tip: the connect writes header, body and all in one atomic write.
+      batch.pending.set(b.hex, b.bytes);
     } else {
-      const r = this.mempool.afterReorg(path.disconnect.map(blockOf), connected, this.#state, ctx);
-      confirmed = r.confirmed;
-      invalid = r.invalid;
-      this.#log(`reorg at height ${path.fork.height}: -${path.disconnect.length} +${path.connect.length} blocks`);
-      this.events.emit('reorg', {
-        fork: { hash: hashToHex(path.fork.hash), height: path.fork.height },
-        disconnected: path.disconnect.map((e) => hashToHex(e.hash)),
-        connected: path.connect.map((e) => hashToHex(e.hash)),
-        readmitted: r.readmitted.map((e) => e.id),
-        dropped: [...r.rejected.map((x) => ({ txid: hashToHex(txidOf(x.tx)), code: x.error.code })), ...r.invalid.map((x) => ({ txid: x.entry.id, code: x.code }))],
-      });
+      if (!b.known) await this.store.putHeaders([{ ...entry, hasBody: false }]);
+      await this.store.putBlock(b.hash, b.bytes);
     }
-    for (const e of confirmed) this.events.emit('txRemoved', { txid: e.id, reason: 'confirmed', blockHash: confirmedIn.get(e.id) });
-    for (const x of invalid) this.events.emit('txRemoved', { txid: x.entry.id, reason: 'invalid', code: x.code });
-    this.#emitMempool();
-    this.events.emit('tip', { hash: hashToHex(end.hash), height: end.height });
-    this.#refreshMinerTemplate();
+  }
+
+  /** What became of a stored block after fork choice. */
+  #verdict(b: Candidate, reorged: boolean): ProcessBlockResult {
+    const now = this.headers.get(b.hash)!;
+    if (now.status === 'invalid') return this.#chain.invalidResult(b.hex, now);
+    if (this.#chain.onActiveChain(now)) return { status: reorged ? 'reorged' : 'extended', hash: b.hex, height: now.height };
+    return { status: 'side', hash: b.hex, height: now.height };
   }
 
   // --- transactions ----------------------------------------------------------------------------
@@ -1010,50 +611,18 @@ export class FullNode {
    */
   processTx(input: Transaction | Uint8Array, source: Source): Promise<ProcessTxResult> {
     return this.#enqueue(async () => {
-      const result = await this.#acceptTx(input);
+      const result = await acceptTx(input, this.#mempoolContext());
       this.events.emit('tx', { txid: result.txid, result, source });
       return result;
     });
   }
 
-  async #acceptTx(input: Transaction | Uint8Array): Promise<ProcessTxResult> {
-    let tx: Transaction;
-    if (input instanceof Uint8Array) {
-      try {
-        tx = decodeTx(input, this.params.maxTxBytes);
-      } catch (e) {
-        if (!(e instanceof RuleError)) throw e;
-        return { status: 'invalid', code: 'MALFORMED', txid: '' };
-      }
-    } else {
-      tx = input;
-    }
-    let id: Uint8Array;
-    try {
-      id = txidOf(tx);
-    } catch {
-      return { status: 'invalid', code: 'MALFORMED', txid: '' };
-    }
-    const txid = hashToHex(id);
-    if (this.mempool.has(id) || (await this.store.getTxLocation(id))) return { status: 'duplicate', txid };
-    let r;
-    try {
-      r = this.mempool.add(tx, this.#state, { params: this.params, height: this.#tip.height, now: this.#now() });
-    } catch (e) {
-      if (!(e instanceof RuleError)) throw e;
-      return { status: 'invalid', code: e.code, txid };
-    }
-    if (!r.added) return { status: 'duplicate', txid };
-    if (r.replaced) this.events.emit('txRemoved', { txid: r.replaced.id, reason: 'replaced' });
-    for (const x of r.invalidated) this.events.emit('txRemoved', { txid: x.entry.id, reason: 'invalid', code: x.code });
-    for (const e of r.evicted) this.events.emit('txRemoved', { txid: e.id, reason: 'evicted' });
-    this.#emitMempool();
-    this.#scheduleTemplate();
-    return r.future ? { status: 'accepted', future: true, txid } : { status: 'accepted', txid };
-  }
-
   #emitMempool(): void {
     this.events.emit('mempool', { size: this.mempool.size, bytes: this.mempool.bytes });
+  }
+
+  #mempoolContext(): MempoolContext {
+    return { params: this.params, mempool: this.mempool, store: this.store, chain: this.#chain, now: this.#now, events: this.events, log: this.#log };
   }
 
   /** Mempool expiry and orphan expiry, on a timer. */
@@ -1064,12 +633,8 @@ export class FullNode {
         const now = this.#now();
         const expired = this.mempool.expire(now, this.#timing.mempoolMaxAgeSeconds);
         for (const e of expired) this.events.emit('txRemoved', { txid: e.id, reason: 'expired' });
-        if (expired.length > 0) {
-          this.#emitMempool();
-          this.#scheduleTemplate();
-        }
-        for (const o of this.#orphans.expire(now, this.#timing.orphanMaxAgeSeconds)) this.#orphanSources.delete(hashToHex(o.hash));
-        for (const hex of this.#orphanSources.keys()) if (!this.#orphans.has(hex)) this.#orphanSources.delete(hex);
+        if (expired.length > 0) this.#emitMempool();
+        this.#waiting.expireOrphans(now, this.#timing.orphanMaxAgeSeconds);
       });
     } catch (e) {
       this.#error(e);
@@ -1084,13 +649,13 @@ export class FullNode {
     this.events.emit('error', typeof code === 'string' ? { message, code } : { message });
   }
 
-  // --- mining ----------------------------------------------------------------------------------
+  // --- what mining needs (the miner itself is node-miner.ts) -----------------------------------
 
   /** Sets who mined blocks pay (32-byte public key). @example node.setMinerPubKey(wallet.publicKey) */
   setMinerPubKey(pub: Uint8Array): void {
     if (!(pub instanceof Uint8Array) || pub.length !== 32) throw new TypeError('setMinerPubKey: a 32-byte public key is required');
     this.#minerPubKey = pub.slice();
-    this.#scheduleTemplate();
+    this.miner.templateChanged();
   }
 
   /** The public key mined blocks pay, if set. @example node.minerPubKey */
@@ -1106,10 +671,10 @@ export class FullNode {
   template(): BlockTemplate {
     const minerPubKey = this.#minerPubKey;
     if (!minerPubKey) throw nodeError('NO_MINER_KEY', 'no miner key: call setMinerPubKey first');
-    const prev = this.#tip;
+    const prev = this.#chain.tip;
     return buildBlockTemplate({
       params: this.params,
-      state: this.#state,
+      state: this.#chain.state,
       prev,
       mempool: this.mempool,
       minerPubKey,
@@ -1119,184 +684,17 @@ export class FullNode {
     });
   }
 
-  /** The template, unless its time would be too far ahead of the clock (blocks faster than 1/s). */
-  #usableTemplate(): BlockTemplate | null {
-    const t = this.template();
-    return t.block.header.time > this.#now() + this.params.maxFutureSeconds ? null : t;
-  }
-
-  #spawn(): SpawnWorker | undefined {
-    return this.#minerOpts.spawn ?? (this.#minerOpts.useWorkers === false ? spawnInlineWorker : undefined);
-  }
-
   /**
-   * Starts continuous mining with the worker pool (optionally a new worker count). Mined blocks
-   * go through {@link processBlock}; the template follows every tip change and (debounced)
-   * mempool change. Mines only while synced.
-   * @example await node.startMining({ workers: 2 })
+   * Runs `fn` in the node's queue, between two processing steps, where tip, state and mempool
+   * agree (Bitcoin Core's `cs_main`). `fn` must not wait for the node (a processBlock awaited
+   * inside would wait for itself). Rejects (STOPPED) when the node does not run.
+   * @example const t = await node.runExclusive(() => node.template())
    */
-  async startMining(opts: { workers?: number } = {}): Promise<void> {
-    if (this.#running !== 'running') throw nodeError('STOPPED', 'the node is not running');
-    if (!this.#minerPubKey) throw nodeError('NO_MINER_KEY', 'no miner key: call setMinerPubKey first');
-    this.#miner ??= new MinerService<Block>({
-      // Same-thread workers share one thread: more than one only adds overhead.
-      workers: opts.workers ?? this.#minerOpts.workers ?? (this.#spawn() === spawnInlineWorker ? 1 : undefined),
-      kind: this.#minerOpts.kind,
-      spawn: this.#spawn(),
-      onBlock: async (block) => {
-        let r: ProcessBlockResult;
-        try {
-          r = await this.processBlock(block, 'miner');
-        } catch (e) {
-          // A full disk will not take the next block either: stop, and say why, once.
-          if ((e as { code?: unknown })?.code === 'QUOTA_EXCEEDED') {
-            await this.stopMining();
-            throw nodeError('QUOTA_EXCEEDED', `${(e as Error).message}. Mining stopped: start it again once there is space.`);
-          }
-          throw e;
-        }
-        if (r.status === 'invalid') this.#error(nodeError(r.code ?? 'INVALID', `our miner's block ${r.hash} was rejected (${r.code})`));
-        this.events.emit('miner', this.minerStatus());
-      },
-      onError: (e) => this.#error(e),
-    });
-    this.#miner.setSynced(this.#synced);
-    this.#miningWanted = true;
-    await this.#queue.run(() => this.#refreshMinerTemplate());
-    await this.#miner.start(opts);
-    if (this.#minerStatusTimer === undefined) {
-      this.#minerStatusTimer = setInterval(() => this.events.emit('miner', this.minerStatus()), this.#timing.minerStatusMs);
-      unref(this.#minerStatusTimer);
-    }
-    this.events.emit('miner', this.minerStatus());
-  }
-
-  /** Stops continuous mining (workers stay alive for a quick restart). @example await node.stopMining() */
-  async stopMining(): Promise<void> {
-    this.#miningWanted = false;
-    await this.#miner?.stop();
-    if (this.#minerStatusTimer !== undefined) clearInterval(this.#minerStatusTimer);
-    this.#minerStatusTimer = undefined;
-    this.events.emit('miner', this.minerStatus());
-  }
-
-  /** The miner's status. @example node.minerStatus().hashrate */
-  minerStatus(): MinerStatus {
-    return (
-      this.#miner?.status() ?? {
-        started: false,
-        synced: this.#synced,
-        mining: false,
-        workers: this.#minerOpts.workers ?? 0,
-        hashrate: 0,
-        workerHashrates: [],
-        blocksFound: 0,
-      }
-    );
-  }
-
-  /** Gives the miner a template for the current tip (call inside a queue task). */
-  #refreshMinerTemplate(): void {
-    if (!this.#miner || !this.#miningWanted) return;
-    let t: BlockTemplate | null = null;
-    try {
-      t = this.#usableTemplate();
-    } catch (e) {
-      this.#error(e);
-    }
-    this.#miner.setTemplate(t && minerTemplate(t));
-    // A template too far ahead of the clock is retried in a second.
-    if (!t) this.#scheduleTemplate(1000);
-  }
-
-  #scheduleTemplate(delayMs = this.#timing.templateDebounceMs): void {
-    if (!this.#miner || !this.#miningWanted || this.#templateTimer !== undefined) return;
-    this.#templateTimer = setTimeout(() => {
-      this.#templateTimer = undefined;
-      if (this.#running !== 'running') return;
-      this.#enqueue(async () => this.#refreshMinerTemplate()).catch((e) => this.#error(e));
-    }, delayMs);
-    unref(this.#templateTimer);
-  }
-
-  /**
-   * Mines `n` blocks one after another on the current tip, including mempool transactions, each
-   * through {@link processBlock}; resolves with their display hashes once all are connected. If
-   * another block moves the tip meanwhile, the current block is abandoned and mined again on the
-   * new tip. Uses the miner's kernels (in workers unless `miner.useWorkers` is false), and works
-   * whether or not continuous mining is on or the node is synced.
-   * @example const [h1, h2] = await node.mineBlocks(2)
-   */
-  mineBlocks(n: number): Promise<string[]> {
-    if (!Number.isSafeInteger(n) || n < 0 || n > MAX_MINE_BLOCKS) return Promise.reject(new RangeError(`mineBlocks: n must be an integer in 0..${MAX_MINE_BLOCKS}`));
-    return this.#mineQueue.run(async () => {
-      const hashes: string[] = [];
-      while (hashes.length < n) {
-        if (this.#running !== 'running') throw nodeError('STOPPED', 'the node stopped while mining');
-        const t = await this.#enqueue(async () => this.#usableTemplate());
-        if (!t) {
-          // Blocks came faster than one per second for long enough that the next block's time
-          // (> median time past) would be too far in the future: wait for the clock.
-          await sleep(1000);
-          continue;
-        }
-        const block = await this.#solve(t);
-        if (!block) continue; // the tip moved: mine on the new one
-        const r = await this.processBlock(block, 'miner');
-        if (r.status === 'extended' || r.status === 'reorged') hashes.push(r.hash);
-        else if (r.status === 'invalid') throw nodeError(r.code ?? 'INVALID', `mineBlocks: our own block was rejected (${r.code})`);
-        // 'side' / 'duplicate': another block won the race; go again on the new tip.
-      }
-      return hashes;
-    });
-  }
-
-  async #solverPool(): Promise<MinerPool> {
-    this.#solverPromise ??= MinerPool.create({
-      workers: this.#spawn() === spawnInlineWorker ? 1 : this.#minerOpts.workers,
-      kind: this.#minerOpts.kind,
-      spawn: this.#spawn(),
-      onFound: (f) => {
-        const job = this.#solverJob;
-        if (job && f.work === job.work) {
-          this.#solverJob = null;
-          job.resolve(f);
-        }
-      },
-      onError: (e) => this.#error(e),
-    }).then((p) => (this.#solver = p));
-    return this.#solverPromise;
-  }
-
-  /** Finds a nonce for `t` with the solver pool; null if the tip moved first (or the node stopped). */
-  async #solve(t: BlockTemplate): Promise<Block | null> {
-    const pool = await this.#solverPool();
-    if (this.#running !== 'running') return null;
-    const mt = minerTemplate(t);
-    const work: MiningWork = { target: mt.target, headerFor: mt.headerFor };
-    const prevHex = hashToHex(t.block.header.prevHash);
-    const found = await new Promise<FoundNonce | null>((resolve) => {
-      const offTip = this.events.on('tip', ({ hash }) => {
-        if (hash === prevHex || this.#solverJob?.work !== work) return;
-        this.#solverJob = null;
-        pool.stop();
-        finish(null);
-      });
-      const finish = (f: FoundNonce | null) => {
-        offTip();
-        resolve(f);
-      };
-      this.#solverJob = { work, resolve: finish };
-      pool.mine(work);
-    });
-    return found && mt.blockFor(found.extraNonce, found.nonce);
+  runExclusive<T>(fn: () => T): Promise<T> {
+    return this.#enqueue(async () => fn());
   }
 }
 
 function unref(t: unknown): void {
   (t as { unref?: () => void } | undefined)?.unref?.();
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

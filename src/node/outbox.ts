@@ -149,7 +149,7 @@ export class Outbox {
   /**
    * Resolves once every event the outbox has received so far is handled and no pass is running
    * (tests, and callers that want a settled view right after a block).
-   * @example await node.mineBlocks(1); await outbox.idle(); outbox.get(txid)!.state // 'confirmed'
+   * @example await node.miner.mineBlocks(1); await outbox.idle(); outbox.get(txid)!.state // 'confirmed'
    */
   async idle(): Promise<void> {
     while (this.inFlight.size > 0 || this.running) {

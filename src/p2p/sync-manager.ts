@@ -14,7 +14,8 @@
  *    branch). Invalid headers → `invalidBlock` (ban); headers that do not connect → `unsolicited`.
  *    A peer whose claim its headers (or bodies) do not back is "unhelpful" — its claim ignored —
  *    until its tip changes or a minute passes.
- * 3. **Bodies.** The node lists the bodies missing along the best header chain; a sliding window
+ * 3. **Bodies** (block-download.ts: one {@link BlockDownload} per phase). The node lists the
+ *    bodies missing along the best header chain; a sliding window
  *    of the first {@link SyncManagerOptions.window} of them is requested in `getBlocks` batches
  *    of 16 from every peer whose claimed chain holds them (the block is an ancestor of the tip it
  *    claims, or, if we do not know that tip, it claims at least as much work), at most `maxPendingRequests` batches in flight
@@ -42,12 +43,12 @@ import {
   checkProofOfWork,
   equalBytes,
   hashToHex,
-  hexToHash,
   workForBits,
   type BlockHeader,
   type HeaderEntry,
 } from '../chain/index.ts';
-import { isMutationCode, type ChainAccess } from './chain-access.ts';
+import { BlockDownload, type DownloadPeer } from './block-download.ts';
+import type { ChainAccess } from './chain-access.ts';
 import { Emitter } from './emitter.ts';
 import { RemoteSyncError } from './errors.ts';
 import type { TabchainLibp2p } from './libp2p-node.ts';
@@ -55,11 +56,6 @@ import type { SyncClient } from './sync-client.ts';
 import { MAX_BLOCKS_PER_REQUEST, MAX_HEADERS_PER_REQUEST, type SyncStatus } from './messages.ts';
 import { HeldHeaders } from './held-headers.ts';
 import type { PeerGate } from './peer-gate.ts';
-
-/** Received bodies held for in-order delivery at most (bytes); beyond it they go as they are. */
-const MAX_ARRIVED_BYTES = 64 * 1024 * 1024;
-/** Blocks handed to the node per `processBlocks` call at most (progress shows between calls). */
-const DELIVERY_RUN = 128;
 
 /**
  * Low-work headers held back at most (see #headersFrom; one peer's at a time). Held as 80-byte
@@ -582,172 +578,45 @@ export class SyncManager {
 
   // --- bodies ----------------------------------------------------------------------------------
 
+  /** The bodies phase: one {@link BlockDownload} over the peers that may be asked now. */
   async #blocksPhase(): Promise<void> {
     const chain = this.#chain!;
-    if (chain.missingBodies(1).length === 0) return;
-    const startHeight = chain.tip().height;
-    // The bodies to fetch, oldest first (refreshed when used up or when the best chain changed),
-    // with a cursor at the oldest one not yet received: only hashes within `window` of it are
-    // asked for, so one slow peer cannot make us hold bodies far ahead of the tip.
-    let order: string[] = [];
-    let lo = 0;
-    let refresh = true;
-    const received = new Set<string>();
-    const inFlight = new Set<string>();
-    const failedBy = new Map<string, Set<string>>();
-    const requests = new Set<Promise<void>>();
-    // Bodies received but not handed to the node yet. They go to it in chain order, as runs of
-    // consecutive blocks (`processBlocks`: one store write per run), so answers that arrive out of
-    // order never make the node store a body and read it back. `next` is the delivery cursor in
-    // `order`; past MAX_ARRIVED_BYTES everything goes as it is (the node copes with any order).
-    const arrived = new Map<string, { bytes: Uint8Array; from: string }>();
-    let arrivedBytes = 0;
-    let next = 0;
-    let delivering: Promise<void> = Promise.resolve();
-    const markFailed = (hash: string, peer: string) => {
-      const set = failedBy.get(hash);
-      if (set) set.add(peer);
-      else failedBy.set(hash, new Set([peer]));
-    };
-    const track = (r: Promise<void>) => {
-      requests.add(r);
-      void r.finally(() => requests.delete(r));
-    };
-    const total = () => Math.max(0, chain.headers.bestTip().height - startHeight);
-    const done = () => Math.max(0, chain.tip().height - startHeight);
-    this.#progress('blocks', 0, total(), true);
-
-    /** Hands a run to the node and judges the senders by the verdicts. */
-    const processRun = async (run: { hex: string; bytes: Uint8Array; from: string }[]): Promise<void> => {
-      for (const b of run) {
-        arrived.delete(b.hex);
-        arrivedBytes -= b.bytes.length;
-      }
-      const verdicts = await chain.processBlocks(run.map((b) => b.bytes));
-      // Only the first invalid block of a run is its sender's fault: the blocks after it in the
-      // run are refused as its descendants (BAD_PREV), whoever sent them.
-      const bad = verdicts.findIndex((v) => v.status === 'invalid');
-      if (bad < 0) return;
-      const v = verdicts[bad];
-      const { hex, from } = run[bad];
-      if (isMutationCode(v.code)) {
-        this.#opts.gate.penalize(from, 'malformedFrame', `block ${hex} does not match its header (${v.code})`);
-        markFailed(hex, from);
-        received.delete(hex); // ask someone else for the right body
-      } else {
-        this.#opts.gate.penalize(from, 'invalidBlock', `block ${hex}: ${v.code ?? 'invalid'}`);
-      }
-      refresh = true; // the best chain (or what is missing) changed
-      for (const b of run.slice(bad + 1)) received.delete(b.hex);
-    };
-    /** Delivers what can go now (the run at the cursor; everything if `all`), one delivery at a time. */
-    const deliver = (all: boolean): Promise<void> => {
-      delivering = delivering.then(async () => {
-        let run: { hex: string; bytes: Uint8Array; from: string }[] = [];
-        if (all || arrivedBytes > MAX_ARRIVED_BYTES) {
-          const height = (hex: string) => chain.headers.get(hex)?.height ?? Number.MAX_SAFE_INTEGER;
-          run = [...arrived].map(([hex, b]) => ({ hex, ...b })).sort((x, y) => height(x.hex) - height(y.hex));
-        } else {
-          for (; next < order.length; next++) {
-            const b = arrived.get(order[next]);
-            if (!b) break;
-            run.push({ hex: order[next], ...b });
-          }
-        }
-        for (let i = 0; i < run.length; i += DELIVERY_RUN) await processRun(run.slice(i, i + DELIVERY_RUN));
-        if (run.length > 0) this.#progress('blocks', done(), total(), false);
-      });
-      return delivering;
-    };
-
-    const request = async (p: PeerSync, hashes: string[]): Promise<void> => {
-      const key = p.id.toString();
-      let res;
-      try {
-        res = await this.#service(p).getBlocks(p.id, hashes.map(hexToHash));
-      } catch (e) {
-        // Timeouts and bad answers were charged by the sync service; ask someone else. A BUSY
-        // peer may still have them: it is only passed over for a moment.
-        this.#opts.log?.(`sync: blocks from ${key} failed: ${(e as Error).message}`);
-        if (isBusy(e)) this.#pauseBusy(p);
-        else for (const h of hashes) markFailed(h, key);
-        for (const h of hashes) inFlight.delete(h);
-        return;
-      } finally {
-        // The slot is free as soon as the answer is in: the next request overlaps our processing.
-        this.#opts.gate.scores.endRequest(key);
-      }
-      for (const b of res.blocks) {
-        const hex = hashToHex(b.hash);
-        if (received.has(hex)) continue;
-        received.add(hex);
-        arrived.set(hex, { bytes: b.bytes, from: key });
-        arrivedBytes += b.bytes.length;
-      }
-      for (const h of hashes) inFlight.delete(h);
-      if (res.notFound.length > 0) {
-        // A peer may lack blocks of a branch it is not on; lacking one of its OWN chain (an
-        // ancestor of the tip it claims) means its claim cannot be backed.
-        const tip = p.status && chain.headers.get(p.status.tipHash);
-        let withheld = 0;
-        for (const h of res.notFound) {
-          markFailed(hashToHex(h), key);
-          const e = chain.headers.get(h);
-          if (tip && e && chain.headers.isAncestor(e, tip)) withheld++;
-        }
-        if (withheld > 0) {
-          // Announcing a chain and then withholding its bodies stalls us like a timeout does (Core
-          // disconnects such a staller); charged as one, once per answer, so an honest peer that
-          // reorged away between its status and our request only pays a little, which decays.
-          this.#markUnhelpful(p);
-          this.#opts.gate.penalize(key, 'timeout', `${withheld} bodies of its own chain not found`);
-        }
-      }
-      await deliver(false);
-    };
-
-    for (;;) {
-      if (this.#stopped) break;
+    const gate = this.#opts.gate;
+    const download = new BlockDownload({
+      chain,
+      gate,
+      window: this.#window,
+      perRequest: this.#perRequest,
+      stopped: () => this.#stopped,
       // Peers that connected meanwhile join in as soon as their status is known.
-      for (const p of this.#peers.values()) {
-        if (p.stale && !this.#refreshing.has(p.id.toString()) && Date.now() - (p.askedAt ?? 0) > 1000) track(this.#refreshStatus(p));
-      }
-      while (lo < order.length && received.has(order[lo])) lo++;
-      if (refresh || (lo >= order.length && inFlight.size === 0)) {
-        // What arrived for the old plan goes to the node first; the new plan starts after it.
-        await deliver(true);
-        order = chain.missingBodies(Number.MAX_SAFE_INTEGER).filter((h) => !inFlight.has(h));
-        lo = 0;
-        next = 0;
-        refresh = false;
-        received.clear();
-      }
-      const end = Math.min(order.length, lo + this.#window);
-      const peers = [...this.#peers.values()]
-        .filter((p) => p.status && this.#helpful(p) && this.#available(p) && !this.#opts.gate.denies(p.id.toString()))
-        .sort((a, b) => this.#opts.gate.scores.pending(a.id.toString()) - this.#opts.gate.scores.pending(b.id.toString()));
-      for (const p of peers) {
-        const key = p.id.toString();
-        for (;;) {
-          const chunk: string[] = [];
-          for (let i = lo; i < end && chunk.length < this.#perRequest; i++) {
-            const h = order[i];
-            if (received.has(h) || inFlight.has(h) || failedBy.get(h)?.has(key)) continue;
-            if (this.#mayHave(p, chain.headers.get(h))) chunk.push(h);
-          }
-          if (chunk.length === 0 || !this.#opts.gate.scores.tryBeginRequest(key)) break;
-          for (const h of chunk) inFlight.add(h);
-          track(request(p, chunk));
-        }
-      }
-      // Nothing in flight and nothing assignable: done, or nobody can serve what is missing (the
-      // periodic status poll brings the loop back).
-      if (requests.size === 0) break;
-      await Promise.race(requests);
-    }
-    await Promise.all(requests);
-    await deliver(true);
-    this.#progress('blocks', done(), total(), true);
+      eachRound: () =>
+        [...this.#peers.values()]
+          .filter((p) => p.stale && !this.#refreshing.has(p.id.toString()) && Date.now() - (p.askedAt ?? 0) > 1000)
+          .map((p) => this.#refreshStatus(p)),
+      peers: () =>
+        [...this.#peers.values()]
+          .filter((p) => p.status && this.#helpful(p) && this.#available(p) && !gate.denies(p.id.toString()))
+          .map((p) => this.#downloadPeer(p)),
+      progress: (done, total, force) => this.#progress('blocks', done, total, force),
+      log: this.#opts.log,
+    });
+    await download.run();
+  }
+
+  /** A peer as the block download sees it. */
+  #downloadPeer(p: PeerSync): DownloadPeer {
+    const headers = this.#chain!.headers;
+    return {
+      key: p.id.toString(),
+      mayHave: (entry) => this.#mayHave(p, entry),
+      claims: (entry) => {
+        const tip = p.status && headers.get(p.status.tipHash);
+        return tip !== undefined && entry !== undefined && headers.isAncestor(entry, tip);
+      },
+      getBlocks: (hashes) => this.#service(p).getBlocks(p.id, hashes),
+      busy: () => this.#pauseBusy(p),
+      unhelpful: () => this.#markUnhelpful(p),
+    };
   }
 
   #progress(phase: 'headers' | 'blocks', done: number, total: number, force: boolean): void {

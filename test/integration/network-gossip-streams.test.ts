@@ -36,10 +36,10 @@ describe('gossip streams', () => {
     const xId = x.net.libp2p.peerId;
     await waitUntil(() => y.net.peers().some((p) => p.id === xId.toString()) && gossipConnection(y.net.libp2p.getConnections(xId)) !== undefined, 'gossip between x and y');
     // Both have coins to send.
-    await x.node.mineBlocks(2);
+    await x.node.miner.mineBlocks(2);
     await waitUntil(() => y.node.height === x.node.height, 'y at x’s height');
     y.node.setMinerPubKey(y.wallet.pub);
-    await y.node.mineBlocks(1 + x.node.params.coinbaseMaturity);
+    await y.node.miner.mineBlocks(1 + x.node.params.coinbaseMaturity);
     await waitUntil(() => x.node.height === y.node.height, 'x at y’s height');
 
     await y.net.libp2p.dial(multiaddr(ws), { force: true });

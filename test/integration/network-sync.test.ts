@@ -134,7 +134,7 @@ describe('orphans from gossip', () => {
     // …then the sender mines a fourth and gossips it: an orphan at the receiver.
     const orphans: string[] = [];
     receiver.node.events.on('block', (e) => e.result.status === 'orphan' && orphans.push(e.hash));
-    const [fourth] = await sender.node.mineBlocks(1);
+    const [fourth] = await sender.node.miner.mineBlocks(1);
     await waitUntil(() => hashToHex(receiver.node.tip.hash) === fourth, 'the receiver at the fourth block', 20_000);
     expect(orphans).toEqual([fourth]);
   });

@@ -60,7 +60,7 @@ describe('four nodes and the relay', () => {
   });
 
   it('mining on one node propagates to all; a transaction reaches every mempool', async () => {
-    const hashes = await a.node.mineBlocks(3);
+    const hashes = await a.node.miner.mineBlocks(3);
     await waitUntil(() => sameTip(nodes, hashes[2]), 'every node at the mined tip');
     expect(nodes.map((n) => n.node.height)).toEqual([3, 3, 3, 3]);
 
@@ -68,7 +68,7 @@ describe('four nodes and the relay', () => {
     const id = hashToHex(txid(tx));
     expect((await a.node.processTx(tx, 'local')).status).toBe('accepted');
     await waitUntil(() => nodes.every((n) => n.node.mempool.has(txid(tx))), 'the transaction in every mempool');
-    const [confirmed] = await c.node.mineBlocks(1);
+    const [confirmed] = await c.node.miner.mineBlocks(1);
     await waitUntil(() => sameTip(nodes, confirmed), 'every node at the block confirming it');
     for (const n of nodes) expect((await n.node.findTx(id))?.state).toBe('confirmed');
     expect(nodes.every((n) => n.node.synced)).toBe(true);
@@ -92,12 +92,12 @@ describe('four nodes and the relay', () => {
     const tx = transfer(a, c, 2n);
     expect((await a.node.processTx(tx, 'local')).status).toBe('accepted');
     await waitUntil(() => b.node.mempool.has(txid(tx)), 'the transaction at bob');
-    const [lightTip] = await a.node.mineBlocks(1);
+    const [lightTip] = await a.node.miner.mineBlocks(1);
     await waitUntil(() => sameTip([a, b], lightTip), 'bob on alice’s block');
     expect(a.node.mempool.has(txid(tx))).toBe(false);
 
     // The other side mines more work.
-    const heavy = await c.node.mineBlocks(3);
+    const heavy = await c.node.miner.mineBlocks(3);
     const heavyTip = heavy[2];
     await waitUntil(() => sameTip([c, d], heavyTip), 'dave on carol’s chain');
     expect(c.node.mempool.has(txid(tx))).toBe(false);
@@ -129,7 +129,7 @@ describe('four nodes and the relay', () => {
       });
     }
     await relay.restart();
-    const [tip] = await b.node.mineBlocks(1);
+    const [tip] = await b.node.miner.mineBlocks(1);
     await waitUntil(() => sameTip(nodes, tip), 'the block at every node while the relay restarts');
     await waitUntil(() => lostRelay.size === nodes.length, 'every node noticed the relay go away');
     for (const n of nodes) await waitUntil(() => n.net.peers().some((p) => p.isRelay && p.id === relay.relay.peerId), `${n.name} back on the relay`, 30_000);

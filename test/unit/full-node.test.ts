@@ -90,7 +90,7 @@ async function blocksOf(node: FullNode, from = 1, to = node.height): Promise<Blo
 async function branchNode(blocks: Block[], more: number, miner = carol.pub): Promise<{ node: FullNode; mined: Block[] }> {
   const { node } = await startNode({ miner });
   for (const b of blocks) expect((await node.processBlock(b, 'peer')).status).toBe('extended');
-  const hashes = await node.mineBlocks(more);
+  const hashes = await node.miner.mineBlocks(more);
   return { node, mined: await Promise.all(hashes.map(async (h) => (await node.getBlock(h))!)) };
 }
 
@@ -117,7 +117,7 @@ describe('FullNode', () => {
     const { node, events } = await startNode();
     expect(node.height).toBe(0);
     expect(hashToHex(node.tip.hash)).toBe(hashToHex(params.genesisHash));
-    await node.mineBlocks(3); // block 1's reward matures at height 1 + 2 = 3
+    await node.miner.mineBlocks(3); // block 1's reward matures at height 1 + 2 = 3
     const tx = transfer(node);
     const id = hashToHex(txid(tx));
     expect(await node.processTx(tx, 'local')).toEqual({ status: 'accepted', txid: id });
@@ -125,13 +125,13 @@ describe('FullNode', () => {
     expect(await node.findTx(id)).toMatchObject({ state: 'pending' });
     expect(await node.processTx(tx, 'peer')).toEqual({ status: 'duplicate', txid: id });
 
-    const [h4] = await node.mineBlocks(1);
+    const [h4] = await node.miner.mineBlocks(1);
     expect(node.mempool.size).toBe(0);
     expect(events.txRemoved).toContainEqual({ txid: id, reason: 'confirmed', blockHash: h4 });
     expect((await node.getBlock(h4))!.txs.map((t) => hashToHex(txid(t)))).toContain(id);
     expect(await node.processTx(tx, 'peer')).toEqual({ status: 'duplicate', txid: id }); // confirmed
 
-    const hashes = await node.mineBlocks(196);
+    const hashes = await node.miner.mineBlocks(196);
     expect(hashes).toHaveLength(196);
     expect(node.height).toBe(200);
     expect(hashes.at(-1)).toBe(hashToHex(node.tip.hash));
@@ -143,11 +143,11 @@ describe('FullNode', () => {
 
   it('reorgs to a heavier branch and back; readmits a dropped transaction, then confirms it again', async () => {
     const a = await startNode();
-    await a.node.mineBlocks(24);
+    await a.node.miner.mineBlocks(24);
     const tx = transfer(a.node);
     const id = hashToHex(txid(tx));
     expect((await a.node.processTx(tx, 'local')).status).toBe('accepted');
-    await a.node.mineBlocks(6); // tx confirmed in block 25; tip 30
+    await a.node.miner.mineBlocks(6); // tx confirmed in block 25; tip 30
     const original = await blocksOf(a.node);
     expect(original[24].txs.map((t) => hashToHex(txid(t)))).toContain(id);
 
@@ -184,7 +184,7 @@ describe('FullNode', () => {
 
   it('an invalid block in a heavier branch: stays on the best valid chain, marks it and its descendants invalid', async () => {
     const { node, events } = await startNode();
-    await node.mineBlocks(10);
+    await node.miner.mineBlocks(10);
     const tipBefore = hashToHex(node.tip.hash);
     const fork = node.headers.ancestorAt(node.tip, 8)!;
     // b1 valid; b2 spends coins dave does not have (sane: signed, fee ok; fails to connect); b3.. on top.
@@ -210,13 +210,13 @@ describe('FullNode', () => {
     expect(await node.processBlock(b4, 'peer')).toMatchObject({ status: 'invalid', code: 'BAD_PREV' });
     expect(node.headers.get(blockHash(b4.header))!.status).toBe('invalid');
     // The node goes on normally.
-    await node.mineBlocks(1);
+    await node.miner.mineBlocks(1);
     expect(node.height).toBe(11);
   });
 
   it('a reorg that fails part-way goes back, then settles on the valid part of the branch if it has more work', async () => {
     const { node, events } = await startNode();
-    await node.mineBlocks(10);
+    await node.miner.mineBlocks(10);
     const old = await blocksOf(node);
     // Branch from 8: b1..b5 valid, b6 invalid, b7 on top. Headers first, then bodies b7..b1.
     const branch: Block[] = [];
@@ -244,7 +244,7 @@ describe('FullNode', () => {
 
   it('a mutated body (duplicated transaction) is rejected without marking the header; the right body connects', async () => {
     const { node } = await startNode();
-    await node.mineBlocks(4);
+    await node.miner.mineBlocks(4);
     for (let i = 0; i < 2; i++) expect((await node.processTx(transfer(node), 'local')).status).toBe('accepted');
     const t = node.template().block;
     expect(t.txs).toHaveLength(3);
@@ -278,7 +278,7 @@ describe('FullNode', () => {
 
   it('answers duplicates and undecodable bytes', async () => {
     const { node } = await startNode();
-    const [h] = await node.mineBlocks(1);
+    const [h] = await node.miner.mineBlocks(1);
     const block = (await node.getBlock(h))!;
     expect(await node.processBlock(block, 'peer')).toEqual({ status: 'duplicate', hash: h, height: 1 });
     expect(await node.processBlock(params.genesis, 'peer')).toMatchObject({ status: 'duplicate', height: 0 });
@@ -291,7 +291,7 @@ describe('FullNode', () => {
 
   it('holds a block too far in the future (TIME_TOO_NEW) and connects it once the clock has moved', async () => {
     const { node, skew } = await startNode();
-    await node.mineBlocks(2);
+    await node.miner.mineBlocks(2);
     const future = node.tip.header.time + 1000; // far beyond now + 120
     const block = childOf(node, node.tip, [], future);
     expect(await node.processBlock(block, 'peer')).toMatchObject({ status: 'held', code: 'TIME_TOO_NEW', height: 3 });
@@ -306,7 +306,7 @@ describe('FullNode', () => {
 
   it('on its own timers, retries held blocks and expires old transactions', async () => {
     const { node, skew } = await startNode({ timing: { heldRetryMs: 20, maintenanceMs: 20, mempoolMaxAgeSeconds: 3600 } });
-    await node.mineBlocks(3);
+    await node.miner.mineBlocks(3);
     const tx = transfer(node);
     expect((await node.processTx(tx, 'local')).status).toBe('accepted');
     const block = childOf(node, node.tip, [], node.tip.header.time + 500);
@@ -344,9 +344,9 @@ describe('FullNode', () => {
   it('restarts on the same store with the same tip, state and invalid marks, without replaying blocks', async () => {
     const database = new MemoryDatabase();
     const first = await startNode({ database });
-    await first.node.mineBlocks(3);
+    await first.node.miner.mineBlocks(3);
     await first.node.processTx(transfer(first.node), 'local');
-    await first.node.mineBlocks(17);
+    await first.node.miner.mineBlocks(17);
     const bad = childOf(first.node, first.node.tip, [transfer(first.node, dave)]);
     expect((await first.node.processBlock(bad, 'peer')).status).toBe('invalid');
     const tip = hashToHex(first.node.tip.hash);
@@ -370,7 +370,7 @@ describe('FullNode', () => {
     expect(second.node.state.entries()).toEqual(entries);
     expect(second.node.headers.get(blockHash(bad.header))?.status).toBe('invalid');
     expect((await second.node.processBlock(bad, 'peer')).status).toBe('invalid');
-    await second.node.mineBlocks(1);
+    await second.node.miner.mineBlocks(1);
     expect(second.node.height).toBe(21);
     await expectStateIsReplay(second.node);
   });
@@ -405,7 +405,7 @@ describe('FullNode', () => {
 
   it('processBlocks: an invalid block mid-run keeps the valid ones before it and refuses the rest', async () => {
     const { node } = await startNode();
-    await node.mineBlocks(3);
+    await node.miner.mineBlocks(3);
     const unfunded = signTx({ chainId: params.chainId, kind: 'transfer', from: dave.pub, nonce: 1, fee: FEE, to: bob.pub, amount: COIN }, dave.priv) as Transaction;
     const run: Block[] = [];
     let parent = node.tip;
@@ -459,17 +459,17 @@ describe('FullNode', () => {
 
   it('continuous mining through the miner service (same-thread worker) until stopped', async () => {
     const { node } = await startNode();
-    await node.startMining({ workers: 1 });
-    expect(node.minerStatus()).toMatchObject({ started: true, synced: true });
+    await node.miner.startMining({ workers: 1 });
+    expect(node.miner.minerStatus()).toMatchObject({ started: true, synced: true });
     await node.events.waitFor('tip', (t) => t.height >= 3, 20_000);
-    await node.stopMining();
-    expect(node.minerStatus().started).toBe(false);
+    await node.miner.stopMining();
+    expect(node.miner.minerStatus().started).toBe(false);
     const blocks = await blocksOf(node);
     expect(blocks.every((b) => b.txs[0].kind === 'coinbase' && b.txs[0].miner.every((x, i) => x === alice.pub[i]))).toBe(true);
     await expectStateIsReplay(node);
     // Unsynced, the service does not mine; mineBlocks still does (explicit request).
     node.setSynced(false);
-    expect(await node.mineBlocks(1)).toHaveLength(1);
+    expect(await node.miner.mineBlocks(1)).toHaveLength(1);
   });
 
   it('continuous mining stops, with one clear error, when storage is full; the chain stays as stored', async () => {
@@ -483,20 +483,20 @@ describe('FullNode', () => {
       },
     });
     const { node, events } = await startNode({ store });
-    await node.mineBlocks(2);
+    await node.miner.mineBlocks(2);
     full = true;
-    await node.startMining({ workers: 1 });
+    await node.miner.startMining({ workers: 1 });
     const error = await node.events.waitFor('error', (e) => e.code === 'QUOTA_EXCEEDED', 20_000);
     expect(error.message).toMatch(/storage is full.*left at block 2.*Mining stopped/);
-    await expect.poll(() => node.minerStatus().started).toBe(false);
+    await expect.poll(() => node.miner.minerStatus().started).toBe(false);
     await new Promise((r) => setTimeout(r, 200));
     expect((events.error ?? []).filter((e) => e.code === 'QUOTA_EXCEEDED')).toHaveLength(1);
     expect(node.height).toBe(2);
     // An explicit request says so too; with space again, mining goes on from the same chain.
-    await expect(node.mineBlocks(1)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' });
+    await expect(node.miner.mineBlocks(1)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' });
     full = false;
     // The block found while full was kept aside; with space again it connects, and one more is mined.
-    const [hash] = await node.mineBlocks(1);
+    const [hash] = await node.miner.mineBlocks(1);
     expect(hashToHex(node.tip.hash)).toBe(hash);
     expect(node.height).toBe(4);
     await node.stop();

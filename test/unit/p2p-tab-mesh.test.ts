@@ -123,7 +123,7 @@ describe('tab mesh', () => {
 
     // A block mined by b reaches a and c by gossip (no status poll needed: the block extends).
     b.node.setMinerPubKey(bob.pub);
-    const [hash] = await b.node.mineBlocks(1);
+    const [hash] = await b.node.miner.mineBlocks(1);
     const bytes = (await b.node.store.getBlock(hexToHash(hash)))!;
     const before = a.processed.blocks;
     b.mesh.broadcastBlock(bytes);
@@ -182,7 +182,7 @@ describe('tab mesh', () => {
     expect(a.sync.peerIds()).toEqual([]);
     // b mines meanwhile: a does not hear it.
     b.node.setMinerPubKey(wallets(1)[0].pub);
-    const [hash] = await b.node.mineBlocks(1);
+    const [hash] = await b.node.miner.mineBlocks(1);
     b.mesh.broadcastBlock((await b.node.store.getBlock(hexToHash(hash)))!);
     await new Promise((r) => setTimeout(r, 300));
     expect(a.node.height).toBe(0);

@@ -45,7 +45,7 @@ describe('tab mesh on a node', () => {
     const rig = await startRig();
     const [p] = rig.profiles;
     rig.node.setMinerPubKey(p.wallet.publicKey);
-    await rig.node.mineBlocks(4);
+    await rig.node.miner.mineBlocks(4);
     const txid = await p.api.send(await p.api.address(), '1000');
     const net = fakeNet('tab-a');
     const ch = new BroadcastChannel(`tmn-${Math.random()}`);

@@ -149,7 +149,7 @@ describe('wallet key', () => {
       return { node, outbox, wallet };
     };
     const first = await open();
-    await first.node.mineBlocks(3);
+    await first.node.miner.mineBlocks(3);
     const { txid } = await first.wallet.transfer(first.wallet.publicKey, COIN);
     const address = first.wallet.address;
     await first.outbox.stop();

@@ -71,7 +71,7 @@ export async function startRig(opts: { database?: MemoryDatabase; profiles?: { n
     },
     async mineElsewhere(n) {
       node.setMinerPubKey(elsewhere);
-      const hashes = await node.mineBlocks(n);
+      const hashes = await node.miner.mineBlocks(n);
       await Promise.all(profiles.map((p) => p.outbox.idle()));
       return hashes;
     },

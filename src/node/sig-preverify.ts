@@ -13,7 +13,7 @@
  * header costs us a merkle computation, never 10,000 signature checks.
  * @module
  */
-import { RuleError, SignatureCache, checkBlockStructure, encodeTx, signingHash, type Block, type NetworkParams, type Transaction } from '../chain/index.ts';
+import { RuleError, SignatureCache, checkBlockStructure, signingHash, txLeafHash, type Block, type NetworkParams, type Transaction } from '../chain/index.ts';
 import type { SignatureItem, SignaturePool } from './sig-pool.ts';
 
 /** Blocks remembered as preverified (the last few: a run's current block and the one after it). */
@@ -63,11 +63,12 @@ export class SignaturePreverifier {
   block(block: Block, hex: string): Promise<PreverifyCounts | null> {
     // First, and before the maps below: a forged body shares its header's hash, and must not
     // stand in for the real body.
-    if (!this.#bodyMatchesHeader(block)) return Promise.resolve(null);
+    const leaves = this.#bodyMatchesHeader(block);
+    if (!leaves) return Promise.resolve(null);
     if (this.#recent.has(hex)) return Promise.resolve(null);
     let p = this.#inFlight.get(hex);
     if (p === undefined) {
-      p = this.#preverifyBlock(block).catch(() => null);
+      p = this.#preverify(block.txs, leaves).catch(() => null);
       this.#inFlight.set(hex, p);
       void p.then(() => {
         this.#inFlight.delete(hex);
@@ -83,40 +84,50 @@ export class SignaturePreverifier {
    * @example await pre.tx(tx); node.mempool.add(tx, …) // finds it cached if it verified
    */
   async tx(tx: Transaction): Promise<PreverifyCounts> {
-    const collected = this.#collect([tx]);
-    if (collected.items.length > 0) await this.#verify(collected);
-    return collected.counts;
+    let leaf: Uint8Array;
+    try {
+      leaf = txLeafHash(tx);
+    } catch {
+      return { signatures: 1, cached: 0, accepted: 0 }; // no encoding: consensus code rejects it
+    }
+    return this.#preverify([tx], [leaf]);
   }
 
-  /** The cheap body checks of sanity (merkle root, no mutation, coinbase first and only first). */
-  #bodyMatchesHeader(block: Block): boolean {
+  /**
+   * The cheap body checks of sanity (merkle root, no mutation, coinbase first and only first);
+   * their merkle leaves, or null.
+   */
+  #bodyMatchesHeader(block: Block): Uint8Array[] | null {
     try {
-      checkBlockStructure(block, this.#params);
-      return true;
+      return checkBlockStructure(block, this.#params);
     } catch (e) {
-      if (e instanceof RuleError || e instanceof TypeError) return false; // sanity will say why
+      if (e instanceof RuleError || e instanceof TypeError) return null; // sanity will say why
       throw e;
     }
   }
 
-  async #preverifyBlock(block: Block): Promise<PreverifyCounts> {
-    const collected = this.#collect(block.txs);
+  async #preverify(txs: readonly Transaction[], leaves: readonly Uint8Array[]): Promise<PreverifyCounts> {
+    const collected = this.#collect(txs, leaves);
     if (collected.items.length > 0) await this.#verify(collected);
     return collected.counts;
   }
 
-  /** The signatures of `txs` that are not in the cache, with their cache keys. */
-  #collect(txs: readonly Transaction[]): { items: SignatureItem[]; keys: string[]; counts: PreverifyCounts } {
+  /**
+   * The signatures of `txs` that are not in the cache, with their cache keys. A transaction's key
+   * is its merkle leaf's (`SignatureCache.keyOfLeaf(txLeafHash(tx))` = `keyOf(encodeTx(tx))`,
+   * the key consensus code looks up).
+   */
+  #collect(txs: readonly Transaction[], leaves: readonly Uint8Array[]): { items: SignatureItem[]; keys: string[]; counts: PreverifyCounts } {
     const items: SignatureItem[] = [];
     const keys: string[] = [];
     const counts: PreverifyCounts = { signatures: 0, cached: 0, accepted: 0 };
-    for (const tx of txs) {
+    for (let i = 0; i < txs.length; i++) {
+      const tx = txs[i];
       if (tx?.kind === 'coinbase') continue;
       counts.signatures++;
-      let key: string;
+      const key = SignatureCache.keyOfLeaf(leaves[i]);
       let msg: Uint8Array;
       try {
-        key = SignatureCache.keyOf(encodeTx(tx));
         msg = signingHash(tx);
       } catch {
         continue; // no encoding: consensus code rejects it

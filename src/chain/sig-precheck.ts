@@ -52,7 +52,7 @@
  * trust assumption: a native implementation that accepts a signature its own equation rejects
  * (a broken or malicious platform crypto) would make us accept what V refuses. We already trust
  * the platform's crypto for TLS, WebRTC's DTLS and the CSPRNG that makes our keys; the native
- * adapter (src/node/webcrypto-ed25519.ts) also refuses a platform that fails RFC 8032 test 1 or
+ * adapter (src/node/native-ed25519.ts) also refuses a platform that fails RFC 8032 test 1 or
  * accepts a bit-flipped signature of it.
  *
  * **Cost.** A signature only V accepts (a torsion component in R or A: cofactored-valid,

@@ -1,6 +1,6 @@
 /**
  * Signatures verified natively on every core: the fast half of src/chain/sig-precheck.ts's
- * construction (P ∧ N: precheck, then the platform's WebCrypto Ed25519) over a pool of workers —
+ * construction (P ∧ N: precheck, then the platform's Ed25519, native-ed25519.ts) over a pool of workers —
  * Web Workers in the browser, worker_threads in Node, through the transports the miner uses
  * (src/miner/worker-transport.ts).
  *
@@ -9,8 +9,8 @@
  * failure here can make a valid block invalid or an invalid one valid — consensus code still
  * verifies every signature that did not get a YES, with the pure-JS verifier, as before.
  *
- * - Fewer than `minWorkerBatch` (64) signatures are verified on the calling thread: WebCrypto is
- *   asynchronous anyway, and a worker round trip would cost more than it saves.
+ * - Fewer than `minWorkerBatch` (64) signatures are verified on the calling thread: a worker
+ *   round trip would cost more than it saves (a native verification takes ~60 µs).
  * - Larger batches are cut into chunks (at least 64 records, about four per worker, so a worker
  *   slowed by another process does not hold the batch up) and handed to the workers, one chunk
  *   in flight per worker. Workers start on the first large batch.
@@ -24,7 +24,7 @@
 import { acceptedNatively, type NativeVerify } from '../chain/index.ts';
 import { inlineWorker, isNodeRuntime, nodeWorkerSpawnerFor, wrapWebWorker, type PoolWorker } from '../miner/worker-transport.ts';
 import { acceptRecords, createSigWorkerHandler, MAX_SIG_RECORDS, SIG_RECORD_BYTES, type FromSigWorker, type ToSigWorker } from './sig-worker-core.ts';
-import { webCryptoEd25519 } from './webcrypto-ed25519.ts';
+import { platformEd25519 } from './native-ed25519.ts';
 
 /** A signature to verify: 64-byte signature, message, 32-byte public key. */
 export interface SignatureItem {
@@ -55,7 +55,7 @@ export interface SignaturePoolOptions {
   workers?: number;
   /** Worker transport; default Web Workers in a browser, worker_threads in Node, else the calling thread. */
   spawn?: SpawnSigWorker;
-  /** The calling thread's native verifier; default {@link webCryptoEd25519}. null = none (no verdicts). */
+  /** The calling thread's native verifier; default {@link platformEd25519}. null = none (no verdicts). */
   native?: Promise<NativeVerify | null>;
   /** Default {@link MIN_WORKER_BATCH}. */
   minWorkerBatch?: number;
@@ -160,7 +160,7 @@ export class SignaturePool {
     this.#maxPending = opts.maxPendingRecords ?? MAX_PENDING_RECORDS;
     if (!(Number.isSafeInteger(this.#minWorkerBatch) && this.#minWorkerBatch >= 1)) throw new RangeError('SignaturePool: minWorkerBatch must be a positive integer');
     if (!(Number.isSafeInteger(this.#maxPending) && this.#maxPending >= 1)) throw new RangeError('SignaturePool: maxPendingRecords must be a positive integer');
-    this.#native = opts.native ?? webCryptoEd25519();
+    this.#native = opts.native ?? platformEd25519();
     this.#spawnOption = opts.spawn;
   }
 

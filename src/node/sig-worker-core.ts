@@ -11,7 +11,7 @@
  * @module
  */
 import { acceptedNatively, type NativeVerify } from '../chain/index.ts';
-import { webCryptoEd25519 } from './webcrypto-ed25519.ts';
+import { platformEd25519 } from './native-ed25519.ts';
 
 /** Bytes of one record: public key, 32-byte message, signature. */
 export const SIG_RECORD_BYTES = 128;
@@ -76,7 +76,7 @@ export function createSigWorkerHandler(post: (msg: FromSigWorker) => void, nativ
     const id = typeof msg?.id === 'number' ? msg.id : -1;
     try {
       if (msg?.type !== 'verify') throw new Error(`unknown message ${(msg as { type?: unknown })?.type}`);
-      const v = await (verifier ??= webCryptoEd25519());
+      const v = await (verifier ??= platformEd25519());
       const accepted = v ? await acceptRecords(msg.records, v) : new Uint8Array(msg.records.length / SIG_RECORD_BYTES);
       post({ type: 'verified', id, accepted });
     } catch (err) {

@@ -7,7 +7,7 @@ import { ed25519, ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js';
 import { verifySignature, type NativeVerify } from '../../src/chain/index.ts';
 import { inlineSigWorker, MAX_WORKER_FAILURES, SignaturePool, type SigWorker, type SignatureItem } from '../../src/node/sig-pool.ts';
 import { acceptRecords, createSigWorkerHandler, SIG_RECORD_BYTES, type FromSigWorker } from '../../src/node/sig-worker-core.ts';
-import { webCryptoEd25519 } from '../../src/node/webcrypto-ed25519.ts';
+import { webCryptoEd25519 } from '../../src/node/native-ed25519.ts';
 
 const pools: SignaturePool[] = [];
 afterEach(() => {

@@ -1,23 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createPublicKey, verify as opensslVerify } from 'node:crypto';
 import { ed25519, ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js';
 import { verifySignature } from '../../src/chain/keys.ts';
 import { acceptedNatively, precheckSignature, verifySignatureNativeFirst, type NativeVerify } from '../../src/chain/sig-precheck.ts';
-import { webCryptoEd25519 } from '../../src/node/webcrypto-ed25519.ts';
+import { nodeCryptoEd25519, webCryptoEd25519 } from '../../src/node/native-ed25519.ts';
 import { arbSigCase, lenientCofactorless, vectorCases, VECTOR_COUNTS, zip215, type SigCase } from './helpers/sig-corpus.ts';
 
 // The construction of src/chain/sig-precheck.ts: verdict = P ∧ (N ∨ V) must equal V — our
 // consensus verifier, noble with zip215: false — for every native verifier N that is sound, on
-// every input. The natives: the platform's own (OpenSSL through node:crypto, WebCrypto through
-// the adapter the node uses), two references with looser rules (cofactorless with lenient
+// every input. The natives: the platform's own (OpenSSL through node:crypto and through WebCrypto,
+// the adapters the node uses), two references with looser rules (cofactorless with lenient
 // decoding and S mod L; ZIP-215, which accepts small-order keys), and natives that refuse or
 // throw. The corpus size is SIG_CORPUS (default 2,000; the big run: SIG_CORPUS=100000).
 
 const CORPUS = Number(process.env.SIG_CORPUS ?? 2000);
 
-const spki = (pub: Uint8Array) => createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), pub]), format: 'der', type: 'spki' });
-const openssl: NativeVerify = async (sig, msg, pub) => opensslVerify(null, msg, spki(pub), sig);
+const openssl = (await nodeCryptoEd25519())!;
 const webcrypto = (await webCryptoEd25519())!;
 const refuseAll: NativeVerify = async () => false;
 const throwAll: NativeVerify = async () => {
@@ -61,6 +59,7 @@ async function check(c: SigCase, tally: Map<string, number>, full: (name: string
 
 describe('native-first ed25519 verification: identical verdicts', () => {
   it('the platform natives are available here (OpenSSL via node:crypto and WebCrypto)', async () => {
+    expect(openssl).not.toBeNull();
     expect(webcrypto).not.toBeNull();
     const seed = new Uint8Array(32).fill(7);
     const msg = new Uint8Array([1, 2, 3]);

@@ -27,7 +27,7 @@ import { MemoryStore } from '../../src/storage/memory-store.ts';
 import { FullNode } from '../../src/node/full-node.ts';
 import { inlineSigWorker, SignaturePool } from '../../src/node/sig-pool.ts';
 import { SignaturePreverifier } from '../../src/node/sig-preverify.ts';
-import { webCryptoEd25519 } from '../../src/node/webcrypto-ed25519.ts';
+import { webCryptoEd25519 } from '../../src/node/native-ed25519.ts';
 import { ChainBuilder, mineHeader, wallet } from './helpers/chain-builder.ts';
 
 const params = NETWORKS.test;

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { acceptedNatively, precheckSignature, verifySignature, verifySignatureNativeFirst, type NativeVerify } from '../../../src/chain/index.ts';
 import { SignaturePool, type SignatureItem } from '../../../src/node/sig-pool.ts';
-import { webCryptoEd25519 } from '../../../src/node/webcrypto-ed25519.ts';
+import { webCryptoEd25519 } from '../../../src/node/native-ed25519.ts';
 import { arbSigCase, vectorCases, type SigCase } from '../helpers/sig-corpus.ts';
 
 const q = new URLSearchParams(location.search);

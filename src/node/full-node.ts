@@ -49,12 +49,12 @@
 import {
   RuleError,
   antiDosWorkThreshold,
-  decodeTx,
   buildBlockTemplate,
   checkBlockSanity,
   checkOrphanBody,
   checkProofOfWork,
   decodeBlock,
+  decodeTx,
   equalBytes,
   hashToHex,
   hexToHash,

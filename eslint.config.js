@@ -1,10 +1,11 @@
-// Lint: TypeScript rules plus the dependency direction of ARCHITECTURE.md,
+// Lint: TypeScript rules plus the dependency direction of docs/ARCHITECTURE.md (§Layout and
+// dependency direction),
 //   ui → node → {p2p, miner, storage} → chain,
 // enforced with no-restricted-imports per folder. src/chain may import only @noble/*, @scure/*
 // and its own modules, and may not touch the DOM, IndexedDB, timers or the network.
 import tseslint from 'typescript-eslint';
 
-const upward = (names) => names.map((n) => ({ group: [`**/${n}/*`, `**/${n}`], message: `dependency direction: this layer may not import src/${n} (see ARCHITECTURE.md)` }));
+const upward = (names) => names.map((n) => ({ group: [`**/${n}/*`, `**/${n}`], message: `dependency direction: this layer may not import src/${n} (see docs/ARCHITECTURE.md §Layout and dependency direction)` }));
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'src/miner/wasm/build/**', 'coverage/**', 'test/e2e/artifacts/**'] },

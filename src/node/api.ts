@@ -1,6 +1,6 @@
 /**
- * `window.tabchain`: the browser automation API (ARCHITECTURE.md "Browser automation API"), used
- * by the e2e tests, by demo scripts and from the devtools console.
+ * `window.tabchain`: the browser automation API (docs/ARCHITECTURE.md §The window.tabchain API),
+ * used by the e2e tests, by demo scripts and from the devtools console.
  *
  * Conventions (every method):
  * - Returns JSON-serialisable values only (strings, numbers, booleans, arrays, plain objects).
@@ -46,14 +46,17 @@ import type { Outbox, OutboxNode, TxLocation } from './outbox.ts';
 import { createExplorerApi, type ExplorerApi, type ExplorerNode, type ExplorerProfiles } from './explorer.ts';
 import { maturingOf, type Wallet } from './wallet.ts';
 
-/** The automation API, exactly as ARCHITECTURE.md specifies it. */
+/**
+ * The core automation API, in the shape first specified for it (docs/ARCHITECTURE.md §The
+ * window.tabchain API); the fields added since are marked.
+ */
 export interface TabchainApi {
   ready: Promise<void>;                  // storage open, node started
   status(): Promise<{ network: string; profile: string; peerId: string; address: string;
     height: number; tip: string; chainwork: string; synced: boolean; online: boolean;
     mining: boolean; workers: number; hashrate: number; mempool: number;
     peers: { id: string; transport: 'webrtc' | 'relay' | 'websocket' | 'tab'; rttMs?: number;
-      score?: number }[];                    // score: an addition to ARCHITECTURE's shape (PeerScores: 0 clean, below 0 distrusted)
+      score?: number }[];                    // score: an addition to the first shape (PeerScores: 0 clean, below 0 distrusted)
     connection: ApiConnection }>;            // an addition too: see ApiConnection
   startMining(opts?: { workers?: number }): Promise<void>;
   stopMining(): Promise<void>;

@@ -1,10 +1,10 @@
 /**
  * The read-only "explorer" part of the extended automation API: what the page's explorer, chain
- * view, market and header bar need beyond ARCHITECTURE.md's `TabchainApi` — blocks by hash or
- * height with their header fields and transactions, transaction detail, an address view, the
- * recent header tree including side branches (from the node's HeaderIndex), difficulty and the
- * expected work per block, every item on the chain, the mempool, search, an event subscription
- * and the browser's profile list.
+ * view, market and header bar need beyond the core `TabchainApi` (api.ts; docs/ARCHITECTURE.md
+ * §The window.tabchain API) — blocks by hash or height with their header fields and
+ * transactions, transaction detail, an address view, the recent header tree including side
+ * branches (from the node's HeaderIndex), difficulty and the expected work per block, every item
+ * on the chain, the mempool, search, an event subscription and the browser's profile list.
  *
  * Same conventions as api.ts: JSON-serialisable results, ids in display hex, u64 amounts and
  * quantities as decimal strings, failures as ApiError (bad input: BAD_ID / BAD_ADDRESS /

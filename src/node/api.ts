@@ -3,7 +3,8 @@
  * used by the e2e tests, by demo scripts and from the devtools console.
  *
  * Conventions (every method):
- * - Returns JSON-serialisable values only (strings, numbers, booleans, arrays, plain objects).
+ * - Returns JSON-serialisable values only (strings, numbers, booleans, arrays, plain objects),
+ *   except `subscribe`, which resolves to its unsubscribe function.
  * - Rejects with an {@link ApiError}: `code` is the RuleError code when a consensus rule refused
  *   (INSUFFICIENT_FUNDS, LOTS_EXCEEDED, UNKNOWN_ITEM, NOT_ISSUER, OFFER_NOT_FOUND, …), the storage
  *   code when storage failed, or an API code (errors.ts) for bad input; the message starts with it.

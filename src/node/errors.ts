@@ -3,7 +3,7 @@
  *
  * Every failure a caller of the API sees is an {@link ApiError} with a stable `code`: the
  * RuleError code when a consensus rule refused the transaction (`INSUFFICIENT_FUNDS`,
- * `LOTS_EXCEEDED`, …), the StorageError code when storage failed (`QUOTA`, `LOCKED`, …), or one of
+ * `LOTS_EXCEEDED`, …), the StorageError code when storage failed (`QUOTA_EXCEEDED`, `LOCKED`, …), or one of
  * the API's own {@link API_CODES} for bad input and wallet conditions. The code is also the first
  * word of the message (`"BAD_AMOUNT: …"`), because an Error that crosses a structured-clone
  * boundary (Playwright's `page.evaluate`, a worker) keeps its message but loses extra fields.

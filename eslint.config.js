@@ -42,6 +42,24 @@ export default tseslint.config(
   { files: ['src/storage/**/*.ts', 'src/miner/**/*.ts', 'src/p2p/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: upward(['node', 'ui']) }] } },
   { files: ['src/node/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: upward(['ui']) }] } },
   {
+    // main.ts installs window.tabchain synchronously; a top-level await anywhere in the page's
+    // module graph makes its evaluation asynchronous, so the load event can fire before it (a
+    // busy machine showed window.tabchain undefined after load). default-scan.ts is for tools.
+    files: ['src/**/*.ts'],
+    ignores: ['src/miner/default-scan.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...[
+          'Program > ExpressionStatement > AwaitExpression',
+          'Program > VariableDeclaration > VariableDeclarator > AwaitExpression.init',
+          'Program > ExportNamedDeclaration > VariableDeclaration > VariableDeclarator > AwaitExpression.init',
+          'Program > ForOfStatement[await=true]',
+        ].map((selector) => ({ selector, message: 'no top-level await in src/: it delays main.ts (and window.tabchain) past the page load' })),
+      ],
+    },
+  },
+  {
     files: ['relay/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: upward(['node', 'ui', 'storage', 'miner', 'chain']) }] },
   },

@@ -41,7 +41,7 @@ import {
 } from '../chain/index.ts';
 import type { StorageUsage } from '../storage/index.ts';
 import type { MinerStatus } from '../miner/index.ts';
-import { ApiError, toApiError, type ApiErrorDetails } from './errors.ts';
+import { ApiError, showValue, toApiError, type ApiErrorDetails } from './errors.ts';
 import type { Outbox, OutboxNode, TxLocation } from './outbox.ts';
 import { createExplorerApi, type ExplorerApi, type ExplorerNode, type ExplorerProfiles } from './explorer.ts';
 import { maturingOf, type Wallet } from './wallet.ts';
@@ -235,7 +235,7 @@ const HEX_ID = /^[0-9a-fA-F]{64}$/;
  */
 export function parseAmount(s: unknown, what = 'amount'): bigint {
   if (typeof s !== 'string' || !/^[1-9][0-9]{0,18}$/.test(s)) {
-    throw new ApiError('BAD_AMOUNT', `${what} must be a decimal string of base units (digits only, 1 to 2^63-1), got ${JSON.stringify(s)}`);
+    throw new ApiError('BAD_AMOUNT', `${what} must be a decimal string of base units (digits only, 1 to 2^63-1), got ${showValue(s)}`);
   }
   const n = BigInt(s);
   if (n > MAX_AMOUNT) throw new ApiError('BAD_AMOUNT', `${what} ${s} is not below 2^63`);
@@ -247,13 +247,13 @@ export function parseAmount(s: unknown, what = 'amount'): bigint {
  * @example parseQuantity(10) // 10n
  */
 export function parseQuantity(n: unknown, what = 'quantity'): bigint {
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw new ApiError('BAD_AMOUNT', `${what} must be a positive integer, got ${String(n)}`);
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw new ApiError('BAD_AMOUNT', `${what} must be a positive integer, got ${showValue(n)}`);
   return BigInt(n);
 }
 
 /** lots → number in 1..2^32−1. @example parseLots(3) // 3 */
 export function parseLots(n: unknown): number {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > U32_MAX) throw new ApiError('BAD_AMOUNT', `lots must be an integer in 1..${U32_MAX}, got ${String(n)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > U32_MAX) throw new ApiError('BAD_AMOUNT', `lots must be an integer in 1..${U32_MAX}, got ${showValue(n)}`);
   return n;
 }
 
@@ -262,7 +262,7 @@ export function parseLots(n: unknown): number {
  * @example parseId(offerIdHex, 'offerId')
  */
 export function parseId(s: unknown, what: string): Uint8Array {
-  if (typeof s !== 'string' || !HEX_ID.test(s)) throw new ApiError('BAD_ID', `${what} must be 64 hex characters, got ${JSON.stringify(s)}`);
+  if (typeof s !== 'string' || !HEX_ID.test(s)) throw new ApiError('BAD_ID', `${what} must be 64 hex characters, got ${showValue(s)}`);
   return hexToHash(s.toLowerCase());
 }
 
@@ -381,7 +381,7 @@ export function createTabchainApi(deps: TabchainApiDeps): TabchainApiExtended {
       case 'cancelOffer':
         return { kind: 'offer.cancel', offerId: parseId(i.offerId, 'offerId') };
       default:
-        throw new ApiError('BAD_INPUT', `previewTx: unknown kind ${JSON.stringify((i as { kind?: unknown }).kind)}`);
+        throw new ApiError('BAD_INPUT', `previewTx: unknown kind ${showValue((i as { kind?: unknown }).kind)}`);
     }
   };
 

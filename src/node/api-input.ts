@@ -6,7 +6,7 @@
  * @module
  */
 import { decodeAddress, hashToHex, hexToHash, isValidItemName, isValidSku, type Asset, type AssetAmount } from '../chain/index.ts';
-import { ApiError, toApiError } from './errors.ts';
+import { ApiError, showValue, toApiError } from './errors.ts';
 
 /**
  * Wraps an API method so every failure is an {@link ApiError} (its message starting with the code).
@@ -52,7 +52,7 @@ const HEX_ID = /^[0-9a-fA-F]{64}$/;
  */
 export function parseAmount(s: unknown, what = 'amount'): bigint {
   if (typeof s !== 'string' || !/^[1-9][0-9]{0,18}$/.test(s)) {
-    throw new ApiError('BAD_AMOUNT', `${what} must be a decimal string of base units (digits only, 1 to 2^63-1), got ${JSON.stringify(s)}`);
+    throw new ApiError('BAD_AMOUNT', `${what} must be a decimal string of base units (digits only, 1 to 2^63-1), got ${showValue(s)}`);
   }
   const n = BigInt(s);
   if (n > MAX_AMOUNT) throw new ApiError('BAD_AMOUNT', `${what} ${s} is not below 2^63`);
@@ -64,13 +64,13 @@ export function parseAmount(s: unknown, what = 'amount'): bigint {
  * @example parseQuantity(10) // 10n
  */
 export function parseQuantity(n: unknown, what = 'quantity'): bigint {
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw new ApiError('BAD_AMOUNT', `${what} must be a positive integer, got ${String(n)}`);
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw new ApiError('BAD_AMOUNT', `${what} must be a positive integer, got ${showValue(n)}`);
   return BigInt(n);
 }
 
 /** lots → number in 1..2^32−1. @example parseLots(3) // 3 */
 export function parseLots(n: unknown): number {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > U32_MAX) throw new ApiError('BAD_AMOUNT', `lots must be an integer in 1..${U32_MAX}, got ${String(n)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > U32_MAX) throw new ApiError('BAD_AMOUNT', `lots must be an integer in 1..${U32_MAX}, got ${showValue(n)}`);
   return n;
 }
 
@@ -79,7 +79,7 @@ export function parseLots(n: unknown): number {
  * @example parseId(offerIdHex, 'offerId')
  */
 export function parseId(s: unknown, what: string): Uint8Array {
-  if (typeof s !== 'string' || !HEX_ID.test(s)) throw new ApiError('BAD_ID', `${what} must be 64 hex characters, got ${JSON.stringify(s)}`);
+  if (typeof s !== 'string' || !HEX_ID.test(s)) throw new ApiError('BAD_ID', `${what} must be 64 hex characters, got ${showValue(s)}`);
   return hexToHash(s.toLowerCase());
 }
 

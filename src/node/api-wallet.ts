@@ -6,7 +6,7 @@
  * @module
  */
 import { bytesToHex, equalBytes, hashToHex, txSize, type TxPayload } from '../chain/index.ts';
-import { ApiError } from './errors.ts';
+import { ApiError, showValue } from './errors.ts';
 import type { ApiContext, ApiOutboxEntry, ApiTxIntent, TabchainApiExtended } from './api.ts';
 import {
   apiMethod as api,
@@ -84,7 +84,7 @@ function intentPayload(i: ApiTxIntent, prefix: string): TxPayload {
     case 'cancelOffer':
       return { kind: 'offer.cancel', offerId: parseId(i.offerId, 'offerId') };
     default:
-      throw new ApiError('BAD_INPUT', `previewTx: unknown kind ${JSON.stringify((i as { kind?: unknown }).kind)}`);
+      throw new ApiError('BAD_INPUT', `previewTx: unknown kind ${showValue((i as { kind?: unknown }).kind)}`);
   }
 }
 

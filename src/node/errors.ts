@@ -84,6 +84,27 @@ export class ApiError extends Error {
 }
 
 /**
+ * A caller's value as text for a refusal's message, never throwing: JSON.stringify throws for a
+ * bigint or a circular object, and String for a null-prototype object, so printing the value
+ * must not turn a BAD_AMOUNT into a TypeError. Strings are quoted.
+ * @example showValue(5n) // '5n'
+ */
+export function showValue(v: unknown): string {
+  try {
+    if (typeof v === 'string') return JSON.stringify(v);
+    if (typeof v === 'bigint') return `${v}n`;
+    if (typeof v !== 'object' || v === null) return String(v);
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    try {
+      return Object.prototype.toString.call(v);
+    } catch {
+      return `a value of type ${typeof v}`;
+    }
+  }
+}
+
+/**
  * Converts anything thrown below the API into an ApiError, keeping the code of a RuleError, a
  * StorageError or any error with an UPPER_CASE string `code`; anything else becomes `INTERNAL`.
  * @example

@@ -6,7 +6,7 @@
  * @module
  */
 import { bitsToTarget, blockHash, encodeHeader, makeCoinbase, merkleRoot, nextBits, type Block, type BlockHeader, type NetworkParams } from '../src/chain/index.ts';
-import { scan } from '../src/miner/index.ts';
+import { scan } from '../src/miner/default-scan.ts';
 
 /**
  * `n` coinbase-only blocks above genesis, `params.targetSpacing` apart from `firstTime` (default:

@@ -28,7 +28,8 @@ export const RULE_CODES = [
   'TX_TOO_LARGE',
   'WRONG_CHAIN',
   'MALFORMED',
-  // Codes beyond the list in ARCHITECTURE.md, each for a rule that the list does not name.
+  // Codes beyond the first specification's nineteen above, each for a rule that list did not name
+  // (docs/ARCHITECTURE.md §Validation tiers and rule errors lists them all).
   'BAD_PREV', // header's parent is unknown or invalid (header context)
   'BAD_VERSION', // unsupported header version
   'ITEM_EXISTS', // item.create for a (issuer, sku) that already exists

@@ -11,7 +11,7 @@
  * | genesis bits = powLimit bits | 0x1d55e63b (≈ 2^256 / 5·10^7) | 0x1f045e7b (≈ 2^256 / 15,000) | 0x207fffff |
  * | coinbase maturity | 10 | 2 | 2 |
  *
- * Genesis targets come from ARCHITECTURE.md "Networks": main ≈ 10 s for one worker at 5 MH/s
+ * Genesis targets (docs/ARCHITECTURE.md §Networks): main ≈ 10 s for one worker at 5 MH/s
  * (5·10^7 expected hashes), dev ≈ 0.05 s for one JS worker at ~0.3 MH/s (15,000 hashes). The
  * test network's genesis and powLimit are regtest's 0x207fffff: each hash meets the target with
  * probability ~1/2, so tests can mine real blocks in microseconds.

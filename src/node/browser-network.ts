@@ -35,7 +35,7 @@ export interface BrowserNetworkOptions {
   bootstrap?: BootstrapInfo | null;
   /** STUN/TURN servers; default: the bootstrap document's, else none (see transports-browser.ts). */
   iceServers?: RTCIceServer[];
-  /** Direct peers wanted (default 8, ARCHITECTURE "Browser node"). */
+  /** Direct peers wanted (default 8, docs/ARCHITECTURE.md §Peer manager). */
   targetPeers?: number;
   /**
    * Period of discovery announcements, ms (default 5 s). Tabs also announce at once when their

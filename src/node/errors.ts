@@ -3,7 +3,7 @@
  *
  * Every failure a caller of the API sees is an {@link ApiError} with a stable `code`: the
  * RuleError code when a consensus rule refused the transaction (`INSUFFICIENT_FUNDS`,
- * `LOTS_EXCEEDED`, …), the StorageError code when storage failed (`QUOTA`, `LOCKED`, …), or one of
+ * `LOTS_EXCEEDED`, …), the StorageError code when storage failed (`QUOTA_EXCEEDED`, `LOCKED`, …), or one of
  * the API's own {@link API_CODES} for bad input and wallet conditions. The code is also the first
  * word of the message (`"BAD_AMOUNT: …"`), because an Error that crosses a structured-clone
  * boundary (Playwright's `page.evaluate`, a worker) keeps its message but loses extra fields.
@@ -80,6 +80,27 @@ export class ApiError extends Error {
     super(message ? (message.startsWith(`${code}:`) ? message : `${code}: ${message}`) : code, opts);
     this.code = code;
     if (opts?.details) this.details = opts.details;
+  }
+}
+
+/**
+ * A caller's value as text for a refusal's message, never throwing: JSON.stringify throws for a
+ * bigint or a circular object, and String for a null-prototype object, so printing the value
+ * must not turn a BAD_AMOUNT into a TypeError. Strings are quoted.
+ * @example showValue(5n) // '5n'
+ */
+export function showValue(v: unknown): string {
+  try {
+    if (typeof v === 'string') return JSON.stringify(v);
+    if (typeof v === 'bigint') return `${v}n`;
+    if (typeof v !== 'object' || v === null) return String(v);
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    try {
+      return Object.prototype.toString.call(v);
+    } catch {
+      return `a value of type ${typeof v}`;
+    }
   }
 }
 

@@ -1,10 +1,10 @@
 /**
  * The read-only "explorer" part of the extended automation API: what the page's explorer, chain
- * view, market and header bar need beyond ARCHITECTURE.md's `TabchainApi` — blocks by hash or
- * height with their header fields and transactions, transaction detail, an address view, the
- * recent header tree including side branches (from the node's HeaderIndex), difficulty and the
- * expected work per block, every item on the chain, the mempool, search, an event subscription
- * and the browser's profile list.
+ * view, market and header bar need beyond the core `TabchainApi` (api.ts; docs/ARCHITECTURE.md
+ * §The window.tabchain API) — blocks by hash or height with their header fields and
+ * transactions, transaction detail, an address view, the recent header tree including side
+ * branches (from the node's HeaderIndex), difficulty and the expected work per block, every item
+ * on the chain, the mempool, search, an event subscription and the browser's profile list.
  *
  * Same conventions as api.ts: JSON-serialisable results, ids in display hex, u64 amounts and
  * quantities as decimal strings, failures as ApiError (bad input: BAD_ID / BAD_ADDRESS /
@@ -37,7 +37,7 @@ import {
   type Offer,
   type Transaction,
 } from '../chain/index.ts';
-import { ApiError, toApiError } from './errors.ts';
+import { ApiError, showValue, toApiError } from './errors.ts';
 import type { Emitter, NodeEvents } from './events.ts';
 import type { OutboxEntry } from './outbox.ts';
 
@@ -375,7 +375,7 @@ export const SEARCH_MAX_HITS = 20;
 const SHORT_ID = /^([0-9a-f]{6,64})(?:(?:…|\.\.\.)([0-9a-f]{1,58}))?$/;
 
 function checkId(s: unknown, what: string): string {
-  if (typeof s !== 'string' || !HEX_ID.test(s)) throw new ApiError('BAD_ID', `${what} must be 64 hex characters, got ${JSON.stringify(s)}`);
+  if (typeof s !== 'string' || !HEX_ID.test(s)) throw new ApiError('BAD_ID', `${what} must be 64 hex characters, got ${showValue(s)}`);
   return s.toLowerCase();
 }
 
@@ -704,7 +704,7 @@ export function createExplorerApi(deps: ExplorerDeps): ExplorerApi {
     }),
 
     addressView: api(async (address: string, opts?: { blocks?: number }) => {
-      if (typeof address !== 'string' || !isAddress(address, prefix)) throw new ApiError('BAD_ADDRESS', `not a ${prefix} address: ${JSON.stringify(address)}`);
+      if (typeof address !== 'string' || !isAddress(address, prefix)) throw new ApiError('BAD_ADDRESS', `not a ${prefix} address: ${showValue(address)}`);
       const pub = decodeAddress(address, prefix);
       const blocks = boundedInt(opts?.blocks, 'blocks', 1, 1000, 200);
       const acc = node.state.account(pub);

@@ -4,9 +4,10 @@
  *
  * Frame = u32 little-endian payload length, then the payload. Little-endian like every integer of
  * the chain codec; fixed width so that the decoder knows after exactly 4 bytes whether a frame is
- * acceptable. A length above the maximum (2 MiB by default, ARCHITECTURE "Protocols") is rejected
- * with {@link FrameTooLargeError} the moment the prefix is read, before a single payload byte is
- * buffered: a peer cannot make us hold more than `max + 3` bytes by announcing a huge frame.
+ * acceptable. A length above the maximum (2 MiB by default, docs/ARCHITECTURE.md §Sync protocol)
+ * is rejected with {@link FrameTooLargeError} the moment the prefix is read, before a single
+ * payload byte is buffered: a peer cannot make us hold more than `max + 3` bytes by announcing a
+ * huge frame.
  *
  * Pure functions over Uint8Array chunks, with no knowledge of the carrier: the libp2p adapter feeds
  * stream chunks in, and a BroadcastChannel or MessagePort carrier (which keeps message boundaries

@@ -1,7 +1,7 @@
 /**
  * Block and transaction gossip over gossipsub: subscription to `/tabchain/<net>/blocks/1` and
  * `/tabchain/<net>/txs/1`, validators that run every message through the node's one block / tx
- * path BEFORE gossipsub forwards it (ARCHITECTURE "Protocols"), and publishing.
+ * path BEFORE gossipsub forwards it (docs/ARCHITECTURE.md §Gossip), and publishing.
  *
  * Verdicts (gossipsub: Accept = deliver and forward, Ignore = drop quietly, Reject = drop and
  * lower the sender's gossipsub score; we also charge our own {@link PeerScores} through the gate):

@@ -60,7 +60,7 @@ export interface Libp2pNodeOptions {
   network: string;
   /** The platform's transports (transports-node.ts, or the browser's). */
   transports: NonNullable<Libp2pOptions['transports']>;
-  /** Listen addresses. Default none (dial only). Node: `['/ip4/127.0.0.1/tcp/0']`; browser: `['/p2p-circuit', '/webrtc']`. */
+  /** Listen addresses. Default none (dial only). Node: `defaultNodeListen()` (TCP and WebSockets on 127.0.0.1, plus `/p2p-circuit` behind a relay); browser: `['/p2p-circuit', '/webrtc']`. */
   listen?: string[];
   /** Identity; a fresh one if absent. */
   privateKey?: PrivateKey;

@@ -6,7 +6,7 @@
  * recovers towards 0 over time with a half-life, like gossipsub's score decay, so a peer that
  * timed out a few times an hour ago starts clean again. When a score falls to `-banThreshold` or
  * below the peer is banned: the node disconnects it and the connection gater refuses it, inbound
- * and outbound, for `banMs` (10 minutes, ARCHITECTURE "Peer scoring").
+ * and outbound, for `banMs` (10 minutes, docs/ARCHITECTURE.md §Peer scoring).
  *
  * Pure: time comes from the caller (`now` in ms) or an injectable clock, there are no timers, and
  * peers are plain string ids (`peerId.toString()`), so this module runs in tests without libp2p.

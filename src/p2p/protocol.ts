@@ -1,8 +1,8 @@
 /**
  * Protocol ids and gossip topics of one tabchain network, `/tabchain/<network>/<name>/<version>`
- * (ARCHITECTURE "Protocols"). The network name is part of every id, so nodes of different networks
- * (main, dev, test) never negotiate a stream or share a gossip topic even when they meet on the
- * same relay.
+ * (docs/ARCHITECTURE.md §The libp2p stack and transports). The network name is part of every id,
+ * so nodes of different networks (main, dev, test) never negotiate a stream or share a gossip
+ * topic even when they meet on the same relay.
  *
  * This file has no imports so that the relay (which may import nothing else from src/) can use it.
  * @module

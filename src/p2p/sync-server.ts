@@ -8,8 +8,9 @@
  * - `getHeaders` → headers after the locator's fork point along the active chain, at most `max`
  *   (≤ 2000), stopping after `stopHash`;
  * - `getBlocks` → the bodies we have, in request order, as many as fit one message; the others
- *   in `notFound`. Only blocks of the active chain are served (like Core, which serves only
- *   blocks it validated): a body we stored but did not connect might be invalid.
+ *   in `notFound`; a hash asked for twice is answered once. Only blocks of the active chain are
+ *   served (like Core, which serves only blocks it validated): a body we stored but did not
+ *   connect might be invalid.
  * @module
  */
 import { hashToHex, type HeaderEntry, type HeaderIndex, type NetworkParams, type BlockHeader } from '../chain/index.ts';
@@ -49,7 +50,13 @@ export async function handleSyncRequest(req: SyncRequest, view: ChainView, onErr
         const bodies = await view.getBlocks(req.hashes);
         const found: Uint8Array[] = [];
         const notFound: Uint8Array[] = [];
+        // A hash asked for twice is answered once, in one list: a block also listed as notFound
+        // contradicts itself, and the requester's checkResponse refuses it as unsolicited.
+        const answered = new Set<string>();
         req.hashes.forEach((h, i) => {
+          const key = hashToHex(h);
+          if (answered.has(key)) return;
+          answered.add(key);
           const body = bodies[i];
           if (body === undefined || body.length > MAX_BLOCK_BYTES) notFound.push(h);
           else found.push(body);

@@ -1,8 +1,9 @@
 /**
- * The browser's libp2p transports and the address order a tab dials in (ARCHITECTURE "Browser
- * node"): WebRTC for direct tab-to-tab connections, WebSockets to reach the relay, and circuit
- * relay v2 — both to reserve a slot on the relay (so other tabs can reach us) and to carry the
- * WebRTC signalling (SDP offer/answer, ICE candidates) before the direct connection exists.
+ * The browser's libp2p transports and the address order a tab dials in (docs/ARCHITECTURE.md
+ * §The libp2p stack and transports): WebRTC for direct tab-to-tab connections, WebSockets to reach
+ * the relay, and circuit relay v2 — both to reserve a slot on the relay (so other tabs can reach
+ * us) and to carry the WebRTC signalling (SDP offer/answer, ICE candidates) before the direct
+ * connection exists.
  *
  * Browser only: it imports @libp2p/webrtc, whose Node build needs node-datachannel. Node nodes use
  * transports-node.ts.

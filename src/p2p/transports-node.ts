@@ -6,8 +6,9 @@
  * Node only: it imports @libp2p/tcp, which needs node:net. The browser has its own list (WebRTC,
  * WebSockets, circuit relay); nothing common imports this file.
  *
- * WebRTC in Node would need the native node-datachannel module; it is not installed, so a Node
- * node reaches tabs over WebSockets or through the relay.
+ * WebRTC in Node would go through the native node-datachannel module (installed with
+ * @libp2p/webrtc, as a per-platform prebuilt binary) — it is not used: a Node node reaches tabs
+ * over WebSockets or through the relay.
  * @module
  */
 import { tcp } from '@libp2p/tcp';

@@ -6,7 +6,7 @@
  * `LevelStore` (headless Node node, `--data DIR`, LevelDB via classic-level; import it from
  * `src/storage/level-store.ts` directly — it is Node-only and not re-exported by the index).
  *
- * Durability model (ARCHITECTURE.md "Storage"): connecting or disconnecting a block — body, undo
+ * Durability model (docs/ARCHITECTURE.md §Storage): connecting or disconnecting a block — body, undo
  * record, state changes and tip — is ONE atomic write (several blocks may share one write:
  * {@link ChainStore.connectBlocks}), so a tab killed at any moment reopens with a tip and a state
  * from the same transaction. Opening reads the tip, the header index and the

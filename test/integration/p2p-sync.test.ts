@@ -94,7 +94,7 @@ describe('tabchainSync between two libp2p nodes', () => {
       const prefix = new Uint8Array(4);
       new DataView(prefix.buffer).setUint32(0, 3 * 1024 * 1024, true);
       const { closed } = await raw(prefix);
-      expect(await closed).toBeDefined(); // reset by the server
+      expect(await closed).toMatchObject({ name: 'StreamResetError' }); // reset by the server
       expect(lastOffence()).toEqual({ peer: client.peerId.toString(), offence: 'oversizedFrame' });
     });
 
@@ -102,7 +102,7 @@ describe('tabchainSync between two libp2p nodes', () => {
       const prefix = new Uint8Array(4);
       new DataView(prefix.buffer).setUint32(0, MAX_REQUEST_BYTES + 1, true);
       const { closed } = await raw(prefix);
-      expect(await closed).toBeDefined();
+      expect(await closed).toMatchObject({ name: 'StreamResetError' });
       expect(lastOffence()).toEqual({ peer: client.peerId.toString(), offence: 'oversizedFrame' });
     });
 

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { COIN, bytesToHex, encodeAddress, generatePrivateKey, hashToHex, itemIdFor, publicKeyOf } from '../../src/chain/index.ts';
 import { createTabchainApi, deferTabchainApi, type TabchainApiExtended } from '../../src/node/api.ts';
+import { parseAmount, parseId, parseLots, parseQuantity } from '../../src/node/api-input.ts';
 import { ApiError } from '../../src/node/errors.ts';
 import { codeOf, params, startRig, stopAll, type Profile, type Rig } from './helpers/wallet-node.ts';
 
@@ -171,6 +172,31 @@ describe('coins', () => {
     }
     // The largest amount parses (and is then refused by the rules, not by the parser).
     await expectRefused(rig, A, A.api.send(to, '9223372036854775807'), 'INSUFFICIENT_FUNDS');
+  });
+
+  it('refuses a bigint, a symbol, a null-prototype or a circular object with the parser\'s own code, not a TypeError', async () => {
+    // Found by the fuzzer (test/fuzz/inputs.fuzz.test.ts): the refusal's message printed the value
+    // with JSON.stringify / String, which throw for these, so a script calling send(to, 5n) got
+    // INTERNAL "Do not know how to serialize a BigInt" instead of BAD_AMOUNT.
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const odd: unknown[] = [5n, Symbol('x'), Object.create(null), circular];
+    for (const v of odd) {
+      for (const [parse, code] of [[() => parseAmount(v), 'BAD_AMOUNT'], [() => parseQuantity(v), 'BAD_AMOUNT'], [() => parseLots(v), 'BAD_AMOUNT'], [() => parseId(v, 'txid'), 'BAD_ID']] as const) {
+        let thrown: unknown;
+        try {
+          parse();
+        } catch (e) {
+          thrown = e;
+        }
+        expect(thrown).toBeInstanceOf(ApiError);
+        expect((thrown as ApiError).code).toBe(code);
+      }
+    }
+    const { rig, A, B } = await funded(3);
+    await expectRefused(rig, A, A.api.send(B.wallet.address, 5n as unknown as string), 'BAD_AMOUNT');
+    expect(await codeOf(A.api.txStatus(5n as unknown as string))).toBe('BAD_ID');
+    expect(await codeOf(A.api.block(5n as unknown as string))).toBe('BAD_ID');
   });
 
   it('picks consecutive nonces for transactions sent before any confirms, and the minimum fee', async () => {

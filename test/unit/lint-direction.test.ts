@@ -24,6 +24,12 @@ describe('dependency-direction lint', () => {
     expect(await lint("import { a } from '../node/full-node.ts';\nexport const y = a;\n", 'src/storage/example.ts')).toContain('no-restricted-imports');
   });
 
+  it('rejects a top-level await in src/ (it would delay window.tabchain past the page load)', async () => {
+    expect(await lint('declare const f: () => Promise<number>;\nexport const x = await f();\n', 'src/miner/example.ts')).toContain('no-restricted-syntax');
+    expect(await lint('declare const f: () => Promise<number>;\nawait f();\n', 'src/node/example.ts')).toContain('no-restricted-syntax');
+    expect(await lint('declare const f: () => Promise<number>;\nexport const g = async () => await f();\n', 'src/node/example.ts')).toEqual([]);
+  });
+
   it('rejects an async predicate in Playwright waitForFunction (it would pass at once)', async () => {
     const code = (fn: string) => `declare const page: { waitForFunction(f: unknown): Promise<void> };\nexport const w = () => page.waitForFunction(${fn});\n`;
     expect(await lint(code('async () => false'), 'test/e2e/example.ts')).toContain('no-restricted-syntax');

@@ -8,6 +8,7 @@
  * the place of a ready one.
  */
 import { describe, expect, it } from 'vitest';
+import { ruleCodeOf as codeOf } from '../support/codes.ts';
 import fc from 'fast-check';
 import { DEFAULT_MEMPOOL_MAX_FUTURE_PER_SENDER, Mempool, type MempoolAddContext } from '../../src/chain/mempool.ts';
 import { RuleError, type RuleCode } from '../../src/chain/errors.ts';
@@ -35,15 +36,6 @@ function feeAt(chain: ChainBuilder, times: bigint): bigint {
   return times * chain.params.minFeePerByte * BigInt(txSize(transfer(chain, alice, 1, 1n)));
 }
 
-function codeOf(f: () => unknown): RuleCode | 'OK' {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof RuleError) return e.code;
-    throw e;
-  }
-  return 'OK';
-}
 
 /** Adds every tx, returning the codes ('OK' when added). */
 function addAll(pool: Mempool, chain: ChainBuilder, txs: Transaction[]): (RuleCode | 'OK')[] {

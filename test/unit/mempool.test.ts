@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ruleCodeOf as codeOf } from '../support/codes.ts';
 import fc from 'fast-check';
 import { Mempool, type MempoolAddContext } from '../../src/chain/mempool.ts';
 import { RuleError, type RuleCode } from '../../src/chain/errors.ts';
@@ -19,15 +20,6 @@ function transfer(chain: ChainBuilder, from: Wallet, nonce: number, amount: bigi
   return chain.sign(from, { kind: 'transfer', to: to.pub, amount }, { nonce, fee });
 }
 
-function codeOf(f: () => unknown): RuleCode | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof RuleError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 /** Funded chain: alice, bob, carol each hold 50 TAB spendable. */
 function setup() {

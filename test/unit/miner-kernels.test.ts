@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { bitsToTarget } from '../../src/chain/pow.ts';
-import { createScanner, bestScanner, scan, scanKind, SCANNER_KINDS, type Scanner } from '../../src/miner/index.ts';
+import { createScanner, bestScanner, SCANNER_KINDS, type Scanner } from '../../src/miner/index.ts';
+import { scan, scanKind } from '../../src/miner/default-scan.ts';
 
 // The reference: the straightforward definition, with @noble/hashes only.
 function hashValue(header80: Uint8Array, nonce: number): bigint {

@@ -4,6 +4,7 @@
  * as runs; a lost status or headers answer from the only peer ahead is asked again within seconds.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitUntil } from '../support/wait.ts';
 import { hashToHex } from '../../src/chain/index.ts';
 import { FullNode } from '../../src/node/full-node.ts';
 import { chainAccessOf } from '../../src/node/networking.ts';
@@ -48,14 +49,6 @@ function startSync(node: FullNode, gate = new PeerGate()): SyncManager {
   return sync;
 }
 
-async function until(cond: () => boolean, what: string | (() => string), ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('SyncManager', () => {
   it('bodies answered out of order by two peers reach the node in chain order, as runs of blocks', async () => {
     const served = servedChain(300);
@@ -75,7 +68,7 @@ describe('SyncManager', () => {
     const sync = startSync(node);
     sync.addVirtualPeer('fast', clientFor(served));
     sync.addVirtualPeer('slow', slow);
-    await until(() => node.height === 300, `height 300 (now ${node.height})`, 20_000);
+    await waitUntil(() => node.height === 300, `height 300 (now ${node.height})`, 20_000);
     expect(hashToHex(node.tip.hash)).toBe(hashToHex(served.builder.tip.hash));
     expect(writes.putBlock).toBe(0); // no body stored aside and read back
     expect(writes.connectBlocks).toBeLessThan(300 / 4);
@@ -101,7 +94,7 @@ describe('SyncManager', () => {
     };
     startSync(node).addVirtualPeer('flaky', flaky);
     // The status poll is a minute away: only the retry can bring the chain in this soon.
-    await until(() => node.height === 50, () => `height 50 (now ${node.height}, ${statusCalls} status and ${calls} headers requests)`, 15_000);
+    await waitUntil(() => node.height === 50, () => `height 50 (now ${node.height}, ${statusCalls} status and ${calls} headers requests)`, 15_000);
     expect(statusCalls).toBeGreaterThanOrEqual(2);
     expect(calls).toBeGreaterThanOrEqual(2);
   });
@@ -126,7 +119,7 @@ describe('SyncManager', () => {
     const sync = startSync(node, gate);
     sync.addVirtualPeer('busy', busy);
     // The status poll is a minute away: only a retry after BUSY can bring the chain in this soon.
-    await until(() => node.height === 80, `height 80 (now ${node.height}, ${calls.headers} headers and ${calls.blocks} blocks requests)`, 15_000);
+    await waitUntil(() => node.height === 80, `height 80 (now ${node.height}, ${calls.headers} headers and ${calls.blocks} blocks requests)`, 15_000);
     expect(gate.scores.score('busy')).toBe(0);
   });
 });

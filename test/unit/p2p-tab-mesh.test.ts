@@ -4,6 +4,7 @@
  * the gossip validators, drop repeats, score misbehaviour, and honour the isolate switch.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitUntil } from '../support/wait.ts';
 import { blockHash, concatBytes, encodeBlock, encodeHeader, encodeTx, hashToHex, hexToHash, NETWORKS, txid } from '../../src/chain/index.ts';
 import { decodeMessage, encodeMessage } from '../../src/p2p/messages.ts';
 import type { SyncClient } from '../../src/p2p/sync-client.ts';
@@ -76,14 +77,6 @@ afterEach(async () => {
   for (const n of nodes.splice(0)) await n.stop();
 });
 
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('tab mesh', () => {
   it('has one channel per network', () => {
     expect(meshChannelName('dev')).toBe('tabchain-dev-mesh');
@@ -103,10 +96,10 @@ describe('tab mesh', () => {
     const c = await openTab('tab-c', name);
     for (const t of [a, b, c]) t.mesh.start();
     // Presence: everyone knows everyone (hello answered by 'present', point-to-point).
-    await until(() => [a, b, c].every((t) => t.mesh.peerIds().length === 2), 'presence');
+    await waitUntil(() => [a, b, c].every((t) => t.mesh.peerIds().length === 2), 'presence');
     expect(b.mesh.peerIds().sort()).toEqual(['tab-a', 'tab-c']);
     // Sync through the same SyncManager, over the mesh's virtual peers.
-    await until(() => b.node.height === a.node.height && c.node.height === a.node.height, 'sync');
+    await waitUntil(() => b.node.height === a.node.height && c.node.height === a.node.height, 'sync');
     expect(hashToHex(b.node.tip.hash)).toBe(hashToHex(a.node.tip.hash));
 
     // A transaction of a's, announced once, reaches both others' mempools.
@@ -114,7 +107,7 @@ describe('tab mesh', () => {
     expect((await a.node.processTx(tx, 'local')).status).toBe('accepted');
     expect(a.mesh.broadcastTx(encodeTx(tx))).toBe(2);
     const id = hashToHex(txid(tx));
-    await until(() => b.node.mempool.has(id) && c.node.mempool.has(id), 'tx gossip');
+    await waitUntil(() => b.node.mempool.has(id) && c.node.mempool.has(id), 'tx gossip');
     // Announced again at once (it also came over WebRTC, say): dropped before the node.
     const txsSeen = b.processed.txs;
     a.mesh.broadcastTx(encodeTx(tx));
@@ -127,7 +120,7 @@ describe('tab mesh', () => {
     const bytes = (await b.node.store.getBlock(hexToHash(hash)))!;
     const before = a.processed.blocks;
     b.mesh.broadcastBlock(bytes);
-    await until(() => hashToHex(a.node.tip.hash) === hash && hashToHex(c.node.tip.hash) === hash, 'block gossip');
+    await waitUntil(() => hashToHex(a.node.tip.hash) === hash && hashToHex(c.node.tip.hash) === hash, 'block gossip');
     expect(a.node.mempool.has(id)).toBe(false); // confirmed by b's block
 
     // The same block again (as if it also came over WebRTC and b re-announced it): dropped
@@ -146,13 +139,13 @@ describe('tab mesh', () => {
     const b = await openTab('tab-b', name);
     a.mesh.start();
     b.mesh.start();
-    await until(() => a.mesh.peerIds().length === 1 && b.mesh.peerIds().length === 1, 'presence');
+    await waitUntil(() => a.mesh.peerIds().length === 1 && b.mesh.peerIds().length === 1, 'presence');
     // b sends a block whose proof of work is wrong: an invalid block bans, as over gossipsub.
     const builder = new ChainBuilder(params);
     const bad = builder.build([]);
     bad.header = { ...bad.header, nonce: bad.header.nonce + 1 };
     b.mesh.broadcastBlock(encodeBlock(bad));
-    await until(() => a.gate.denies(meshPeerKey('tab-b')), 'ban');
+    await waitUntil(() => a.gate.denies(meshPeerKey('tab-b')), 'ban');
     expect(a.gate.denies('tab-b')).toBe(false); // the mesh identity, not a libp2p peer id
     expect(a.mesh.peerIds()).toEqual([]);
     // Its later messages are ignored: no re-join.
@@ -163,9 +156,9 @@ describe('tab mesh', () => {
     // A third tab joins and leaves cleanly (bye on stop).
     const c = await openTab('tab-c', name);
     c.mesh.start();
-    await until(() => a.mesh.peerIds().includes('tab-c'), 'join');
+    await waitUntil(() => a.mesh.peerIds().includes('tab-c'), 'join');
     c.mesh.stop();
-    await until(() => !a.mesh.peerIds().includes('tab-c'), 'bye');
+    await waitUntil(() => !a.mesh.peerIds().includes('tab-c'), 'bye');
     expect(a.sync.peerIds()).not.toContain(meshPeerKey('tab-c'));
   });
 
@@ -175,9 +168,9 @@ describe('tab mesh', () => {
     const b = await openTab('tab-b', name);
     a.mesh.start();
     b.mesh.start();
-    await until(() => a.mesh.peerIds().length === 1, 'presence');
+    await waitUntil(() => a.mesh.peerIds().length === 1, 'presence');
     a.mesh.setIsolated(true);
-    await until(() => b.mesh.peerIds().length === 0, 'b sees a leave');
+    await waitUntil(() => b.mesh.peerIds().length === 0, 'b sees a leave');
     expect(a.mesh.peerIds()).toEqual([]);
     expect(a.sync.peerIds()).toEqual([]);
     // b mines meanwhile: a does not hear it.
@@ -189,7 +182,7 @@ describe('tab mesh', () => {
     expect(a.mesh.peerIds()).toEqual([]);
     // Switched off: they meet again and a catches up by sync.
     a.mesh.setIsolated(false);
-    await until(() => a.node.height === 1, 'catch-up after isolation');
+    await waitUntil(() => a.node.height === 1, 'catch-up after isolation');
     expect(hashToHex(a.node.tip.hash)).toBe(hash);
   });
 
@@ -199,7 +192,7 @@ describe('tab mesh', () => {
     const b = await openTab('tab-b', name);
     a.mesh.start();
     b.mesh.start();
-    await until(() => a.sync.peerIds().includes(meshPeerKey('tab-b')), 'mesh peer in sync');
+    await waitUntil(() => a.sync.peerIds().includes(meshPeerKey('tab-b')), 'mesh peer in sync');
     // The mesh identity is its own key: a libp2p connection to the same id comes and goes
     // without touching it (and a mesh message never speaks for the libp2p peer).
     expect(a.sync.peerIds()).not.toContain('tab-b');
@@ -210,7 +203,7 @@ describe('tab mesh', () => {
     // The libp2p connection is back, the tab leaves the mesh: the libp2p peer stays.
     a.sync.addPeer({ toString: () => 'tab-b' } as Parameters<SyncManager['addPeer']>[0]);
     b.mesh.stop();
-    await until(() => a.mesh.peerIds().length === 0, 'bye');
+    await waitUntil(() => a.mesh.peerIds().length === 0, 'bye');
     expect(a.sync.peerIds()).toEqual(['tab-b']);
   });
 });
@@ -268,7 +261,7 @@ describe('tab mesh against spoofed identities (same-origin code posting on the c
       hand.deliver({ v: 1, kind: 'hello', from: relayId.toString() });
       for (let i = 0; i < 2; i++) hand.deliver({ v: 1, kind: 'block', from: relayId.toString(), data: new Uint8Array(10) });
       hand.deliver({ v: 1, kind: 'heartbeat', from: relayId.toString() });
-      await until(() => mesh.peerIds().length === 0, 'the spoofing mesh identity dropped');
+      await waitUntil(() => mesh.peerIds().length === 0, 'the spoofing mesh identity dropped');
       // The libp2p view: the relay is neither denied nor scored, and the gater refuses nothing.
       expect(a.gate.denies(relayId.toString())).toBe(false);
       expect(a.gate.denies(meshPeerKey(relayId.toString()))).toBe(true);

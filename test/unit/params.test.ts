@@ -99,7 +99,7 @@ describe.each(ALL.map((p) => [p.name, p] as [string, NetworkParams]))('network %
   });
 });
 
-describe('the networks of ARCHITECTURE.md', () => {
+describe('the networks of docs/ARCHITECTURE.md', () => {
   it('main: 10 s blocks, 1 h half-life, maturity 10, genesis ≈ 10 s at 5 MH/s, powLimit = genesis target', () => {
     const p = NETWORKS.main;
     expect([p.targetSpacing, p.asertHalfLife, p.coinbaseMaturity, p.addressPrefix]).toEqual([10, 3600, 10, 'tab']);

@@ -4,8 +4,9 @@
  * RULE_CODES has a row, so a new code cannot be added without a test.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ruleCodeOf as codeOf } from '../support/codes.ts';
 import { decodeBlock, encodeBlock } from '../../src/chain/block.ts';
-import { RULE_CODES, RuleError } from '../../src/chain/errors.ts';
+import { RULE_CODES } from '../../src/chain/errors.ts';
 import type { RuleCode } from '../../src/chain/errors.ts';
 import { decodeAddress, encodeAddress } from '../../src/chain/keys.ts';
 import { NETWORKS, blockReward } from '../../src/chain/params.ts';
@@ -204,15 +205,6 @@ const CASES: Case[] = [
   { code: 'BAD_ADDRESS', name: 'address of another network', run: () => decodeAddress(encodeAddress(alice.pub, 'tabdev'), params.addressPrefix) },
 ];
 
-function codeOf(fn: () => unknown): RuleCode | 'no error' {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof RuleError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 describe('every rule raises its code and leaves the state unchanged', () => {
   it('the unbroken versions are valid', () => {

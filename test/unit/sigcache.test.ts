@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NETWORKS, RuleError, SignatureCache, checkBlockStructure, checkTxSanity, encodeTx, makeCoinbase, merkleRoot, signTx, txLeafHash, type Transaction } from '../../src/chain/index.ts';
+import { ruleCodeOf as codeOf } from '../support/codes.ts';
+import { NETWORKS, SignatureCache, checkBlockStructure, checkTxSanity, encodeTx, makeCoinbase, merkleRoot, signTx, txLeafHash, type Transaction } from '../../src/chain/index.ts';
 import { wallet } from './helpers/chain-builder.ts';
 
 const params = NETWORKS.test;
@@ -10,14 +11,6 @@ function transfer(amount: bigint): Transaction {
   return signTx({ chainId: params.chainId, kind: 'transfer', from: alice.pub, nonce: 1, fee: 1_000n, to: bob.pub, amount }, alice.priv);
 }
 
-const codeOf = (fn: () => void): string | undefined => {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof RuleError ? e.code : String(e);
-  }
-  return undefined;
-};
 
 describe('SignatureCache', () => {
   it('remembers a transaction whose signature verified, by its complete bytes', () => {

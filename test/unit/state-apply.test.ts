@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ruleCodeOf as codeOf } from '../support/codes.ts';
 import { applyBlock, applyTx, undoBlock } from '../../src/chain/apply.ts';
 import { hexToBytes } from '../../src/chain/bytes.ts';
-import { RuleError } from '../../src/chain/errors.ts';
 import { blockHash } from '../../src/chain/header.ts';
 import { NETWORKS, blockReward } from '../../src/chain/params.ts';
 import { ChainState, accountKey, holdingKey, itemKey, maturingKey, offerKey } from '../../src/chain/state.ts';
@@ -15,15 +15,6 @@ const params = NETWORKS.test;
 const REWARD = blockReward(params, 1);
 const [alice, bob, carol] = wallets(3);
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof RuleError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 const acct = (balance: bigint, nonce = 0, immature = 0n): StateEntry => ({ type: 'account', value: { balance, immature, nonce } });
 

@@ -5,6 +5,7 @@
 import './storage-fixtures.ts'; // fake-indexeddb globals
 import { IDBFactory, forceCloseDatabase } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
+import { storageCodeOf as codeOf } from '../support/codes.ts';
 import type { StateEntry } from '../../src/chain/types.ts';
 import { StorageError } from '../../src/storage/errors.ts';
 import { IDB_MIGRATIONS, IDB_SCHEMA_VERSION, IdbStore, profileDatabaseName, type IdbMigration } from '../../src/storage/idb-store.ts';
@@ -28,12 +29,6 @@ function rawPut(db: IDBDatabase, store: string, key: string, value: unknown): Pr
   });
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string | null> {
-  return p.then(
-    () => null,
-    (e: unknown) => (e instanceof StorageError ? e.code : `not a StorageError: ${String(e)}`),
-  );
-}
 
 describe('IdbStore', () => {
   it('uses one database per network and profile, with the eight object stores', async () => {

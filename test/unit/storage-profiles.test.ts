@@ -5,8 +5,8 @@
 import './storage-fixtures.ts'; // fake-indexeddb globals
 import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
+import { storageCodeOf as codeOf } from '../support/codes.ts';
 import type { StateEntry } from '../../src/chain/types.ts';
-import { StorageError } from '../../src/storage/errors.ts';
 import { IdbStore } from '../../src/storage/idb-store.ts';
 import { ProfileManager, profileLockName, sessionKey, type LockManagerLike, type SessionStorageLike } from '../../src/storage/profiles.ts';
 import { hashOf, makeUndo, stateEntry } from './storage-fixtures.ts';
@@ -61,12 +61,6 @@ function browser() {
   return { indexedDB, locks, tab };
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string | null> {
-  return p.then(
-    () => null,
-    (e: unknown) => (e instanceof StorageError ? e.code : `not a StorageError: ${String(e)}`),
-  );
-}
 
 describe('profiles', () => {
   it('a first visit creates a profile, remembers it in sessionStorage and holds its Web Lock', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ruleCodeOf as codeOf } from '../support/codes.ts';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ import {
 import { DEFAULT_BLOCK_LIMITS, blockSize, computeMerkle, decodeBlock, encodeBlock, merkleRoot, txLeafHash } from '../../src/chain/block.ts';
 import { encodeHeader } from '../../src/chain/header.ts';
 import { Writer } from '../../src/chain/codec.ts';
-import { DecodeError, RuleError } from '../../src/chain/errors.ts';
+import { DecodeError } from '../../src/chain/errors.ts';
 import { bytesToHex, concatBytes, hexToBytes, reverseBytes } from '../../src/chain/bytes.ts';
 import type { Block, Transaction, TxOfKind, UnsignedTransaction } from '../../src/chain/types.ts';
 import { TEST_KEYS, TX_KINDS, arbBlock, arbHash, arbSaneCoinbase, arbSaneTx, arbTx, arbTxOfKind } from './arbitraries.ts';
@@ -33,15 +34,6 @@ const hex = (s: string) => hexToBytes(s.replace(/\s+/g, ''));
 const fill = (n: number, v: number) => new Uint8Array(n).fill(v);
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof RuleError) return e.code;
-    throw e;
-  }
-  return 'OK';
-}
 
 const [alice, bob] = TEST_KEYS;
 const sign = <T extends UnsignedTransaction>(u: T, key = alice) => signTx(u, key.priv);

@@ -20,11 +20,10 @@ import {
 } from '../../src/chain/index.ts';
 import { IdbStore } from '../../src/storage/idb-store.ts';
 import { MIN_PASSPHRASE_CHARS, decryptWalletBackup, encryptWalletBackup, parseWalletBackup } from '../../src/node/backup.ts';
-import { ApiError } from '../../src/node/errors.ts';
 import { FullNode } from '../../src/node/full-node.ts';
 import { Outbox } from '../../src/node/outbox.ts';
 import { PRIMARY_KEY_ID, Wallet } from '../../src/node/wallet.ts';
-import { FAST_KDF, codeOf as apiCodeOf, params, startRig, stopAll } from './helpers/wallet-node.ts';
+import { FAST_KDF, codeOf, params, startRig, stopAll } from './helpers/wallet-node.ts';
 
 afterEach(stopAll);
 
@@ -33,16 +32,6 @@ const FAST = { kdf: FAST_KDF };
 const PASS = 'correct horse';
 const NET = { network: 'test' as const, addressPrefix: 'tabtest' };
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ApiError);
-    expect((e as Error).message.startsWith((e as ApiError).code)).toBe(true);
-    return (e as ApiError).code;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('wallet backup', () => {
   it('round-trips the secret key through JSON and names the address before decryption', async () => {
@@ -188,10 +177,10 @@ describe('wallet key', () => {
     const secret = generatePrivateKey();
     const backup = await encryptWalletBackup(secret, PASS, NET, FAST);
     const before = A.wallet.address;
-    expect(await apiCodeOf(A.wallet.importBackup(backup, PASS))).toBe('CONFIRM_REQUIRED');
+    expect(await codeOf(A.wallet.importBackup(backup, PASS))).toBe('CONFIRM_REQUIRED');
     expect(A.wallet.address).toBe(before);
     const devBackup = await encryptWalletBackup(secret, PASS, { network: 'dev', addressPrefix: 'tabtest' }, FAST);
-    expect(await apiCodeOf(A.wallet.importBackup(devBackup, PASS, { confirm: true }))).toBe('BAD_BACKUP');
+    expect(await codeOf(A.wallet.importBackup(devBackup, PASS, { confirm: true }))).toBe('BAD_BACKUP');
     expect(await A.wallet.importBackup(JSON.stringify(backup), PASS, { confirm: true })).toEqual({ address: encodeAddress(publicKeyOf(secret), 'tabtest'), previous: before });
     // And the exported backup of the new key decrypts to it.
     const out = await decryptWalletBackup(await A.wallet.exportBackup('again and again', { kdf: FAST_KDF }), 'again and again', 'tabtest');
@@ -223,8 +212,8 @@ describe('wallet builders', () => {
       expect(() => checkTxSanity(tx, params)).not.toThrow(); // chain id, bounds, signature
     }
     expect(A.wallet.build(payloads[0], { fee: 10n ** 6n }).fee).toBe(10n ** 6n);
-    expect(await apiCodeOf(Promise.resolve().then(() => A.wallet.build(payloads[0], { fee: 1n })))).toBe('BAD_FEE');
-    expect(await apiCodeOf(Promise.resolve().then(() => A.wallet.build({ kind: 'item.create', sku: 'bad\u0001', name: 'x', quantity: 1n })))).toBe('BAD_INPUT');
+    expect(await codeOf(Promise.resolve().then(() => A.wallet.build(payloads[0], { fee: 1n })))).toBe('BAD_FEE');
+    expect(await codeOf(Promise.resolve().then(() => A.wallet.build({ kind: 'item.create', sku: 'bad\u0001', name: 'x', quantity: 1n })))).toBe('BAD_INPUT');
   });
 
   it('submit pre-checks against our pending chain and adds nothing when a rule fails', async () => {
@@ -237,8 +226,8 @@ describe('wallet builders', () => {
     const minted = await A.wallet.mintItem(created.itemId, 1n);
     expect(minted.tx.nonce).toBe(2);
     const size = rig.node.mempool.size;
-    expect(await apiCodeOf(A.wallet.burnItem(created.itemId, 4n))).toBe('INSUFFICIENT_FUNDS');
-    expect(await apiCodeOf(A.wallet.acceptOffer(new Uint8Array(32), 1))).toBe('OFFER_NOT_FOUND');
+    expect(await codeOf(A.wallet.burnItem(created.itemId, 4n))).toBe('INSUFFICIENT_FUNDS');
+    expect(await codeOf(A.wallet.acceptOffer(new Uint8Array(32), 1))).toBe('OFFER_NOT_FOUND');
     expect(rig.node.mempool.size).toBe(size);
     expect(A.outbox.pendingTxs().map((t) => hashToHex(txidOf(t)))).toEqual([created.txid, minted.txid]);
   });

@@ -15,6 +15,8 @@ import type { ChainStore } from '../../../src/storage/chain-store.ts';
 import { startRelay, type Relay, type RelayOptions } from '../../../relay/server.ts';
 import { wallet, type Wallet } from '../../unit/helpers/chain-builder.ts';
 
+export { waitUntil } from '../../support/wait.ts';
+
 export interface NetNode {
   name: string;
   node: FullNode;
@@ -61,16 +63,6 @@ export async function startNetNode(name: string, opts: HeadlessNetworkOptions & 
       await node.stop();
     },
   };
-}
-
-/** Polls `cond` until it is true; throws with `what` (evaluated then, if a function) after `timeoutMs`. */
-export async function waitUntil(cond: () => boolean | Promise<boolean>, what: string | (() => string), timeoutMs = 30_000, everyMs = 50): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 /** A relay on a temp dist (dummy index.html) and data dir; `restart` keeps data dir and HTTP port. */

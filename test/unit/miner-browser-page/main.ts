@@ -4,7 +4,8 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bitsToTarget } from '../../../src/chain/pow.ts';
-import { createScanner, scan, scanKind, MinerPool, SCANNER_KINDS, type FoundNonce } from '../../../src/miner/index.ts';
+import { createScanner, MinerPool, SCANNER_KINDS, type FoundNonce } from '../../../src/miner/index.ts';
+import { scan, scanKind } from '../../../src/miner/default-scan.ts';
 import fixtures from '../../fixtures/bitcoin-headers.json';
 
 const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((b) => parseInt(b, 16)));

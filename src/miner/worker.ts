@@ -7,4 +7,4 @@
 import { createWorkerHandler } from './worker-core.ts';
 import { serveWorker } from './worker-transport.ts';
 
-await serveWorker(createWorkerHandler, 'miner worker');
+void serveWorker(createWorkerHandler, 'miner worker');

@@ -7,4 +7,4 @@
 import { serveWorker } from '../miner/worker-transport.ts';
 import { createSigWorkerHandler } from './sig-worker-core.ts';
 
-await serveWorker(createSigWorkerHandler, 'signature worker');
+void serveWorker(createSigWorkerHandler, 'signature worker');

@@ -11,9 +11,10 @@ import { arbSigCase, lenientCofactorless, vectorCases, VECTOR_COUNTS, zip215, ty
 // every input. The natives: the platform's own (OpenSSL through node:crypto and through WebCrypto,
 // the adapters the node uses), two references with looser rules (cofactorless with lenient
 // decoding and S mod L; ZIP-215, which accepts small-order keys), and natives that refuse or
-// throw. The corpus size is SIG_CORPUS (default 2,000; the big run: SIG_CORPUS=100000).
+// throw. The corpus here is 2,000 cases; the same property at 100,000 inputs is the fuzz target
+// test/fuzz/sig.fuzz.test.ts (`npm run fuzz`).
 
-const CORPUS = Number(process.env.SIG_CORPUS ?? 2000);
+const CORPUS = 2000;
 
 const openssl = (await nodeCryptoEd25519())!;
 const webcrypto = (await webCryptoEd25519())!;
@@ -112,8 +113,7 @@ describe('native-first ed25519 verification: identical verdicts', () => {
     expect(tally.get('lenientCofactorless accepts, V refuses')).toBeGreaterThan(0);
     expect(tally.get('openssl refuses, V accepts')).toBeGreaterThan(0);
     expect(tally.get('webcrypto fast path')).toBeGreaterThan(0);
-    if (CORPUS > 10_000) console.log(`corpus of ${CORPUS}:`, Object.fromEntries([...tally].sort()));
-  }, Math.max(60_000, CORPUS * 20));
+  });
 
   it('the precheck refuses each strictness violation on its own', () => {
     const seed = new Uint8Array(32).fill(9);

@@ -21,6 +21,8 @@ export interface BenchRow {
 export interface BenchContext {
   /** Repeats `fn` until `minMs` have passed; returns operations per second. */
   rate(fn: () => void, opsPerCall?: number, minMs?: number): number;
+  /** {@link rate} for asynchronous work: awaits each call before the next. */
+  rateAsync(fn: () => Promise<void>, opsPerCall?: number, minMs?: number): Promise<number>;
   log(msg: string): void;
 }
 
@@ -34,6 +36,18 @@ const ctx: BenchContext = {
     let elapsed = 0;
     do {
       fn();
+      calls++;
+      elapsed = performance.now() - start;
+    } while (elapsed < minMs);
+    return (calls * opsPerCall) / (elapsed / 1000);
+  },
+  async rateAsync(fn, opsPerCall = 1, minMs = 1000) {
+    await fn(); // warm up
+    let calls = 0;
+    const start = performance.now();
+    let elapsed = 0;
+    do {
+      await fn();
       calls++;
       elapsed = performance.now() - start;
     } while (elapsed < minMs);

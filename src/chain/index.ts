@@ -16,6 +16,7 @@ export * from './codec.ts';
 export * from './keys.ts';
 export * from './tx.ts';
 export * from './sigcache.ts';
+export * from './sig-precheck.ts';
 export * from './block.ts';
 export * from './params.ts';
 export * from './state.ts';

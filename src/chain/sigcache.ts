@@ -33,7 +33,15 @@ export class SignatureCache {
 
   /** The cache key of a transaction's complete encoding. @example SignatureCache.keyOf(encodeTx(tx)) */
   static keyOf(txBytes: Uint8Array): string {
-    return bytesToHex(sha256d(txBytes));
+    return SignatureCache.keyOfLeaf(sha256d(txBytes));
+  }
+
+  /**
+   * The same key from the transaction's merkle leaf, `txLeafHash(tx)` = sha256d(encodeTx(tx)), for
+   * callers that hold the leaves already. @example SignatureCache.keyOfLeaf(txLeafHash(tx))
+   */
+  static keyOfLeaf(leaf: Uint8Array): string {
+    return bytesToHex(leaf);
   }
 
   /** Whether these exact bytes verified before. @example cache.has(key) */

@@ -84,9 +84,11 @@ export function checkBlockSanity(block: Block, params: NetworkParams, opts: { si
  * - no two identical transactions, checked by leaf hash, and no CVE-2012-2459 mutation
  *   (DUPLICATE_TX) — see {@link isMutationError};
  * - txs[0] is a coinbase and no other transaction is (BAD_COINBASE).
+ * Returns the merkle leaves it computed (`txLeafHash` of each transaction, in order) for callers
+ * that need them again.
  * @example checkBlockStructure(block, params) // throws RuleError
  */
-export function checkBlockStructure(block: Block, params: Pick<NetworkParams, 'maxBlockBytes' | 'maxBlockTxs'>): void {
+export function checkBlockStructure(block: Block, params: Pick<NetworkParams, 'maxBlockBytes' | 'maxBlockTxs'>): Uint8Array[] {
   const { header, txs } = block;
   if (txs.length === 0) fail('BAD_COINBASE', 'block has no transactions');
   if (txs.length > params.maxBlockTxs) fail('BLOCK_TOO_LARGE', `${txs.length} transactions > ${params.maxBlockTxs}`);
@@ -108,6 +110,7 @@ export function checkBlockStructure(block: Block, params: Pick<NetworkParams, 'm
 
   if (txs[0].kind !== 'coinbase') fail('BAD_COINBASE', 'first transaction is not a coinbase');
   for (let i = 1; i < txs.length; i++) if (txs[i].kind === 'coinbase') fail('BAD_COINBASE', `coinbase at position ${i}`);
+  return leaves;
 }
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {

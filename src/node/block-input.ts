@@ -16,6 +16,8 @@ export interface BlockWork {
   unrequested?: boolean;
   /** The peer that sent it: an orphan counts against that peer's share of the orphan pool. */
   peer?: string;
+  /** The input decoded, if a step before the queue already did (signature preverification). */
+  decoded?: DecodedBlock | { invalid: ProcessBlockResult };
 }
 
 /** A block that decoded: the block, its encoding, its hash (internal order) and display hex. */

@@ -15,8 +15,12 @@
  *    parent). Held as bytes, under a share per sending peer (`OrphanPool`);
  * 3. header context (`checkHeaderContext`: bits = ASERT, time > MTP, time ≤ now + 120 s —
  *    TIME_TOO_NEW is held and retried, never a verdict);
- * 4. sanity (`checkBlockSanity`: merkle, signatures, limits); a body that does not match its
- *    header (BAD_MERKLE / DUPLICATE_TX) is rejected WITHOUT marking the header invalid;
+ * 4. signatures verified natively on every core (`preverifySignatures`, sig-preverify.ts: the
+ *    platform's Ed25519 behind our strictness precheck, in workers), each YES put in the signature
+ *    cache; then sanity (`checkBlockSanity`: merkle, signatures, limits) — unchanged: it verifies
+ *    with the pure-JS rule whatever is not cached, and verdicts are that rule's (sig-precheck.ts).
+ *    A body that does not match its header (BAD_MERKLE / DUPLICATE_TX) is rejected WITHOUT
+ *    marking the header invalid;
  * 5. store header and body, then fork choice (`ActivateBestChain`): while the most-work header
  *    chain with every body stored has more work than the tip, switch to it — disconnect down to
  *    the fork point with the stored undo records, connect the new blocks one by one. A block that
@@ -29,6 +33,16 @@
  * 6. mempool: transactions of connected blocks leave it, those of disconnected blocks come back
  *    (`Mempool.afterReorg`), and events go out once per processing step with the net effect.
  *
+ * Signature preverification does not hold the queue while workers work, where it can help it: a
+ * block handed to processBlock(s) starts its preverification at the call, before its task runs
+ * (when the read-only cheap checks — decode, duplicate, proof of work, known parent, anti-DoS,
+ * header context — pass against the index as it is then), and in a run of blocks the next
+ * block's starts while the current one is checked and connected. The task keeps its place in the
+ * queue (order is call order, as before) and its step 4 joins the preverification under way. What
+ * the early checks could not clear (a parent not yet known) is preverified at step 4, holding the
+ * queue, as any check does. Transactions (processTx) are preverified the same way, on the calling
+ * thread.
+ *
  * Starting never replays the chain: the header index and the state are loaded as stored.
  * @module
  */
@@ -40,6 +54,7 @@ import {
   checkOrphanBody,
   checkProofOfWork,
   decodeBlock,
+  decodeTx,
   equalBytes,
   hashToHex,
   hexToHash,
@@ -63,7 +78,7 @@ import {
 } from '../chain/index.ts';
 import type { ChainStore } from '../storage/chain-store.ts';
 import { ActiveChain } from './active-chain.ts';
-import { bodyMatchesHeader, decodeBlockInput, type BlockWork, type Candidate } from './block-input.ts';
+import { bodyMatchesHeader, decodeBlockInput, type BlockWork, type Candidate, type DecodedBlock } from './block-input.ts';
 import { ConnectBatch } from './connect-batch.ts';
 import { nodeError } from './errors.ts';
 import { Emitter, type NodeEvents, type ProcessBlockResult, type ProcessTxResult, type Source } from './events.ts';
@@ -72,6 +87,8 @@ import { activateBestChain } from './fork-choice.ts';
 import { acceptHeaders, type ProcessHeadersResult } from './header-acceptance.ts';
 import { acceptTx, mempoolFollowsChain, type MempoolContext } from './node-mempool.ts';
 import { SerialQueue } from './queue.ts';
+import { SignaturePool, type SignaturePoolOptions } from './sig-pool.ts';
+import { SignaturePreverifier } from './sig-preverify.ts';
 import { WaitingBlocks } from './waiting-blocks.ts';
 
 export type { NodeEvents, ProcessBlockResult, ProcessTxResult, Source } from './events.ts';
@@ -90,6 +107,12 @@ export interface FullNodeOptions {
   log?: (msg: string) => void;
   /** Mempool bounds. */
   mempool?: MempoolOptions;
+  /**
+   * Native signature preverification (sig-preverify.ts): worker count (default: the logical CPUs;
+   * 0 = the calling thread only), worker transport and the calling thread's native verifier
+   * (tests). `false`: off — every signature is verified by the pure-JS verifier alone, as before.
+   */
+  signatures?: false | Pick<SignaturePoolOptions, 'workers' | 'spawn' | 'native'>;
   /** Timing knobs (ms unless named otherwise). */
   timing?: {
     /** Retry of held (TIME_TOO_NEW) blocks; default 5000. */
@@ -134,6 +157,8 @@ export class FullNode {
   readonly mempool: Mempool;
   /** Signatures verified by the mempool are not verified again when their block arrives. */
   readonly #sigCache = new SignatureCache();
+  /** Fills #sigCache natively before consensus code runs; null when turned off. */
+  readonly #preverifier: SignaturePreverifier | null;
   readonly headers: HeaderIndex;
   readonly store: ChainStore;
 
@@ -182,6 +207,8 @@ export class FullNode {
       },
     });
     this.mempool = new Mempool({ sigCache: this.#sigCache, ...opts.mempool });
+    const sig = opts.signatures;
+    this.#preverifier = sig === false ? null : new SignaturePreverifier({ params: this.params, sigCache: this.#sigCache, pool: new SignaturePool({ workers: sig?.workers, spawn: sig?.spawn, native: sig?.native }) });
     this.headers = new HeaderIndex(this.params.genesis.header);
     this.#chain = new ActiveChain({ params: this.params, store: this.store, headers: this.headers });
     this.miner = new NodeMiner(this, {
@@ -237,6 +264,7 @@ export class FullNode {
     const minerClosed = this.miner.close();
     await this.#queue.idle();
     await minerClosed;
+    this.#preverifier?.close();
     if (wasRunning) await this.store.close();
   }
 
@@ -365,7 +393,9 @@ export class FullNode {
   processBlock(block: Block | Uint8Array, source: Source, opts: { unrequested?: boolean; peer?: string } = {}): Promise<ProcessBlockResult> {
     const unrequested = opts.unrequested === true;
     const peer = typeof opts.peer === 'string' ? opts.peer : undefined;
-    return this.#enqueue(() => this.#runStep((batch) => this.#processBlocks([{ input: block, source, unrequested, peer }], batch)));
+    const work: BlockWork = { input: block, source, unrequested, peer };
+    this.#preverifyEarly(work);
+    return this.#enqueue(() => this.#runStep((batch) => this.#processBlocks([work], batch)));
   }
 
   /**
@@ -382,10 +412,16 @@ export class FullNode {
    */
   processBlocks(blocks: readonly (Block | Uint8Array)[], source: Source): Promise<ProcessBlockResult[]> {
     if (!Array.isArray(blocks)) return Promise.reject(new TypeError('processBlocks: blocks must be an array'));
+    const works: BlockWork[] = blocks.map((input) => ({ input, source }));
+    if (works.length > 0) this.#preverifyEarly(works[0]);
     return this.#enqueue(() =>
       this.#runStep(async (batch) => {
         const results: ProcessBlockResult[] = [];
-        for (const input of blocks) results.push(await this.#processBlocks([{ input, source }], batch));
+        for (let i = 0; i < works.length; i++) {
+          // The next block's signatures are verified while this one is checked and connected.
+          if (i + 1 < works.length) this.#preverifyEarly(works[i + 1]);
+          results.push(await this.#processBlocks([works[i]], batch));
+        }
         return results;
       }),
     );
@@ -465,7 +501,7 @@ export class FullNode {
 
   /** One block through steps 1–5 of the module doc, cheapest first; the first step with a verdict ends it. */
   async #acceptBlock(work: BlockWork, batch: ConnectBatch): Promise<ProcessBlockResult> {
-    const decoded = decodeBlockInput(work.input, this.params);
+    const decoded = work.decoded ?? decodeBlockInput(work.input, this.params);
     if ('invalid' in decoded) return decoded.invalid;
     const b: Candidate = { ...decoded, known: this.headers.get(decoded.hash) };
     const duplicate = await this.#checkDuplicate(b, batch);
@@ -478,6 +514,7 @@ export class FullNode {
     if (lowWork) return lowWork;
     const badContext = await this.#checkContext(b, prev, work);
     if (badContext) return badContext;
+    await this.#preverifySignatures(b);
     const badBody = await this.#checkSanity(b, prev);
     if (badBody) return badBody;
     await this.#storeBlock(b, prev, batch);
@@ -560,6 +597,49 @@ export class FullNode {
   }
 
   /**
+   * Step 4, first half: the block's signatures verified natively on every core, each YES put in the
+   * signature cache (sig-preverify.ts) — or the preverification started early joined. Never a
+   * verdict: sanity decides.
+   */
+  async #preverifySignatures(b: Candidate): Promise<void> {
+    await this.#preverifier?.block(b.block, b.hex);
+  }
+
+  /**
+   * Starts a block's preverification before its turn in the queue (module doc), if the read-only
+   * forms of steps 1–3 pass against the index as it is now: it decodes, is neither known invalid
+   * nor stored, and either its header is in the index (it passed proof of work and context when it
+   * was added) or its parent is, with proof of work, anti-DoS work (unrequested blocks) and header
+   * context passing. The decoded block is kept on `work` for step 1. Never throws.
+   */
+  #preverifyEarly(work: BlockWork): void {
+    if (!this.#preverifier || this.#running !== 'running') return;
+    try {
+      work.decoded ??= decodeBlockInput(work.input, this.params);
+      if ('invalid' in work.decoded) return;
+      if (this.#worthPreverifying(work.decoded, work)) void this.#preverifier.block(work.decoded.block, work.decoded.hex);
+    } catch {
+      // Left to the block path, which reports it.
+    }
+  }
+
+  #worthPreverifying(d: DecodedBlock, work: BlockWork): boolean {
+    const known = this.headers.get(d.hash);
+    if (known) return known.status !== 'invalid' && !known.hasBody;
+    if (this.#waiting.hasOrphan(d.hash)) return false;
+    const prev = this.headers.get(d.block.header.prevHash);
+    if (!prev || prev.status === 'invalid') return false;
+    try {
+      checkProofOfWork(d.hash, d.block.header.bits, this.params.powLimit);
+      if (work.unrequested === true && prev.chainwork + workForBits(d.block.header.bits) < antiDosWorkThreshold(this.#chain.tip)) return false;
+      this.#chain.checkContext(d.block.header, prev, this.#now());
+    } catch {
+      return false;
+    }
+    return true;
+  }
+
+  /**
    * Step 4: sanity (merkle, signatures, limits). A body that does not match its header says
    * nothing about the header (Core's BLOCK_MUTATED): keep nothing, mark nothing, so the right body
    * can still be accepted.
@@ -610,11 +690,27 @@ export class FullNode {
    * ```
    */
   processTx(input: Transaction | Uint8Array, source: Source): Promise<ProcessTxResult> {
+    const preverified = this.#preverifyTx(input);
     return this.#enqueue(async () => {
-      const result = await acceptTx(input, this.#mempoolContext());
+      const result = await acceptTx(await preverified, this.#mempoolContext());
       this.events.emit('tx', { txid: result.txid, result, source });
       return result;
     });
+  }
+
+  /**
+   * A transaction's signature verified natively before its turn (sig-preverify.ts); resolves with
+   * the input, decoded if it decodes (acceptTx reports what does not). Never rejects.
+   */
+  async #preverifyTx(input: Transaction | Uint8Array): Promise<Transaction | Uint8Array> {
+    if (!this.#preverifier || this.#running !== 'running') return input;
+    try {
+      const tx = input instanceof Uint8Array ? decodeTx(input, this.params.maxTxBytes) : input;
+      if (tx.kind !== 'coinbase') await this.#preverifier.tx(tx);
+      return tx;
+    } catch {
+      return input;
+    }
   }
 
   #emitMempool(): void {

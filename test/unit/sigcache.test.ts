@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ruleCodeOf as codeOf } from '../support/codes.ts';
-import { NETWORKS, SignatureCache, checkTxSanity, encodeTx, signTx, type Transaction } from '../../src/chain/index.ts';
+import { NETWORKS, SignatureCache, checkBlockStructure, checkTxSanity, encodeTx, makeCoinbase, merkleRoot, signTx, txLeafHash, type Transaction } from '../../src/chain/index.ts';
 import { wallet } from './helpers/chain-builder.ts';
 
 const params = NETWORKS.test;
@@ -32,6 +32,13 @@ describe('SignatureCache', () => {
     const altered = { ...good, amount: 6n };
     expect(codeOf(() => checkTxSanity(altered, params, cache))).toBe('BAD_SIGNATURE');
     expect(cache.size).toBe(1);
+  });
+
+  it("keys a transaction by its merkle leaf: keyOfLeaf(txLeafHash(tx)) is keyOf(encodeTx(tx)), and checkBlockStructure hands out those leaves", () => {
+    const txs = [makeCoinbase(params, 1, bob.pub, 0n), transfer(1n), transfer(2n)];
+    for (const tx of txs) expect(SignatureCache.keyOfLeaf(txLeafHash(tx))).toBe(SignatureCache.keyOf(encodeTx(tx)));
+    const leaves = checkBlockStructure({ header: { version: 1, prevHash: new Uint8Array(32), merkleRoot: merkleRoot(txs), time: 0, bits: params.genesisBits, nonce: 0 }, txs }, params);
+    expect(leaves.map((l) => SignatureCache.keyOfLeaf(l))).toEqual(txs.map((tx) => SignatureCache.keyOf(encodeTx(tx))));
   });
 
   it('forgets the oldest entries beyond its capacity', () => {

@@ -1,0 +1,286 @@
+/**
+ * Signature preverification on the node's paths: SignaturePreverifier (a block's and a
+ * transaction's signatures verified natively, YESes into the signature cache under consensus
+ * code's key) and its steps in FullNode (early, before the queue, behind the read-only cheap
+ * checks; step 4 of the block path; processTx). Verdicts never change: consensus code verifies
+ * whatever got no YES.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ed25519, ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js';
+import { sha512 } from '@noble/hashes/sha2.js';
+import {
+  NETWORKS,
+  RuleError,
+  SignatureCache,
+  checkBlockSanity,
+  concatBytes,
+  encodeBlock,
+  encodeTx,
+  signingHash,
+  verifySignature,
+  type Block,
+  type NativeVerify,
+  type Transaction,
+  type UnsignedTransaction,
+} from '../../src/chain/index.ts';
+import { MemoryStore } from '../../src/storage/memory-store.ts';
+import { FullNode } from '../../src/node/full-node.ts';
+import { inlineSigWorker, SignaturePool } from '../../src/node/sig-pool.ts';
+import { SignaturePreverifier } from '../../src/node/sig-preverify.ts';
+import { webCryptoEd25519 } from '../../src/node/native-ed25519.ts';
+import { ChainBuilder, mineHeader, wallet } from './helpers/chain-builder.ts';
+
+const params = NETWORKS.test;
+const G = params.genesis.header.time;
+const alice = wallet('alice');
+const bob = wallet('bob');
+const TXS = 100; // above the pool's worker threshold (64)
+
+const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+const le = (b: Uint8Array) => b.reduceRight((v, x) => (v << 8n) | BigInt(x), 0n);
+const toLE = (n: bigint) => Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt(8 * i)) & 0xffn));
+
+/**
+ * Signs with R = r·B + T (T of order 8): valid by our cofactored rule, refused by the
+ * platforms' cofactorless one — a signature only the pure-JS verifier can accept.
+ */
+function signWithTorsion<T extends UnsignedTransaction>(unsigned: T, priv: Uint8Array): T & { signature: Uint8Array } {
+  const msg = signingHash(unsigned);
+  const { scalar: a, pointBytes: A } = ed25519.utils.getExtendedPublicKey(priv);
+  const r = 123456789n;
+  const R = ed25519.Point.BASE.multiply(r).add(ed25519.Point.fromHex(ED25519_TORSION_SUBGROUP[3])).toBytes();
+  const k = le(sha512(concatBytes(R, A, msg))) % L;
+  return { ...unsigned, signature: concatBytes(R, toLE((r + k * a) % L)) };
+}
+
+/** A counting wrapper of the platform's native verifier. */
+async function counting(): Promise<{ native: Promise<NativeVerify | null>; calls: () => number }> {
+  const real = (await webCryptoEd25519())!;
+  let calls = 0;
+  const native: NativeVerify = (s, m, p) => {
+    calls++;
+    return real(s, m, p);
+  };
+  return { native: Promise.resolve(native), calls: () => calls };
+}
+
+/** The funded chain (alice holds a mature reward) and `TXS` transfers from alice to bob. */
+function fixture(): { chain: ChainBuilder; txs: Transaction[] } {
+  const chain = ChainBuilder.funded([alice]);
+  const txs = Array.from({ length: TXS }, () => chain.add(alice, { kind: 'transfer', to: bob.pub, amount: 1_000n }));
+  chain.queue = [];
+  return { chain, txs };
+}
+
+const keyOf = (tx: Transaction) => SignatureCache.keyOf(encodeTx(tx));
+
+const closers: { close(): void }[] = [];
+const nodes: FullNode[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0)) c.close();
+  for (const n of nodes.splice(0)) await n.stop();
+});
+
+async function preverifier() {
+  const c = await counting();
+  const sigCache = new SignatureCache();
+  const pre = new SignaturePreverifier({ params, sigCache, pool: new SignaturePool({ workers: 2, native: c.native, spawn: () => inlineSigWorker(c.native) }) });
+  closers.push(pre);
+  return { pre, sigCache, calls: c.calls };
+}
+
+describe('SignaturePreverifier', () => {
+  it("puts every valid signature of a block in the cache under consensus code's key", async () => {
+    const { chain, txs } = fixture();
+    const block = chain.build(txs);
+    const { pre, sigCache, calls } = await preverifier();
+    expect(await pre.block(block, 'b')).toEqual({ signatures: TXS, cached: 0, accepted: TXS });
+    expect(calls()).toBe(TXS);
+    for (const tx of txs) expect(sigCache.has(keyOf(tx))).toBe(true);
+    expect(pre.pool.stats.inWorkers).toBe(TXS);
+    checkBlockSanity(block, params, { sigCache });
+    // Asked again (recently done, or all cached): nothing more is verified.
+    await pre.block(block, 'b');
+    expect((await pre.block(block, 'b-again'))?.cached).toBe(TXS);
+    expect(calls()).toBe(TXS);
+  });
+
+  it('verifies no signature of a body that does not match its header', async () => {
+    const { chain, txs } = fixture();
+    const block = chain.build(txs);
+    const { pre, calls } = await preverifier();
+    // A body forged under a real header: transactions dropped, reordered, or duplicated (CVE-2012-2459).
+    const forged: Block[] = [
+      { header: block.header, txs: block.txs.slice(0, -1) },
+      { header: block.header, txs: [block.txs[0], ...block.txs.slice(1).reverse()] },
+      { header: block.header, txs: [...block.txs, block.txs[block.txs.length - 1]] },
+    ];
+    for (const [i, f] of forged.entries()) expect(await pre.block(f, `forged-${i}`)).toBeNull();
+    expect(calls()).toBe(0);
+    expect(pre.pool.stats.requested).toBe(0);
+  });
+
+  it('a forged body sent first does not stand in for the real body under the same hash', async () => {
+    const { chain, txs } = fixture();
+    const block = chain.build(txs);
+    const { pre, sigCache } = await preverifier();
+    const forged = { header: block.header, txs: block.txs.slice(0, -1) };
+    const [f, real] = await Promise.all([pre.block(forged, 'h'), pre.block(block, 'h')]);
+    expect(f).toBeNull();
+    expect(real).toEqual({ signatures: TXS, cached: 0, accepted: TXS });
+    expect(await pre.block(forged, 'h')).toBeNull();
+    for (const tx of txs) expect(sigCache.has(keyOf(tx))).toBe(true);
+  });
+
+  it('an invalid signature gets no verdict, and sanity still rejects the block', async () => {
+    const { chain, txs } = fixture();
+    const bad = { ...txs[50], signature: txs[50].signature.slice() };
+    bad.signature[10] ^= 1;
+    const block = chain.build([...txs.slice(0, 50), bad, ...txs.slice(51)]);
+    const { pre, sigCache } = await preverifier();
+    expect(await pre.block(block, 'b')).toEqual({ signatures: TXS, cached: 0, accepted: TXS - 1 });
+    expect(sigCache.has(keyOf(bad))).toBe(false);
+    expect(() => checkBlockSanity(block, params, { sigCache })).toThrow(RuleError);
+  });
+
+  it('a signature only the cofactored rule accepts: refused natively, accepted by sanity', async () => {
+    const { chain, txs } = fixture();
+    const odd = signWithTorsion(txs[20], alice.priv) as Transaction;
+    expect(verifySignature(odd.signature, signingHash(odd), odd.from)).toBe(true);
+    expect(await (await webCryptoEd25519())!(odd.signature, signingHash(odd), odd.from)).toBe(false);
+    const block = chain.build([...txs.slice(0, 20), odd, ...txs.slice(21)]);
+    const { pre, sigCache } = await preverifier();
+    expect(await pre.block(block, 'b')).toEqual({ signatures: TXS, cached: 0, accepted: TXS - 1 });
+    expect(sigCache.has(keyOf(odd))).toBe(false);
+    checkBlockSanity(block, params, { sigCache }); // verifies `odd` with the pure-JS rule: valid
+    expect(sigCache.has(keyOf(odd))).toBe(true);
+  });
+
+  it('joins a preverification under way instead of starting a second', async () => {
+    const { chain, txs } = fixture();
+    const block = chain.build(txs);
+    const { pre, calls } = await preverifier();
+    const [a, b] = await Promise.all([pre.block(block, 'b'), pre.block(block, 'b')]);
+    expect(a).toBe(b);
+    expect(calls()).toBe(TXS);
+  });
+
+  it('preverifies one transaction on the calling thread', async () => {
+    const { txs } = fixture();
+    const { pre, sigCache } = await preverifier();
+    expect(await pre.tx(txs[0])).toEqual({ signatures: 1, cached: 0, accepted: 1 });
+    expect(sigCache.has(keyOf(txs[0]))).toBe(true);
+    expect(pre.pool.stats.onCallingThread).toBe(1);
+  });
+});
+
+describe('FullNode with signature preverification', () => {
+  async function startNode(signatures: ConstructorParameters<typeof FullNode>[0]['signatures']): Promise<FullNode> {
+    const node: FullNode = new FullNode({ params, store: new MemoryStore({ network: 'test' }), now: () => G + params.targetSpacing * (node.height + 1), miner: { useWorkers: false }, signatures });
+    nodes.push(node);
+    await node.start();
+    return node;
+  }
+
+  /** A node that counts native verifications (workers: inline, same native). */
+  async function countingNode(): Promise<{ node: FullNode; calls: () => number }> {
+    const c = await counting();
+    return { node: await startNode({ workers: 2, native: c.native, spawn: () => inlineSigWorker(c.native) }), calls: c.calls };
+  }
+
+  async function feed(node: FullNode, chain: ChainBuilder): Promise<void> {
+    for (const b of chain.blocks.slice(1)) expect((await node.processBlock(encodeBlock(b), 'peer')).status).toBe('extended');
+  }
+
+  it('connects a block whose signatures it never saw, verified natively before sanity', async () => {
+    const { chain, txs } = fixture();
+    const { node, calls } = await countingNode();
+    await feed(node, chain);
+    const block = chain.build(txs);
+    expect((await node.processBlock(encodeBlock(block), 'peer', { unrequested: true })).status).toBe('extended');
+    expect(calls()).toBe(TXS);
+    expect(node.state.account(bob.pub).balance).toBe(BigInt(TXS) * 1_000n);
+  });
+
+  it('gives the verdicts it gave without preverification', async () => {
+    const { chain, txs } = fixture();
+    const bad = { ...txs[7], signature: txs[7].signature.slice() };
+    bad.signature[40] ^= 2;
+    const odd = signWithTorsion(txs[9], alice.priv) as Transaction;
+    const variants = [chain.build([...txs.slice(0, 7), bad, ...txs.slice(8)]), chain.build([...txs.slice(0, 9), odd, ...txs.slice(10)]), chain.build(txs, { extraNonce: 1n })];
+    const verdicts: string[][] = [];
+    for (const signatures of [false, undefined] as const) {
+      const node = await startNode(signatures === false ? false : { workers: 2 });
+      await feed(node, chain);
+      const out: string[] = [];
+      for (const v of variants) {
+        const r = await node.processBlock(encodeBlock(v), 'peer');
+        out.push(`${r.status} ${r.code ?? ''}`);
+      }
+      verdicts.push(out);
+    }
+    expect(verdicts[0]).toEqual(['invalid BAD_SIGNATURE', 'extended ', 'side ']);
+    expect(verdicts[1]).toEqual(verdicts[0]);
+  });
+
+  it('verifies no signature of a block that fails the cheap checks first', async () => {
+    const { chain, txs } = fixture();
+    const { node, calls } = await countingNode();
+    await feed(node, chain);
+    const good = chain.build(txs);
+    const badPow = { header: { ...good.header, nonce: good.header.nonce + 1 }, txs: good.txs };
+    while (true) {
+      try {
+        checkBlockSanity({ header: badPow.header, txs: [] }, params);
+      } catch (e) {
+        if ((e as RuleError).code === 'BAD_POW') break;
+      }
+      badPow.header = { ...badPow.header, nonce: badPow.header.nonce + 1 };
+    }
+    const orphan = { header: mineHeader({ ...good.header, prevHash: new Uint8Array(32).fill(7) }), txs: good.txs };
+    const tooOld = chain.build(txs, { time: chain.mtp() });
+    const forgedBody = { header: good.header, txs: [good.txs[0], ...good.txs.slice(1).reverse()] };
+    const results = [];
+    for (const b of [badPow, orphan, tooOld, forgedBody]) results.push(await node.processBlock(encodeBlock(b), 'peer', { unrequested: true }));
+    expect(results.map((r) => `${r.status} ${r.code ?? ''}`)).toEqual(['invalid BAD_POW', 'orphan ', 'invalid TIME_TOO_OLD', 'invalid BAD_MERKLE']);
+    // The good block's preverification queues behind any started for those: once it connected,
+    // every native call there was to make has been made.
+    expect((await node.processBlock(encodeBlock(good), 'peer', { unrequested: true })).status).toBe('extended');
+    expect(calls()).toBe(TXS);
+  });
+
+  it('keeps call order: a parent and its child sent back to back both connect', async () => {
+    const { chain, txs } = fixture();
+    const { node } = await countingNode();
+    await feed(node, chain);
+    const parent = chain.connect(chain.build(txs.slice(0, 80))).block;
+    const child = chain.build(txs.slice(80));
+    const [a, b] = await Promise.all([node.processBlock(encodeBlock(parent), 'peer'), node.processBlock(encodeBlock(child), 'peer')]);
+    expect([a.status, b.status]).toEqual(['extended', 'extended']);
+  });
+
+  it('preverifies a run of blocks one ahead (processBlocks) and connects them all', async () => {
+    const { chain, txs } = fixture();
+    const { node, calls } = await countingNode();
+    await feed(node, chain);
+    const runs = [txs.slice(0, 70), txs.slice(70)].map((t) => chain.connect(chain.build(t)).block);
+    const results = await node.processBlocks(runs.map(encodeBlock), 'peer');
+    expect(results.map((r) => r.status)).toEqual(['extended', 'extended']);
+    expect(calls()).toBe(TXS);
+  });
+
+  it('processTx: the signature is verified natively before its turn; a bad one is still refused', async () => {
+    const { chain, txs } = fixture();
+    const { node, calls } = await countingNode();
+    await feed(node, chain);
+    expect((await node.processTx(encodeTx(txs[0]), 'peer')).status).toBe('accepted');
+    expect(calls()).toBe(1);
+    const bad = { ...txs[1], signature: txs[1].signature.slice() };
+    bad.signature[33] ^= 1;
+    expect(await node.processTx(bad, 'peer')).toMatchObject({ status: 'invalid', code: 'BAD_SIGNATURE' });
+    // The block carrying the accepted transaction finds its signature cached.
+    const before = calls();
+    expect((await node.processBlock(encodeBlock(chain.build([txs[0]])), 'peer')).status).toBe('extended');
+    expect(calls()).toBe(before);
+  });
+});

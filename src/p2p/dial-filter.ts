@@ -13,7 +13,7 @@
  *
  * libp2p's browser build has a default filter of its own that refuses every private address and
  * every `ws://` address — which breaks the localhost page — and any gater with its own
- * `denyDialMultiaddr` replaces it (see gater.ts): this is ours. The ranges are @libp2p/utils'
+ * `denyDialMultiaddr` replaces it (see peer-gate.ts): this is ours. The ranges are @libp2p/utils'
  * (`isPrivateIp`, the list libp2p's default uses), not hand-written CIDR maths.
  * @module
  */

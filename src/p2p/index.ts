@@ -12,7 +12,6 @@ export * from './peer-score.ts';
 export * from './sync-server.ts';
 export * from './sync-client.ts';
 export * from './libp2p-sync.ts';
-export * from './gater.ts';
 export * from './chain-access.ts';
 export * from './emitter.ts';
 export * from './peer-gate.ts';

@@ -8,10 +8,12 @@
  * `setIsolated(true, { allow: [peerB] })` keeps only the listed peers, so a test can split four
  * nodes into two groups that still talk within each group.
  *
- * Addresses are filtered only by the `denyDialMultiaddr` passed to {@link PeerGate.gater} (see
- * gater.ts's note): a page served from http://localhost must be able to dial ws://127.0.0.1 and
- * private addresses, a page served from a public host must not (dial-filter.ts, which the browser
- * network passes).
+ * Addresses are filtered only by the `denyDialMultiaddr` passed to {@link PeerGate.gater}, and the
+ * gater always sets one, on purpose: libp2p's browser build installs a default that refuses every
+ * insecure WebSocket (`ws://`) and private address (127.0.0.1, 192.168.x.x), which is exactly how
+ * a page served from http://localhost reaches its relay; any gater with its own
+ * `denyDialMultiaddr` replaces that default. A page served from a public host must not dial the
+ * visitor's own network (dial-filter.ts, which the browser network passes).
  * @module
  */
 import type { ConnectionGater, PeerId } from '@libp2p/interface';

@@ -91,6 +91,13 @@ describe('PeerGate', () => {
     gate.scores.ban(TAB);
     expect(await g.denyInboundEncryptedConnection!(a, {} as never)).toBe(true);
     expect(await g.denyInboundConnection!({} as never)).toBe(false);
+    // A banned peer is refused everywhere: dials, reservations, relayed connections either way.
+    expect(await g.denyDialPeer!(a)).toBe(true);
+    expect(await g.denyOutboundEncryptedConnection!(a, {} as never)).toBe(true);
+    expect(await g.denyInboundRelayReservation!(a)).toBe(true);
+    expect(await g.denyOutboundRelayedConnection!(relay, a)).toBe(true);
+    expect(await g.denyInboundRelayedConnection!(relay, a)).toBe(true);
+    expect(await g.denyDialPeer!(relay)).toBe(false);
   });
 });
 

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { PeerId } from '@libp2p/interface';
 import { DecodeError } from '../../src/chain/index.ts';
 import { offenceOf, RemoteSyncError, SyncProtocolError, SyncTimeoutError } from '../../src/p2p/errors.ts';
-import { scoreGater } from '../../src/p2p/gater.ts';
 import { DEFAULT_PEER_SCORE_CONFIG, PeerScores } from '../../src/p2p/peer-score.ts';
 
 const MIN = 60_000;
@@ -106,20 +104,3 @@ describe('offenceOf', () => {
   });
 });
 
-describe('scoreGater', () => {
-  const peer = (id: string) => ({ toString: () => id }) as unknown as PeerId;
-
-  it('refuses banned peers everywhere and allows the rest, including ws:// and private addresses', async () => {
-    const scores = new PeerScores();
-    scores.ban('bad');
-    const g = scoreGater(scores);
-    expect(await g.denyDialPeer!(peer('bad'))).toBe(true);
-    expect(await g.denyDialPeer!(peer('good'))).toBe(false);
-    expect(await g.denyInboundEncryptedConnection!(peer('bad'), {} as never)).toBe(true);
-    expect(await g.denyOutboundEncryptedConnection!(peer('good'), {} as never)).toBe(false);
-    expect(await g.denyInboundRelayReservation!(peer('bad'))).toBe(true);
-    expect(await g.denyOutboundRelayedConnection!(peer('good'), peer('bad'))).toBe(true);
-    expect(await g.denyInboundRelayedConnection!(peer('relay'), peer('good'))).toBe(false);
-    expect(await g.denyDialMultiaddr!({} as never)).toBe(false);
-  });
-});

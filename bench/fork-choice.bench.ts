@@ -2,7 +2,7 @@
  * Header index, mempool and block template throughput (suite 'chain').
  */
 import type { BenchContext, BenchRow } from './run.ts';
-import { HeaderIndex } from '../src/chain/chain-index.ts';
+import { HeaderIndex } from '../src/chain/header-index.ts';
 import { Mempool } from '../src/chain/mempool.ts';
 import { buildBlockTemplate } from '../src/chain/template.ts';
 import { NETWORKS } from '../src/chain/params.ts';

@@ -10,7 +10,7 @@ export * from './hash.ts';
 export * from './header.ts';
 export * from './pow.ts';
 export * from './asert.ts';
-export * from './chain-index.ts';
+export * from './header-index.ts';
 export * from './orphans.ts';
 export * from './codec.ts';
 export * from './keys.ts';

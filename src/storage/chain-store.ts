@@ -1,7 +1,7 @@
 /**
  * The `ChainStore` interface: everything a full node keeps on disk, platform-neutral.
  *
- * Three implementations share one engine-neutral core (store-core.ts) and one compliance suite:
+ * Three implementations share one engine-neutral core (engine-chain-store.ts) and one compliance suite:
  * {@link MemoryStore} (tests, ephemeral nodes), `IdbStore` (browser tab, IndexedDB via `idb`) and
  * `LevelStore` (headless Node node, `--data DIR`, LevelDB via classic-level; import it from
  * `src/storage/level-store.ts` directly — it is Node-only and not re-exported by the index).

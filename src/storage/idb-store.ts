@@ -20,7 +20,7 @@ import type { NetworkName } from '../chain/types.ts';
 import type { StorageUsage, StoreOptions } from './chain-store.ts';
 import { StorageError } from './errors.ts';
 import { COLLECTIONS, type CollectionName, type EngineTx, type KvEngine } from './kv-engine.ts';
-import { EngineChainStore } from './store-core.ts';
+import { EngineChainStore } from './engine-chain-store.ts';
 
 /** One schema step, run inside the `versionchange` transaction. */
 export type IdbMigration = (db: IDBDatabase, tx: IDBTransaction) => void;

@@ -9,5 +9,5 @@ export * from './errors.ts';
 export * from './memory-store.ts';
 export * from './idb-store.ts';
 export * from './profiles.ts';
-export { EngineChainStore } from './store-core.ts';
+export { EngineChainStore } from './engine-chain-store.ts';
 export { encodeValue, decodeValue } from './value-codec.ts';

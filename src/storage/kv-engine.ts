@@ -2,7 +2,7 @@
  * The small key-value engine contract under every ChainStore.
  *
  * A ChainStore's semantics (validation, what a connect writes, tip bookkeeping) live once in
- * store-core.ts; an engine only has to run a body of reads and staged writes over named
+ * engine-chain-store.ts; an engine only has to run a body of reads and staged writes over named
  * collections ATOMICALLY. IndexedDB does this with one transaction, LevelDB with one batch, the
  * memory engine by applying the staged writes only after the body succeeded. Keeping the engines
  * this thin is what makes "memory, IndexedDB and disk agree by construction" true.

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import type { StorageUsage, StoreOptions } from './chain-store.ts';
 import { StorageError } from './errors.ts';
 import type { CollectionName, EngineTx, KvEngine } from './kv-engine.ts';
-import { EngineChainStore } from './store-core.ts';
+import { EngineChainStore } from './engine-chain-store.ts';
 import { decodeValue, encodeValue } from './value-codec.ts';
 
 /** Current on-disk layout version, kept under `schema` (outside every collection). */

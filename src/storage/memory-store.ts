@@ -10,7 +10,7 @@
 import type { StorageUsage, StoreOptions } from './chain-store.ts';
 import type { CollectionName, EngineTx, KvEngine } from './kv-engine.ts';
 import { COLLECTIONS } from './kv-engine.ts';
-import { EngineChainStore } from './store-core.ts';
+import { EngineChainStore } from './engine-chain-store.ts';
 
 /**
  * The "disk" of a MemoryStore. Pass the same instance to a new MemoryStore to simulate a reopen.

@@ -4,7 +4,7 @@
  * message port pair.
  */
 import { encodeBlock } from '../../../src/chain/block.ts';
-import { HeaderIndex } from '../../../src/chain/chain-index.ts';
+import { HeaderIndex } from '../../../src/chain/header-index.ts';
 import { hashToHex } from '../../../src/chain/hash.ts';
 import { NETWORKS } from '../../../src/chain/params.ts';
 import type { SyncPort } from '../../../src/p2p/sync-client.ts';

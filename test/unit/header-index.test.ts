@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { HeaderIndex, MAX_HEADERS_RESULTS } from '../../src/chain/chain-index.ts';
+import { HeaderIndex, MAX_HEADERS_RESULTS } from '../../src/chain/header-index.ts';
 import { blockHash } from '../../src/chain/header.ts';
 import { hashToHex } from '../../src/chain/hash.ts';
 import { workForBits } from '../../src/chain/pow.ts';

@@ -18,7 +18,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { NETWORKS, publicKeyOf, utf8Bytes } from '../src/chain/index.ts';
 import { FullNode } from '../src/node/full-node.ts';
-import { startHeadlessNetwork } from '../src/node/headless-network.ts';
+import { startHeadlessNetwork } from '../src/node/network/headless.ts';
 import { MemoryStore } from '../src/storage/memory-store.ts';
 
 /** The honest wallet's secret key (the bench derives the same). */

@@ -23,7 +23,7 @@ import { rm } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { encodeBlock, NETWORKS } from '../src/chain/index.ts';
 import { FullNode } from '../src/node/full-node.ts';
-import { startHeadlessNetwork } from '../src/node/headless-network.ts';
+import { startHeadlessNetwork } from '../src/node/network/headless.ts';
 import { MemoryStore } from '../src/storage/memory-store.ts';
 import { startE2e, type E2e } from '../test/e2e/harness.ts';
 import { e2eRunDirs } from '../test/e2e/run-dirs.ts';

@@ -14,7 +14,7 @@
  */
 import { encodeBlock, NETWORKS, type Block } from '../src/chain/index.ts';
 import { FullNode } from '../src/node/full-node.ts';
-import { startHeadlessNetwork, type HeadlessNetwork } from '../src/node/headless-network.ts';
+import { startHeadlessNetwork, type HeadlessNetwork } from '../src/node/network/headless.ts';
 import { MemoryStore } from '../src/storage/memory-store.ts';
 import { coinbaseOnlyChain } from './coinbase-chain.ts';
 import type { BenchContext, BenchRow } from './run.ts';

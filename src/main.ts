@@ -29,9 +29,9 @@ import { createTabchainApi, deferTabchainApi, type TabchainApi, type TabchainApi
 import { FullNode } from './node/full-node.ts';
 import { Outbox } from './node/outbox.ts';
 import { Wallet } from './node/wallet.ts';
-import type { BrowserNetwork } from './node/browser-network.ts';
-import { connectionOf } from './node/connection.ts';
-import { fetchBootstrap } from './p2p/browser-bootstrap.ts';
+import type { BrowserNetwork } from './node/network/browser.ts';
+import { connectionOf } from './node/network/connection-state.ts';
+import { fetchBootstrap } from './p2p/bootstrap.ts';
 import { parseIceServers } from './p2p/transports-browser.ts';
 import App from './ui/App.svelte';
 import { StartupProgress } from './ui/startup.svelte.ts';
@@ -150,7 +150,7 @@ async function startNode(network: NetworkName, progress: StartupProgress): Promi
 
 // ---------------------------------------------------------------------------------------------
 // Networking (after the node; `ready` never waits for it): libp2p over WebRTC, the relay from
-// /bootstrap.json for signalling and discovery (node/browser-network.ts).
+// /bootstrap.json for signalling and discovery (node/network/browser.ts).
 
 /** The tab's network once started; undefined while starting, and when it could not start. */
 let networking: BrowserNetwork | undefined;
@@ -172,7 +172,7 @@ async function startNetworking(started: StartedNode): Promise<BrowserNetwork | u
   const iceServers = [...(boot?.iceServers ?? []), ...parseIceServers(new URLSearchParams(location.search).get('stun') ?? undefined), ...parseIceServers(env)];
   // Loaded once the node runs: libp2p is most of the app's JavaScript, and `ready` never waits for it
   // (keeps the first visit's download small: bench/bundle.bench.ts).
-  const { startBrowserNetwork } = await import('./node/browser-network.ts');
+  const { startBrowserNetwork } = await import('./node/network/browser.ts');
   const net = await startBrowserNetwork(started.node, {
     bootstrap: boot && boot.network === started.network ? boot : null,
     iceServers,
@@ -197,7 +197,7 @@ async function start(network: NetworkName, progress: StartupProgress): Promise<T
     peers: () => networking?.peers() ?? [],
     online: () => networking?.online() ?? false,
     // Until the network runs (the bootstrap request, libp2p's lazy chunk) the tab is connecting,
-    // unless it already knows better (connection.ts).
+    // unless it already knows better (node/network/connection-state.ts).
     connection: () =>
       networking?.connection() ??
       connectionOf({ browserOnline: navigator.onLine, isolated: isolatedWanted, answered: false, failed: networkFailed, sinceStart: null, sinceReached: null, noRelay: false }),

@@ -9,7 +9,7 @@
  * once a second) and a status line with the hashrate every `--status-every` seconds. SIGINT or
  * SIGTERM stops the miner and closes the store before exiting (a second signal exits at once).
  *
- * Network (src/node/headless-network.ts): listens on TCP and WebSockets on 127.0.0.1 with free
+ * Network (src/node/network/headless.ts): listens on TCP and WebSockets on 127.0.0.1 with free
  * ports (or `--listen`), joins the relay whose page is at `--relay` (its /bootstrap.json, the same
  * relay browser tabs use) and/or keeps `--bootstrap` multiaddrs connected, finds peers, syncs
  * headers-first and gossips blocks and transactions. `--offline` runs without a network (then the
@@ -23,7 +23,7 @@ import type { ChainStore } from '../storage/chain-store.ts';
 import { MemoryStore } from '../storage/memory-store.ts';
 import { LevelStore } from '../storage/level-store.ts';
 import { FullNode } from './full-node.ts';
-import { startHeadlessNetwork, type HeadlessNetwork } from './headless-network.ts';
+import { startHeadlessNetwork, type HeadlessNetwork } from './network/headless.ts';
 import { Wallet } from './wallet.ts';
 
 /** Parsed command line. */

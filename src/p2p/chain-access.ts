@@ -1,6 +1,6 @@
 /**
  * What the network layer needs of a node's chain, as a structural interface: src/p2p may not
- * import src/node (docs/ARCHITECTURE.md §Layout and dependency direction), so src/node/networking.ts
+ * import src/node (docs/ARCHITECTURE.md §Layout and dependency direction), so src/node/network/attach.ts
  * adapts its FullNode to this shape and hands it to {@link NetworkService.attach}.
  *
  * Every block and transaction from the network goes through `processBlock` / `processTx`, the

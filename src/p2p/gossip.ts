@@ -35,7 +35,7 @@
  * ignored at once without touching the node, and counted ({@link ChainGossip.stats}). An honest
  * block dropped that way is fetched by sync at the next status poll.
  *
- * Our own blocks and transactions are published by the node glue (src/node/networking.ts) from
+ * Our own blocks and transactions are published by the node glue (src/node/network/attach.ts) from
  * the node's events; what arrives by gossip is never re-published by us — gossipsub forwards
  * accepted messages itself.
  * @module

@@ -7,7 +7,7 @@
  * - {@link SyncManager}: headers-first sync from the best peer, bodies from several, `synced`;
  * - the sync protocol server (libp2p-sync.ts) answering from the node's chain.
  *
- * It knows the node only through {@link ChainAccess} (src/node/networking.ts's `attachNetwork`
+ * It knows the node only through {@link ChainAccess} (src/node/network/attach.ts's `attachNetwork`
  * adapts a FullNode and feeds it the node's events). The browser and the headless node differ
  * only in the transports and listen addresses they pass to {@link NetworkService.create}.
  * @module
@@ -73,7 +73,7 @@ export type CreateNetworkOptions = Omit<Libp2pNodeOptions, 'gate' | 'start'> &
  * @example
  * ```ts
  * const net = await NetworkService.create({ network: 'dev', transports: nodeTransports(), listen: defaultNodeListen(), bootstrap });
- * attachNetwork(node, net); // src/node/networking.ts
+ * attachNetwork(node, net); // src/node/network/attach.ts
  * await net.start();
  * net.events.on('sync-progress', ({ phase, done, total }) => render(phase, done, total));
  * ```

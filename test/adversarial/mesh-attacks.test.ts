@@ -7,7 +7,7 @@
  * traffic, must bound its mesh peers, and must keep its chain and its libp2p peers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTabMesh, type TabMeshNetwork } from '../../src/node/tab-mesh-network.ts';
+import { startTabMesh, type TabMeshNetwork } from '../../src/node/network/tab-mesh.ts';
 import { MAX_MESH_PEERS, meshChannelName, meshPeerKey, type MeshEnvelope } from '../../src/p2p/tab-mesh.ts';
 import { ChainBuilder } from '../unit/helpers/chain-builder.ts';
 import { waitUntil } from '../integration/helpers/net-nodes.ts';

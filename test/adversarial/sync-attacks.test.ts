@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { hashToHex } from '../../src/chain/index.ts';
-import type { HeadlessNetworkOptions } from '../../src/node/headless-network.ts';
+import type { HeadlessNetworkOptions } from '../../src/node/network/headless.ts';
 import { encodeFrame } from '../../src/p2p/frames.ts';
 import { decodeResponse, encodeMessage, type SyncResponse } from '../../src/p2p/messages.ts';
 import { handleSyncRequest } from '../../src/p2p/sync-server.ts';

@@ -34,7 +34,7 @@ import {
   type Transaction,
 } from '../../src/chain/index.ts';
 import { FullNode } from '../../src/node/full-node.ts';
-import { chainAccessOf } from '../../src/node/networking.ts';
+import { chainAccessOf } from '../../src/node/network/attach.ts';
 import { isMutationCode, PUNISHABLE_TX_CODES, type BlockVerdict, type ChainAccess, type TxVerdict } from '../../src/p2p/chain-access.ts';
 import { ChainGossip } from '../../src/p2p/gossip.ts';
 import type { TabchainLibp2p } from '../../src/p2p/libp2p-node.ts';

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToHex } from '../../src/chain/index.ts';
 import { ChainBuilder } from '../unit/helpers/chain-builder.ts';
-import { startHeadlessNetwork } from '../../src/node/headless-network.ts';
+import { startHeadlessNetwork } from '../../src/node/network/headless.ts';
 import { MemoryStore } from '../../src/storage/memory-store.ts';
 import { FAST_TIMING, startNetNode, waitUntil, type NetNode } from './helpers/net-nodes.ts';
 

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COIN, hashToHex, signTx, txid, type Transaction } from '../../src/chain/index.ts';
-import { toApiPeers } from '../../src/node/networking.ts';
+import { toApiPeers } from '../../src/node/network/attach.ts';
 import { DEFAULT_FEE } from '../unit/helpers/chain-builder.ts';
 import { startNetNode, startTestRelay, waitUntil, type NetNode } from './helpers/net-nodes.ts';
 

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ANTI_DOS_BLOCKS, antiDosWorkThreshold, blockHash, encodeBlock, hashToHex, NETWORKS, workForBits } from '../../src/chain/index.ts';
 import { FullNode } from '../../src/node/full-node.ts';
-import { chainAccessOf } from '../../src/node/networking.ts';
+import { chainAccessOf } from '../../src/node/network/attach.ts';
 import type { TabchainLibp2p } from '../../src/p2p/libp2p-node.ts';
 import { PeerGate } from '../../src/p2p/peer-gate.ts';
 import { SyncClient, serveSyncPort } from '../../src/p2p/sync-client.ts';

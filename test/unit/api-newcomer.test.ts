@@ -8,9 +8,9 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { COIN } from '../../src/chain/index.ts';
-import { ALONE_AFTER_RELAY_MS, ALONE_WITHOUT_RELAY_MS, RELAY_UNREACHED_MS, connectionOf, type ConnectionFacts } from '../../src/node/connection.ts';
+import { ALONE_AFTER_RELAY_MS, ALONE_WITHOUT_RELAY_MS, RELAY_UNREACHED_MS, connectionOf, type ConnectionFacts } from '../../src/node/network/connection-state.ts';
 import { SEARCH_MAX_HITS } from '../../src/node/explorer.ts';
-import { outboxRebroadcast } from '../../src/node/networking.ts';
+import { outboxRebroadcast } from '../../src/node/network/attach.ts';
 import { params, startRig, stopAll, type Profile, type Rig } from './helpers/wallet-node.ts';
 
 afterEach(stopAll);

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TopicValidatorResult } from '@libp2p/gossipsub';
 import { COIN, encodeBlock, encodeTx, hashToHex, NETWORKS, signTx, txid, type Transaction } from '../../src/chain/index.ts';
 import { FullNode } from '../../src/node/full-node.ts';
-import { chainAccessOf } from '../../src/node/networking.ts';
+import { chainAccessOf } from '../../src/node/network/attach.ts';
 import type { BlockVerdict, ChainAccess, TxVerdict } from '../../src/p2p/chain-access.ts';
 import { ChainGossip, MAX_PENDING_BLOCK_VALIDATIONS, MAX_PENDING_TX_VALIDATIONS } from '../../src/p2p/gossip.ts';
 import type { TabchainLibp2p } from '../../src/p2p/libp2p-node.ts';

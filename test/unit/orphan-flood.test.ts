@@ -3,7 +3,7 @@
  * against its own bits (any bits ≤ powLimit) and its body not at all, it was relayed, and one peer
  * could flush every other peer's orphans. Now an orphan is kept only if its bits are near our
  * tip's difficulty and its body matches its header, per-source shares bound what one peer holds,
- * and the gossip path names the peer (networking.ts passes gossip's `from` down).
+ * and the gossip path names the peer (node/network/attach.ts passes gossip's `from` down).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { TopicValidatorResult } from '@libp2p/gossipsub';
@@ -23,7 +23,7 @@ import {
 } from '../../src/chain/index.ts';
 import { DEFAULT_MAX_ORPHANS_PER_SOURCE, ORPHAN_MAX_EASIER } from '../../src/chain/orphans.ts';
 import { FullNode } from '../../src/node/full-node.ts';
-import { chainAccessOf } from '../../src/node/networking.ts';
+import { chainAccessOf } from '../../src/node/network/attach.ts';
 import { ChainGossip } from '../../src/p2p/gossip.ts';
 import type { TabchainLibp2p } from '../../src/p2p/libp2p-node.ts';
 import { PeerGate, type PenaltyEvent } from '../../src/p2p/peer-gate.ts';

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { multiaddr } from '@multiformats/multiaddr';
 import { BROWSER_LISTEN, browserDialPolicy, browserTransports, parseIceServers, preferWebRTC } from '../../src/p2p/transports-browser.ts';
-import { parseBootstrap } from '../../src/p2p/browser-bootstrap.ts';
-import { announceNow, encodeDiscoveryRecord, type AnnouncingLibp2p } from '../../src/p2p/browser-announce.ts';
+import { createServer, type Server } from 'node:http';
+import { fetchBootstrap, parseBootstrap, readBootstrap } from '../../src/p2p/bootstrap.ts';
+import { announceNow, encodeDiscoveryRecord, type AnnouncingLibp2p } from '../../src/p2p/discovery-announce.ts';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 
@@ -52,7 +53,54 @@ describe('parseBootstrap', () => {
   });
 });
 
-describe('discovery announcements (browser-announce)', () => {
+describe('readBootstrap / fetchBootstrap (one parser, two ways to fail)', () => {
+  const good = { network: 'dev', peerId: RELAY, multiaddrs: [`/ip4/127.0.0.1/tcp/8080/ws/p2p/${RELAY}`] };
+  /** Serves each path's [content type, body]. */
+  async function serve(routes: Record<string, [string, string]>): Promise<{ server: Server; base: string }> {
+    const server = createServer((req, res) => {
+      const route = routes[req.url ?? ''];
+      if (!route) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': route[0] }).end(route[1]);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    return { server, base: `http://127.0.0.1:${port}` };
+  }
+
+  it('reads a good answer the same way for the page and the headless node', async () => {
+    const { server, base } = await serve({ '/bootstrap.json': ['application/json', JSON.stringify(good)] });
+    try {
+      expect(await readBootstrap(`${base}/bootstrap.json`)).toEqual({ ...good, iceServers: [] });
+      expect(await fetchBootstrap(`${base}/bootstrap.json`)).toEqual({ ...good, iceServers: [] });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('says what was wrong (readBootstrap) where the page just runs offline (fetchBootstrap → null)', async () => {
+    const { server, base } = await serve({
+      '/html': ['text/html', '<html>'],
+      '/other': ['application/json', JSON.stringify({ ...good, network: 'Main/1' })],
+      '/none': ['application/json', JSON.stringify({ ...good, multiaddrs: [`/ip4/127.0.0.1/tcp/1/ws/p2p/${TAB}`] })],
+    });
+    try {
+      const cases: [string, RegExp][] = [
+        ['/missing', /HTTP 404/],
+        ['/html', /not JSON \(text\/html\)/],
+        ['/other', /not a bootstrap document/],
+        ['/none', /lists no address of the relay/],
+      ];
+      for (const [path, reason] of cases) {
+        await expect(readBootstrap(`${base}${path}`)).rejects.toThrow(reason);
+        expect(await fetchBootstrap(`${base}${path}`)).toBeNull();
+      }
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('discovery announcements (discovery-announce)', () => {
   it("encode pubsub-peer-discovery's own Peer record", async () => {
     // The package's decoder (its exports map hides it, the file path does not).
     const { Peer } = (await import('../../node_modules/@libp2p/pubsub-peer-discovery/dist/src/peer.js')) as {

@@ -13,7 +13,7 @@ import { messageIdFn } from '../../src/p2p/libp2p-node.ts';
 import { PeerGate, type PenaltyEvent } from '../../src/p2p/peer-gate.ts';
 import { classifyTransport, directFirst, peerIdOfAddr, type NetworkPeer } from '../../src/p2p/peer-manager.ts';
 import { protocolIds } from '../../src/p2p/protocol.ts';
-import { loadOrCreatePeerKey, toApiPeers } from '../../src/node/networking.ts';
+import { loadOrCreatePeerKey, toApiPeers } from '../../src/node/network/attach.ts';
 import { parseCliArgs, UsageError } from '../../src/node/cli.ts';
 import { MemoryStore } from '../../src/storage/memory-store.ts';
 

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/wait.ts';
 import { hashToHex } from '../../src/chain/index.ts';
 import { FullNode } from '../../src/node/full-node.ts';
-import { chainAccessOf } from '../../src/node/networking.ts';
+import { chainAccessOf } from '../../src/node/network/attach.ts';
 import { RemoteSyncError, SyncTimeoutError } from '../../src/p2p/errors.ts';
 import type { TabchainLibp2p } from '../../src/p2p/libp2p-node.ts';
 import { PeerGate } from '../../src/p2p/peer-gate.ts';

@@ -9,7 +9,7 @@ import { blockHash, concatBytes, encodeBlock, encodeHeader, encodeTx, hashToHex,
 import { decodeMessage, encodeMessage } from '../../src/p2p/messages.ts';
 import type { SyncClient } from '../../src/p2p/sync-client.ts';
 import { FullNode } from '../../src/node/full-node.ts';
-import { chainAccessOf } from '../../src/node/networking.ts';
+import { chainAccessOf } from '../../src/node/network/attach.ts';
 import { MemoryStore } from '../../src/storage/memory-store.ts';
 import { TopicValidatorResult } from '@libp2p/gossipsub';
 import { ChainGossip } from '../../src/p2p/gossip.ts';

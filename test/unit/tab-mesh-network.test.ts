@@ -1,5 +1,5 @@
 /**
- * The tab mesh wired to a node (src/node/tab-mesh-network.ts): the wallet's pending transactions
+ * The tab mesh wired to a node (src/node/network/tab-mesh.ts): the wallet's pending transactions
  * go out again whenever a new chain peer appears — a tab on the mesh or a libp2p peer (not a
  * relay) — and our own transactions are announced to the other tabs; api.setIsolated drives the
  * network's switch.
@@ -14,7 +14,7 @@ import type { NetworkPeer } from '../../src/p2p/peer-manager.ts';
 import { PeerGate } from '../../src/p2p/peer-gate.ts';
 import { SyncManager } from '../../src/p2p/sync-manager.ts';
 import { meshPeerKey, TabMesh } from '../../src/p2p/tab-mesh.ts';
-import { startTabMesh } from '../../src/node/tab-mesh-network.ts';
+import { startTabMesh } from '../../src/node/network/tab-mesh.ts';
 import { createTabchainApi } from '../../src/node/api.ts';
 import { FAST_KDF, startRig, stopAll } from './helpers/wallet-node.ts';
 

@@ -24,7 +24,7 @@ import { PeerGate } from '../../../src/p2p/peer-gate.ts';
 import type { PenaltyEvent } from '../../../src/p2p/peer-gate.ts';
 import { protocolIds } from '../../../src/p2p/protocol.ts';
 import { nodeTransports } from '../../../src/p2p/transports-node.ts';
-import type { HeadlessNetworkOptions } from '../../../src/node/headless-network.ts';
+import type { HeadlessNetworkOptions } from '../../../src/node/network/headless.ts';
 import { startNetNode, waitUntil, type NetNode } from '../../integration/helpers/net-nodes.ts';
 import type { ChainBuilder } from '../../unit/helpers/chain-builder.ts';
 

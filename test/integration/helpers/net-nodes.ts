@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NETWORKS, encodeBlock, type NetworkName, type Block } from '../../../src/chain/index.ts';
 import { FullNode } from '../../../src/node/full-node.ts';
-import { startHeadlessNetwork, type HeadlessNetwork, type HeadlessNetworkOptions } from '../../../src/node/headless-network.ts';
+import { startHeadlessNetwork, type HeadlessNetwork, type HeadlessNetworkOptions } from '../../../src/node/network/headless.ts';
 import type { NetworkService } from '../../../src/p2p/network-service.ts';
 import { MemoryStore } from '../../../src/storage/memory-store.ts';
 import type { ChainStore } from '../../../src/storage/chain-store.ts';

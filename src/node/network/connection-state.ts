@@ -9,7 +9,7 @@
  * have found someone.
  * @module
  */
-import type { ApiConnection } from './api.ts';
+import type { ApiConnection } from '../api.ts';
 
 /**
  * After the relay is reached, the time in which another tab on it is found, dialled and answers:

@@ -4,8 +4,10 @@
  * multiaddr reaches the relay's libp2p node through the very host and port the page came from.
  * An optional `iceServers` (STUN/TURN URLs) is honoured when a deployment adds one.
  *
- * Nothing here may block the page: a missing file (static hosting, `vite dev`), a relay that does
- * not answer in time, or a malformed body all yield `null`, and the tab runs offline.
+ * One parser for every reader: a page's {@link fetchBootstrap} never blocks on it (a missing file —
+ * static hosting, `vite dev` —, a relay that does not answer in time, or a malformed body all
+ * yield `null`, and the tab runs offline); the headless node's {@link readBootstrap} throws the
+ * reason instead.
  * @module
  */
 import { isNetworkName } from './protocol.ts';
@@ -46,8 +48,27 @@ export function parseBootstrap(body: unknown): BootstrapInfo | null {
 }
 
 /**
- * Fetches and checks `/bootstrap.json` (never cached: the relay's addresses follow the Host
- * header). Resolves to null when there is none, it is malformed, or it takes over `timeoutMs`.
+ * Fetches and checks a relay's `/bootstrap.json` (never cached: the relay's addresses follow the
+ * Host header), throwing an error that says what was wrong. The headless node uses it directly, so
+ * an operator sees why `--relay` failed; a page uses {@link fetchBootstrap}.
+ * @example
+ * ```ts
+ * const { multiaddrs } = await readBootstrap('http://127.0.0.1:8080/bootstrap.json');
+ * ```
+ */
+export async function readBootstrap(url: string | URL, signal: AbortSignal = AbortSignal.timeout(5000)): Promise<BootstrapInfo> {
+  const res = await fetch(url, { signal, cache: 'no-store' });
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  if (!(res.headers.get('content-type') ?? '').includes('json')) throw new Error(`${url}: not JSON (${res.headers.get('content-type') ?? 'no content type'})`);
+  const info = parseBootstrap(await res.json());
+  if (info === null) throw new Error(`${url}: not a bootstrap document`);
+  if (info.multiaddrs.length === 0) throw new Error(`${url}: lists no address of the relay ${info.peerId}`);
+  return info;
+}
+
+/**
+ * {@link readBootstrap} for a page, which must never block on it: null when there is none, it is
+ * malformed, or it takes over `timeoutMs`.
  * @example
  * ```ts
  * const boot = await fetchBootstrap(); // null when offline or statically hosted
@@ -55,9 +76,7 @@ export function parseBootstrap(body: unknown): BootstrapInfo | null {
  */
 export async function fetchBootstrap(url = '/bootstrap.json', timeoutMs = 2000): Promise<BootstrapInfo | null> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), cache: 'no-store' });
-    if (!res.ok || !(res.headers.get('content-type') ?? '').includes('json')) return null;
-    return parseBootstrap(await res.json());
+    return await readBootstrap(url, AbortSignal.timeout(timeoutMs));
   } catch {
     return null;
   }

@@ -1,5 +1,5 @@
 /**
- * The network of a browser tab — the browser counterpart of headless-network.ts: WebRTC,
+ * The network of a browser tab — the browser counterpart of headless.ts: WebRTC,
  * WebSockets and circuit relay transports (src/p2p/transports-browser.ts), the relay found through
  * the page's `/bootstrap.json` (fetched again whenever the relay must be redialled), a relay slot
  * reserved so other tabs can reach us (`/p2p-circuit`) and WebRTC accepted through it (`/webrtc`),
@@ -15,18 +15,18 @@
  * @module
  */
 import type { PrivateKey } from '@libp2p/interface';
-import { announceOnAddressChange } from '../p2p/browser-announce.ts';
-import { fetchBootstrap, type BootstrapInfo } from '../p2p/browser-bootstrap.ts';
-import { dialFilterForPage } from '../p2p/dial-filter.ts';
-import { NetworkService, type NetworkServiceOptions } from '../p2p/network-service.ts';
-import { BROWSER_LISTEN, browserDialPolicy, browserTransports } from '../p2p/transports-browser.ts';
+import { announceOnAddressChange } from '../../p2p/discovery-announce.ts';
+import { fetchBootstrap, type BootstrapInfo } from '../../p2p/bootstrap.ts';
+import { dialFilterForPage } from '../../p2p/dial-filter.ts';
+import { NetworkService, type NetworkServiceOptions } from '../../p2p/network-service.ts';
+import { BROWSER_LISTEN, browserDialPolicy, browserTransports } from '../../p2p/transports-browser.ts';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import type { ApiConnection, ApiPeer } from './api.ts';
-import { connectionOf } from './connection.ts';
-import type { FullNode } from './full-node.ts';
-import { attachNetwork, loadOrCreatePeerKey, outboxRebroadcast, toApiPeers } from './networking.ts';
-import type { Outbox } from './outbox.ts';
-import { browserOnline, onConnectivityChange, startTabMesh } from './tab-mesh-network.ts';
+import type { ApiConnection, ApiPeer } from '../api.ts';
+import { connectionOf } from './connection-state.ts';
+import type { FullNode } from '../full-node.ts';
+import { attachNetwork, loadOrCreatePeerKey, outboxRebroadcast, toApiPeers } from './attach.ts';
+import type { Outbox } from '../outbox.ts';
+import { browserOnline, onConnectivityChange, startTabMesh } from './tab-mesh.ts';
 
 export interface BrowserNetworkOptions {
   /** Where the relay's bootstrap document is (default `/bootstrap.json`, the page's own origin). */
@@ -39,7 +39,7 @@ export interface BrowserNetworkOptions {
   targetPeers?: number;
   /**
    * Period of discovery announcements, ms (default 5 s). Tabs also announce at once when their
-   * relay reservation is made (browser-announce.ts), so this only bounds how stale a peer list gets.
+   * relay reservation is made (p2p/discovery-announce.ts), so this only bounds how stale a peer list gets.
    */
   discoveryIntervalMs?: number;
   /** Identity; default the profile's stored key (created on first use), so a reload keeps it. */
@@ -60,7 +60,7 @@ export interface BrowserNetwork {
   peers(): ApiPeer[];
   /** The browser is online (navigator.onLine) and at least one libp2p connection is open. */
   online(): boolean;
-  /** What the tab knows of its network (connection.ts): connecting, alone or connected. */
+  /** What the tab knows of its network (connection-state.ts): connecting, alone or connected. */
   connection(): ApiConnection;
   /**
    * The "Isolate this tab" switch: drops and refuses every peer of this tab — libp2p ones (the

@@ -16,13 +16,13 @@
  */
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
-import { encodeTx, hexToHash } from '../chain/index.ts';
-import type { ChainAccess } from '../p2p/chain-access.ts';
-import type { NetworkService } from '../p2p/network-service.ts';
-import type { NetworkPeer } from '../p2p/peer-manager.ts';
-import type { ChainStore } from '../storage/chain-store.ts';
-import type { ApiPeer } from './api.ts';
-import type { FullNode } from './full-node.ts';
+import { encodeTx, hexToHash } from '../../chain/index.ts';
+import type { ChainAccess } from '../../p2p/chain-access.ts';
+import type { NetworkService } from '../../p2p/network-service.ts';
+import type { NetworkPeer } from '../../p2p/peer-manager.ts';
+import type { ChainStore } from '../../storage/chain-store.ts';
+import type { ApiPeer } from '../api.ts';
+import type { FullNode } from '../full-node.ts';
 
 /** Delays of the re-sends of one of our blocks or transactions that reached no peer, ms. */
 const PUBLISH_RETRY_MS = [500, 2000, 5000];

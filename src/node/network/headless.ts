@@ -7,37 +7,16 @@
  * through its circuit relay reservation, Node nodes reach each other over TCP.
  * @module
  */
-import { announceOnAddressChange } from '../p2p/browser-announce.ts';
-import { NetworkService, type NetworkServiceOptions } from '../p2p/network-service.ts';
-import { defaultNodeListen, nodeTransports } from '../p2p/transports-node.ts';
-import type { AddressBook } from '../p2p/peer-manager.ts';
-import type { PeerScoreConfig } from '../p2p/peer-score.ts';
-import type { ServeBudgetConfig } from '../p2p/serve-budget.ts';
+import { readBootstrap } from '../../p2p/bootstrap.ts';
+import { announceOnAddressChange } from '../../p2p/discovery-announce.ts';
+import { NetworkService, type NetworkServiceOptions } from '../../p2p/network-service.ts';
+import { defaultNodeListen, nodeTransports } from '../../p2p/transports-node.ts';
+import type { AddressBook } from '../../p2p/peer-manager.ts';
+import type { PeerScoreConfig } from '../../p2p/peer-score.ts';
+import type { ServeBudgetConfig } from '../../p2p/serve-budget.ts';
 import type { PrivateKey } from '@libp2p/interface';
-import type { FullNode } from './full-node.ts';
-import { attachNetwork, loadOrCreatePeerKey } from './networking.ts';
-
-/** The body of a relay's `/bootstrap.json`. */
-export interface BootstrapInfo {
-  network: string;
-  peerId: string;
-  multiaddrs: string[];
-}
-
-/**
- * Reads a relay's `/bootstrap.json` (relay URL like `http://127.0.0.1:8080`).
- * @example const { multiaddrs } = await fetchBootstrap('http://127.0.0.1:8080')
- */
-export async function fetchBootstrap(relayUrl: string, signal: AbortSignal = AbortSignal.timeout(5000)): Promise<BootstrapInfo> {
-  const url = new URL('/bootstrap.json', relayUrl);
-  const res = await fetch(url, { signal });
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  const body = (await res.json()) as Partial<BootstrapInfo>;
-  if (typeof body.network !== 'string' || typeof body.peerId !== 'string' || !Array.isArray(body.multiaddrs) || !body.multiaddrs.every((m) => typeof m === 'string')) {
-    throw new Error(`${url}: not a bootstrap document`);
-  }
-  return { network: body.network, peerId: body.peerId, multiaddrs: body.multiaddrs };
-}
+import type { FullNode } from '../full-node.ts';
+import { attachNetwork, loadOrCreatePeerKey } from './attach.ts';
 
 export interface HeadlessNetworkOptions {
   /** Relay page URL: its /bootstrap.json is fetched (again on every redial). */
@@ -88,7 +67,7 @@ export async function startHeadlessNetwork(node: FullNode, opts: HeadlessNetwork
         : undefined
       : async () => {
           try {
-            const info = await fetchBootstrap(relay);
+            const info = await readBootstrap(new URL('/bootstrap.json', relay));
             if (info.network !== network) throw new Error(`the relay at ${relay} runs ${info.network}, this node ${network}`);
             return [...info.multiaddrs, ...extra];
           } catch (e) {

@@ -11,13 +11,13 @@
  * online/offline events; coming back online asks every peer's status at once).
  * @module
  */
-import { encodeTx, hexToHash } from '../chain/index.ts';
-import type { NetworkService } from '../p2p/network-service.ts';
-import { createTabMesh, meshPeerKey, type MeshChannel, type TabMesh } from '../p2p/tab-mesh.ts';
-import type { ApiPeer } from './api.ts';
-import type { FullNode } from './full-node.ts';
-import { chainAccessOf } from './networking.ts';
-import type { Outbox } from './outbox.ts';
+import { encodeTx, hexToHash } from '../../chain/index.ts';
+import type { NetworkService } from '../../p2p/network-service.ts';
+import { createTabMesh, meshPeerKey, type MeshChannel, type TabMesh } from '../../p2p/tab-mesh.ts';
+import type { ApiPeer } from '../api.ts';
+import type { FullNode } from '../full-node.ts';
+import { chainAccessOf } from './attach.ts';
+import type { Outbox } from '../outbox.ts';
 
 export interface TabMeshNetworkOptions {
   outbox?: Outbox;

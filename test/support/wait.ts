@@ -16,3 +16,11 @@ export async function waitUntil(cond: () => boolean | Promise<boolean>, what: st
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * Lets `n` timer turns pass (for "nothing more happens" checks after a condition was met).
+ * @example await ticks(20)
+ */
+export async function ticks(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setTimeout(r, 1));
+}

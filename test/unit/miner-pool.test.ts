@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ticks, waitUntil as waitFor } from '../support/wait.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { MinerPool, spawnInlineWorker, defaultWorkerCount, type FoundNonce, type MinerWorker, type MiningWork, type SpawnWorker, type ToWorkerMessage } from '../../src/miner/index.ts';
 
@@ -31,17 +32,8 @@ function fakeWork(seed: number, target: bigint): MiningWork & { headerFor(en: bi
   };
 }
 
-/** Polls (bounded by count, never asserting on time) until `cond` holds. */
-async function waitUntil(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 30_000; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
-const ticks = async (n: number) => {
-  for (let i = 0; i < n; i++) await new Promise((r) => setTimeout(r, 1));
-};
+/** The pool works in 1 ms turns: poll as often. */
+const waitUntil = (cond: () => boolean, what: string) => waitFor(cond, what, 30_000, 1);
 
 /** Wraps a spawner to log every message the pool posts. */
 function recording(spawn: SpawnWorker): { spawn: SpawnWorker; posted: ToWorkerMessage[] } {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ticks, waitUntil as waitFor } from '../support/wait.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { MinerService, spawnInlineWorker, type MinerTemplate, type SpawnWorker, type ToWorkerMessage } from '../../src/miner/index.ts';
 
@@ -41,16 +42,8 @@ function template(name: string, target: bigint): MinerTemplate<FakeBlock> {
   };
 }
 
-async function waitUntil(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 30_000; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
-const ticks = async (n: number) => {
-  for (let i = 0; i < n; i++) await new Promise((r) => setTimeout(r, 1));
-};
+/** The pool works in 1 ms turns: poll as often. */
+const waitUntil = (cond: () => boolean, what: string) => waitFor(cond, what, 30_000, 1);
 
 function recording(): { spawn: SpawnWorker; scans: () => ToWorkerMessage[] } {
   const posted: ToWorkerMessage[] = [];

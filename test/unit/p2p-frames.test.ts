@@ -2,19 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeFrames, encodeFrame, FrameDecoder, MAX_FRAME_BYTES } from '../../src/p2p/frames.ts';
 import { FrameTooLargeError, FrameTruncatedError, offenceOf } from '../../src/p2p/errors.ts';
-
-/** Splits bytes at the given cut points (as a carrier might deliver them). */
-function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let at = 0;
-  for (const p of points) {
-    out.push(bytes.subarray(at, p));
-    at = p;
-  }
-  out.push(bytes.subarray(at));
-  return out;
-}
+import { chunked } from '../fuzz/mutate.ts';
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -38,7 +26,7 @@ describe('frames', () => {
         const wire = concat(payloads.map((p) => encodeFrame(p)));
         const decoder = new FrameDecoder();
         const got: Uint8Array[] = [];
-        for (const chunk of split(wire, cuts)) got.push(...decoder.push(chunk));
+        for (const chunk of chunked(wire, cuts)) got.push(...decoder.push(chunk));
         decoder.end();
         expect(got).toEqual(payloads);
         expect(decoder.buffered).toBe(0);

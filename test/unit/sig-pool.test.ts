@@ -4,10 +4,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ed25519, ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js';
-import { verifySignature, type NativeVerify } from '../../src/chain/index.ts';
+import { verifySignature } from '../../src/chain/index.ts';
 import { inlineSigWorker, MAX_WORKER_FAILURES, SignaturePool, type SigWorker, type SignatureItem } from '../../src/node/sig-pool.ts';
 import { acceptRecords, createSigWorkerHandler, SIG_RECORD_BYTES, type FromSigWorker } from '../../src/node/sig-worker-core.ts';
 import { webCryptoEd25519 } from '../../src/node/native-ed25519.ts';
+import { countingNative } from './helpers/sig-corpus.ts';
 
 const pools: SignaturePool[] = [];
 afterEach(() => {
@@ -31,20 +32,10 @@ function items(n: number): SignatureItem[] {
 }
 const truth = (xs: SignatureItem[]) => xs.map((x) => (verifySignature(x.sig, x.msg, x.pub) ? 1 : 0));
 
-/** A counting wrapper of the platform's native verifier. */
-async function counting(): Promise<{ native: Promise<NativeVerify | null>; calls: () => number }> {
-  const real = (await webCryptoEd25519())!;
-  let calls = 0;
-  const native: NativeVerify = (s, m, p) => {
-    calls++;
-    return real(s, m, p);
-  };
-  return { native: Promise.resolve(native), calls: () => calls };
-}
 
 describe('SignaturePool', () => {
   it('says YES exactly for the valid signatures the native verifier accepts; small batches stay on the calling thread', async () => {
-    const c = await counting();
+    const c = await countingNative();
     let spawned = 0;
     const pool = track(new SignaturePool({ workers: 2, native: c.native, spawn: () => (spawned++, inlineSigWorker(c.native)) }));
     const xs = items(40);
@@ -56,7 +47,7 @@ describe('SignaturePool', () => {
   });
 
   it('cuts a large batch into chunks for the workers, one chunk in flight per worker', async () => {
-    const c = await counting();
+    const c = await countingNative();
     const posted: number[] = [];
     const spawn = (): SigWorker => {
       const w = inlineSigWorker(c.native);
@@ -85,7 +76,7 @@ describe('SignaturePool', () => {
   });
 
   it('a worker that dies or answers wrongly loses no verdict: its chunk is verified on the calling thread', async () => {
-    const c = await counting();
+    const c = await countingNative();
     let spawned = 0;
     const dying = (): SigWorker => {
       spawned++;
@@ -119,7 +110,7 @@ describe('SignaturePool', () => {
   });
 
   it('is bounded: beyond maxPendingRecords a batch gets no verdicts at once', async () => {
-    const c = await counting();
+    const c = await countingNative();
     const silent = (): SigWorker => ({ transport: 'thread', onMessage: null, onError: null, post: () => {}, terminate: () => {} });
     const pool = track(new SignaturePool({ workers: 1, native: c.native, spawn: silent, maxPendingRecords: 100 }));
     const stuck = pool.acceptedNatively(items(80));
@@ -137,7 +128,7 @@ describe('SignaturePool', () => {
   });
 
   it('a spawner that throws leaves the work on the calling thread', async () => {
-    const c = await counting();
+    const c = await countingNative();
     const pool = track(
       new SignaturePool({
         workers: 2,

@@ -19,7 +19,6 @@ import {
   signingHash,
   verifySignature,
   type Block,
-  type NativeVerify,
   type Transaction,
   type UnsignedTransaction,
 } from '../../src/chain/index.ts';
@@ -29,6 +28,7 @@ import { inlineSigWorker, SignaturePool } from '../../src/node/sig-pool.ts';
 import { SignaturePreverifier } from '../../src/node/sig-preverify.ts';
 import { webCryptoEd25519 } from '../../src/node/native-ed25519.ts';
 import { ChainBuilder, mineHeader, wallet } from './helpers/chain-builder.ts';
+import { countingNative } from './helpers/sig-corpus.ts';
 
 const params = NETWORKS.test;
 const G = params.genesis.header.time;
@@ -53,16 +53,6 @@ function signWithTorsion<T extends UnsignedTransaction>(unsigned: T, priv: Uint8
   return { ...unsigned, signature: concatBytes(R, toLE((r + k * a) % L)) };
 }
 
-/** A counting wrapper of the platform's native verifier. */
-async function counting(): Promise<{ native: Promise<NativeVerify | null>; calls: () => number }> {
-  const real = (await webCryptoEd25519())!;
-  let calls = 0;
-  const native: NativeVerify = (s, m, p) => {
-    calls++;
-    return real(s, m, p);
-  };
-  return { native: Promise.resolve(native), calls: () => calls };
-}
 
 /** The funded chain (alice holds a mature reward) and `TXS` transfers from alice to bob. */
 function fixture(): { chain: ChainBuilder; txs: Transaction[] } {
@@ -82,7 +72,7 @@ afterEach(async () => {
 });
 
 async function preverifier() {
-  const c = await counting();
+  const c = await countingNative();
   const sigCache = new SignatureCache();
   const pre = new SignaturePreverifier({ params, sigCache, pool: new SignaturePool({ workers: 2, native: c.native, spawn: () => inlineSigWorker(c.native) }) });
   closers.push(pre);
@@ -184,7 +174,7 @@ describe('FullNode with signature preverification', () => {
 
   /** A node that counts native verifications (workers: inline, same native). */
   async function countingNode(): Promise<{ node: FullNode; calls: () => number }> {
-    const c = await counting();
+    const c = await countingNative();
     return { node: await startNode({ workers: 2, native: c.native, spawn: () => inlineSigWorker(c.native) }), calls: c.calls };
   }
 

@@ -10,6 +10,7 @@ import { ed25519, ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { bytesToHex, concatBytes, hexToBytes } from '../../../src/chain/bytes.ts';
 import type { NativeVerify } from '../../../src/chain/sig-precheck.ts';
+import { webCryptoEd25519 } from '../../../src/node/native-ed25519.ts';
 import wycheproof from '../../fixtures/wycheproof/ed25519_test.json';
 import speccheck from '../../fixtures/ed25519-speccheck/cases.json';
 
@@ -205,3 +206,14 @@ export const lenientCofactorless: NativeVerify = async (sig, msg, pub) => {
 
 /** ZIP-215 (noble `zip215: true`): cofactored, lenient encodings, small-order keys accepted. Sound. */
 export const zip215: NativeVerify = async (sig, msg, pub) => ed25519.verify(sig, msg, pub, { zip215: true });
+
+/** A counting wrapper of the platform's native verifier. */
+export async function countingNative(): Promise<{ native: Promise<NativeVerify | null>; calls: () => number }> {
+  const real = (await webCryptoEd25519())!;
+  let calls = 0;
+  const native: NativeVerify = (s, m, p) => {
+    calls++;
+    return real(s, m, p);
+  };
+  return { native: Promise.resolve(native), calls: () => calls };
+}

@@ -10,6 +10,7 @@
 import { announceOnAddressChange } from '../p2p/browser-announce.ts';
 import { NetworkService, type NetworkServiceOptions } from '../p2p/network-service.ts';
 import { defaultNodeListen, nodeTransports } from '../p2p/transports-node.ts';
+import type { Libp2pNodeOptions } from '../p2p/libp2p-node.ts';
 import type { AddressBook } from '../p2p/peer-manager.ts';
 import type { PeerScoreConfig } from '../p2p/peer-score.ts';
 import type { ServeBudgetConfig } from '../p2p/serve-budget.ts';
@@ -46,6 +47,8 @@ export interface HeadlessNetworkOptions {
   bootstrap?: string[];
   /** Listen addresses; default TCP + WebSockets on 127.0.0.1 with free ports (+ a circuit reservation when a relay is given). */
   listen?: string[];
+  /** Transports; default TCP + WebSockets + circuit relay (`nodeTransports`). The simulation (bench/sim/) passes an in-memory one. */
+  transports?: Libp2pNodeOptions['transports'];
   /** Identity; default the profile's stored key (created on first use). */
   privateKey?: PrivateKey;
   /** Default: the node's store (its peer address book). Pass null for none. */
@@ -98,7 +101,7 @@ export async function startHeadlessNetwork(node: FullNode, opts: HeadlessNetwork
         };
   const net = await NetworkService.create({
     network,
-    transports: nodeTransports(),
+    transports: opts.transports ?? nodeTransports(),
     listen: opts.listen ?? defaultNodeListen('127.0.0.1', relay !== undefined || extra.length > 0),
     privateKey: opts.privateKey ?? (await loadOrCreatePeerKey(node.store)),
     bootstrap,

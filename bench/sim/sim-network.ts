@@ -1,0 +1,393 @@
+/**
+ * A network of hundreds of real headless nodes in one process (`npm run sim`): each a FullNode
+ * (MemoryStore, same-thread miner, in-thread signature verifier) with the real NetworkService —
+ * gossipsub, headers-first sync, peer manager, scoring — over the simulation wire
+ * (sim-transport.ts: @libp2p/memory with latency, jitter, loss, partitions and byte counts).
+ *
+ * **Topology.** Nodes join one after another, as tabs open; each knows `degree` random nodes that
+ * joined before it through its address book (the path a tab's remembered peers take) and wants
+ * `degree` direct peers (`targetPeers`). Discovery (pubsub peer discovery) and identify add
+ * candidates as in a tab.
+ *
+ * **Mining is simulated, blocks are real.** The network's total hashrate `H` and a block's work
+ * `W` (expected hashes) make blocks a Poisson process with mean interval `W / H`; each block's
+ * miner is drawn with probability ∝ its share of `H` (shares are exponential draws: tabs of
+ * unequal speed). The chosen node mines with its real miner (`node.miner.mineBlocks(1)`: its block
+ * template on its own tip, the scan kernel, `processBlock(…, 'miner')`, then gossip). The blocks
+ * are the 'test' network's, whose target is regtest's (each hash succeeds with probability ~1/2),
+ * so the real kernel finds a valid nonce in a couple of hashes: the simulation spends its CPU on
+ * the protocol, not on sha256d. A node that has not yet heard of the last block mines on its old
+ * tip — which is how stale blocks happen.
+ *
+ * **What is measured** (one process, one clock): a block's creation is its `block` event on the
+ * miner; its arrival at a node is that node's first `block` event for it that stored it
+ * (extended, reorged or side — by gossip or by sync). Propagation percentiles are over every
+ * (block, other node) pair of the blocks mined while the network was whole. Stale rate: mined
+ * blocks not on the final common chain. Convergence: from the heal of a partition to the first
+ * moment every node has the same tip. Bytes: everything the nodes handed to the wire (noise and
+ * yamux framing, gossip control, sync, pings, discovery), per node per mined block.
+ * @module
+ */
+import os from 'node:os';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { NETWORKS, generatePrivateKey, hashToHex, publicKeyOf, workForBits } from '../../src/chain/index.ts';
+import { FullNode } from '../../src/node/full-node.ts';
+import { startHeadlessNetwork, type HeadlessNetwork } from '../../src/node/headless-network.ts';
+import type { AddressBook, AddressRecord } from '../../src/p2p/peer-manager.ts';
+import { MemoryStore } from '../../src/storage/memory-store.ts';
+import { SimWire, simAddress, type LinkModel } from './sim-transport.ts';
+
+/** Expected hashes per block by default: the main network's genesis difficulty (~5·10^7). */
+export const DEFAULT_BLOCK_WORK = Number(workForBits(NETWORKS.main.genesisBits));
+
+export interface SimOptions extends LinkModel {
+  nodes: number;
+  /** Peers each node dials at start (its address book) and direct peers it wants. */
+  degree: number;
+  /** Blocks to mine. */
+  blocks: number;
+  /** Total hashrate, hashes/s. */
+  hashrate: number;
+  /** Expected hashes per block (with `hashrate`: the mean block interval). */
+  blockWork: number;
+  /** Split the network into two halves for this many seconds, a third of the way in (0: never). */
+  partitionS: number;
+  seed: number;
+  /** Period of each node's discovery announcement, ms. */
+  discoveryMs: number;
+  /** Longest wait for connections and for convergence, ms. */
+  settleTimeoutMs: number;
+  log?: (msg: string) => void;
+}
+
+export const DEFAULT_SIM_OPTIONS: SimOptions = {
+  nodes: 50,
+  degree: 8,
+  blocks: 30,
+  hashrate: DEFAULT_BLOCK_WORK / 2, // a block every 2 s on average
+  blockWork: DEFAULT_BLOCK_WORK,
+  latencyMs: 50,
+  jitterMs: 20,
+  loss: 0,
+  partitionS: 0,
+  seed: 1,
+  discoveryMs: 30_000,
+  settleTimeoutMs: 120_000,
+};
+
+/** Percentiles of a sample, ms. */
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  count: number;
+}
+
+export interface SimResult {
+  options: Omit<SimOptions, 'log'>;
+  /** Mean block interval the hashrate gives, s. */
+  meanIntervalS: number;
+  blocksMined: number;
+  staleBlocks: number;
+  staleRate: number;
+  /** Block propagation, creation → arrival at each other node, ms (blocks mined while whole). */
+  propagationMs: Percentiles;
+  /** Share of (block, node) pairs in `propagationMs` whose block arrived. */
+  propagationCoverage: number;
+  /** Heal → every node on one tip, ms (undefined: no partition, or not converged). */
+  convergenceMs?: number;
+  /** Every node ended on the same tip. */
+  converged: boolean;
+  finalHeight: number;
+  /** Bytes sent at the transport layer per node per mined block, mining phase (all traffic). */
+  bytesPerNodePerBlock: number;
+  /** Bytes sent per node per second before mining started (connections up, no blocks). */
+  idleBytesPerNodePerS: number;
+  /** Direct peers per node when mining started: mean and max. */
+  peersMean: number;
+  peersMax: number;
+  wallMs: { total: number; setup: number; mining: number; teardown: number };
+  /** CPU time of this process, s, and the machine's load average (1 min) at start and end. */
+  cpuS: number;
+  loadAvg: { start: number[]; end: number[] };
+  machine: { cpus: number; cpu: string | undefined; node: string };
+}
+
+/** Seeded PRNG (mulberry32): the topology, shares, intervals and miners repeat for a seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Percentiles by nearest rank.
+ * @example percentiles([1, 2, 3]).p50 // 2
+ */
+export function percentiles(values: number[]): Percentiles {
+  const s = [...values].sort((a, b) => a - b);
+  const at = (p: number) => (s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]);
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: s.length ? s[s.length - 1] : NaN, count: s.length };
+}
+
+/** An address book in memory: the peers a node knows at start, and those it keeps. */
+function bookOf(records: AddressRecord[]): AddressBook {
+  const book = new Map(records.map((r) => [r.peerId, r]));
+  return {
+    listPeers: async () => [...book.values()],
+    putPeer: async (r) => void book.set(r.peerId, r),
+    deletePeer: async (id) => void book.delete(id),
+  };
+}
+
+interface SimNode {
+  node: FullNode;
+  net: HeadlessNetwork;
+  peerId: string;
+  addr: string;
+}
+
+interface Mined {
+  at: number;
+  miner: number;
+  /** Mined while the network was not whole (from just before the split until converged). */
+  split: boolean;
+  /** Arrival time at each node, ms (NaN: not yet). */
+  arrived: Float64Array;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function waitFor(cond: () => boolean, timeoutMs: number, everyMs = 100): Promise<boolean> {
+  const end = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > end) return false;
+    await sleep(everyMs);
+  }
+  return true;
+}
+
+/**
+ * Runs one simulation and returns its figures.
+ * @example const r = await runSim({ ...DEFAULT_SIM_OPTIONS, nodes: 200 }); r.propagationMs.p95
+ */
+export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult> {
+  const o: SimOptions = { ...DEFAULT_SIM_OPTIONS, ...input };
+  const { nodes: n, log = () => undefined } = o;
+  if (!(Number.isSafeInteger(n) && n >= 2)) throw new RangeError('nodes must be an integer ≥ 2');
+  if (!(Number.isSafeInteger(o.degree) && o.degree >= 1)) throw new RangeError('degree must be an integer ≥ 1');
+  if (!(Number.isSafeInteger(o.blocks) && o.blocks >= 1)) throw new RangeError('blocks must be an integer ≥ 1');
+  if (!(o.hashrate > 0 && o.blockWork > 0)) throw new RangeError('hashrate and block work must be > 0');
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const loadStart = os.loadavg();
+  const random = seededRandom(o.seed);
+  const wire = new SimWire(n, o, random);
+  const params = NETWORKS.test;
+
+  // Hashrate shares: exponential draws, normalised, as a cumulative table.
+  const shares = Array.from({ length: n }, () => -Math.log(1 - random()));
+  const total = shares.reduce((a, b) => a + b, 0);
+  const cumulative: number[] = [];
+  shares.reduce((acc, s, i) => (cumulative[i] = acc + s / total), 0);
+  const pickMiner = () => {
+    const u = random();
+    const i = cumulative.findIndex((c) => c >= u);
+    return i < 0 ? n - 1 : i;
+  };
+
+  const sims: SimNode[] = [];
+  const indexOfPeer = new Map<string, number>();
+  const mined = new Map<string, Mined>();
+  const tips: string[] = [];
+  const tipCount = new Map<string, number>();
+  let splitFrom = Infinity; // the split window, for `Mined.split`
+  let splitUntil = Infinity;
+  let healedAt: number | undefined;
+  let convergedAt: number | undefined;
+
+  const noteTip = (i: number, hash: string) => {
+    const old = tips[i];
+    if (old === hash) return;
+    if (old !== undefined) tipCount.set(old, (tipCount.get(old) ?? 1) - 1);
+    tips[i] = hash;
+    const c = (tipCount.get(hash) ?? 0) + 1;
+    tipCount.set(hash, c);
+    if (c === n && healedAt !== undefined && convergedAt === undefined) {
+      convergedAt = performance.now();
+      splitUntil = convergedAt;
+    }
+  };
+  const allOnOneTip = () => tipCount.get(tips[0]) === n;
+
+  try {
+    // --- setup: nodes join one after another ------------------------------------------------
+    log(`starting ${n} nodes (degree ${o.degree}, latency ${o.latencyMs}±${o.jitterMs} ms, loss ${o.loss})`);
+    for (let i = 0; i < n; i++) {
+      const node = new FullNode({
+        params,
+        store: new MemoryStore({ network: params.name }),
+        minerPubKey: publicKeyOf(generatePrivateKey()),
+        miner: { useWorkers: false },
+        signatures: { workers: 0 },
+      });
+      await node.start();
+      const privateKey = await generateKeyPair('Ed25519');
+      const peerId = peerIdFromPrivateKey(privateKey).toString();
+      indexOfPeer.set(peerId, i);
+      // Up to `degree` distinct earlier nodes.
+      const known = new Set<number>();
+      while (known.size < Math.min(o.degree, i)) known.add(Math.floor(random() * i));
+      const now = Date.now();
+      const records = [...known].map((j) => ({ peerId: sims[j].peerId, multiaddrs: [sims[j].addr], lastSeen: now }));
+      node.events.on('block', ({ hash, result, source }) => {
+        if (result.status !== 'extended' && result.status !== 'reorged' && result.status !== 'side') return;
+        const t = performance.now();
+        if (source === 'miner') {
+          const arrived = new Float64Array(n).fill(NaN);
+          arrived[i] = t;
+          mined.set(hash, { at: t, miner: i, split: t >= splitFrom && t <= splitUntil, arrived });
+          return;
+        }
+        const m = mined.get(hash);
+        if (m && Number.isNaN(m.arrived[i])) m.arrived[i] = t;
+      });
+      node.events.on('tip', ({ hash }) => noteTip(i, hash));
+      noteTip(i, hashToHex(node.tip.hash));
+      const net = await startHeadlessNetwork(node, {
+        transports: wire.transports(i),
+        listen: [simAddress(i)],
+        privateKey,
+        addressBook: bookOf(records),
+        targetPeers: o.degree,
+        discoveryIntervalMs: o.discoveryMs,
+      });
+      sims.push({ node, net, peerId, addr: `${simAddress(i)}/p2p/${peerId}` });
+      if ((i + 1) % 50 === 0) log(`  ${i + 1} nodes up (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+    const connected = await waitFor(() => sims.every((s) => s.net.net.peers().some((p) => !p.isRelay)), o.settleTimeoutMs);
+    if (!connected) throw new Error(`sim: some nodes found no peer within ${o.settleTimeoutMs} ms`);
+    const peerCounts = sims.map((s) => s.net.net.peers().filter((p) => !p.isRelay).length);
+    // Background traffic with the connections up and no blocks.
+    const idleFrom = performance.now();
+    const idleBytes0 = wire.totalBytes();
+    await sleep(2000);
+    const idleBytesPerNodePerS = (wire.totalBytes() - idleBytes0) / n / ((performance.now() - idleFrom) / 1000);
+    const setupMs = performance.now() - t0;
+    log(`setup ${(setupMs / 1000).toFixed(1)} s; peers per node ${(peerCounts.reduce((a, b) => a + b, 0) / n).toFixed(1)} mean, ${Math.max(...peerCounts)} max`);
+
+    // --- mining -----------------------------------------------------------------------------
+    const meanIntervalMs = (o.blockWork / o.hashrate) * 1000;
+    const miningFrom = performance.now();
+    const bytes0 = wire.totalBytes();
+    const splitAtBlock = o.partitionS > 0 ? Math.floor(o.blocks / 3) : Infinity;
+    let healAt = Infinity;
+    const heal = () => {
+      wire.heal();
+      healedAt = performance.now();
+      healAt = Infinity;
+      if (allOnOneTip()) convergedAt = splitUntil = healedAt;
+      log(`  healed`);
+    };
+    const mining: Promise<unknown>[] = [];
+    for (let k = 0; k < o.blocks; k++) {
+      if (k === splitAtBlock) {
+        splitFrom = performance.now() - 1000; // blocks still spreading when the split came
+        split(sims, wire, indexOfPeer, (i) => (i < n / 2 ? 0 : 1));
+        healAt = performance.now() + o.partitionS * 1000;
+        log(`  split into halves at block ${k} for ${o.partitionS} s`);
+      }
+      const nextAt = performance.now() - Math.log(1 - random()) * meanIntervalMs;
+      if (nextAt >= healAt) {
+        await sleep(Math.max(0, healAt - performance.now()));
+        heal();
+      }
+      await sleep(Math.max(0, nextAt - performance.now()));
+      const who = sims[pickMiner()];
+      mining.push(who.node.miner.mineBlocks(1).catch((e: Error) => log(`  mining failed: ${e.message}`)));
+    }
+    await Promise.all(mining);
+    if (healAt !== Infinity) {
+      // The split outlasted the mining: heal when it ends.
+      await sleep(Math.max(0, healAt - performance.now()));
+      heal();
+    }
+    const converged = await waitFor(allOnOneTip, o.settleTimeoutMs);
+    const miningMs = performance.now() - miningFrom;
+    const bytesPerNodePerBlock = (wire.totalBytes() - bytes0) / n / Math.max(1, mined.size);
+
+    // --- figures ----------------------------------------------------------------------------
+    const ref = sims[0].node;
+    const onMain = (hash: string) => {
+      const e = ref.headers.get(hash);
+      return e !== undefined && ref.headers.isAncestor(e, ref.tip);
+    };
+    const stale = [...mined.keys()].filter((h) => !onMain(h)).length;
+    const delays: number[] = [];
+    let pairs = 0;
+    for (const m of mined.values()) {
+      if (m.split) continue;
+      for (let i = 0; i < n; i++) {
+        if (i === m.miner) continue;
+        pairs++;
+        if (!Number.isNaN(m.arrived[i])) delays.push(m.arrived[i] - m.at);
+      }
+    }
+    const t1 = performance.now();
+    const result: SimResult = {
+      options: { ...o, log: undefined } as Omit<SimOptions, 'log'>,
+      meanIntervalS: meanIntervalMs / 1000,
+      blocksMined: mined.size,
+      staleBlocks: stale,
+      staleRate: mined.size ? stale / mined.size : 0,
+      propagationMs: percentiles(delays),
+      propagationCoverage: pairs ? delays.length / pairs : 0,
+      ...(healedAt !== undefined && convergedAt !== undefined ? { convergenceMs: convergedAt - healedAt } : {}),
+      converged,
+      finalHeight: ref.height,
+      bytesPerNodePerBlock,
+      idleBytesPerNodePerS,
+      peersMean: peerCounts.reduce((a, b) => a + b, 0) / n,
+      peersMax: Math.max(...peerCounts),
+      wallMs: { total: 0, setup: setupMs, mining: miningMs, teardown: 0 },
+      cpuS: 0,
+      loadAvg: { start: loadStart, end: [] },
+      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+    };
+    delete (result.options as Partial<SimOptions>).log;
+    await stopAll(sims);
+    result.wallMs.teardown = performance.now() - t1;
+    result.wallMs.total = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    result.cpuS = (cpu.user + cpu.system) / 1e6;
+    result.loadAvg.end = os.loadavg();
+    return result;
+  } finally {
+    await stopAll(sims);
+  }
+}
+
+/** Cuts the network: future dials across sides fail, connections across sides are aborted. */
+function split(sims: SimNode[], wire: SimWire, indexOfPeer: Map<string, number>, sideOf: (i: number) => 0 | 1): void {
+  wire.partition(sideOf);
+  sims.forEach((s, i) => {
+    for (const c of s.net.net.libp2p.getConnections()) {
+      const j = indexOfPeer.get(c.remotePeer.toString());
+      if (j !== undefined && !wire.reachable(i, j)) c.abort(new Error('sim: partition'));
+    }
+  });
+}
+
+/** Stops every node (networks first), idempotently. */
+async function stopAll(sims: SimNode[]): Promise<void> {
+  const all = sims.splice(0);
+  await Promise.all(all.map((s) => s.net.stop().catch(() => undefined)));
+  await Promise.all(all.map((s) => s.node.stop().catch(() => undefined)));
+}

@@ -19,7 +19,8 @@ const USAGE = `npm run sim -- [options]
   --duration S      instead of --blocks: mine for about S seconds (blocks = S / mean interval)
   --hashrate H      total hashrate, H/s (default ${DEFAULT_SIM_OPTIONS.hashrate.toExponential(3)}: one block per 2 s)
   --block-work W    expected hashes per block (default ${DEFAULT_SIM_OPTIONS.blockWork.toExponential(3)}, main's genesis difficulty)
-  --discovery MS    discovery announcement period per node (default ${DEFAULT_SIM_OPTIONS.discoveryMs})
+  --discovery MS    discovery announcement period per node, 0 = no announcements (default ${DEFAULT_SIM_OPTIONS.discoveryMs})
+  --join-rate R     nodes joining per second at start (default ${DEFAULT_SIM_OPTIONS.joinRate})
   --seed N          topology, hashrate shares, block times and miners (default ${DEFAULT_SIM_OPTIONS.seed})
   --out FILE        result file (default bench/results/sim-<nodes>.json)`;
 
@@ -36,7 +37,7 @@ function num(v: string | undefined, name: string, min: number, max: number): num
  * @example parseSimArgs(['--nodes', '200', '--latency', '80'])
  */
 export function parseSimArgs(argv: string[]): { opts: Partial<SimOptions>; out?: string; help: boolean } {
-  const names = ['nodes', 'degree', 'latency', 'jitter', 'loss', 'partition', 'blocks', 'duration', 'hashrate', 'block-work', 'discovery', 'seed', 'out'];
+  const names = ['nodes', 'degree', 'latency', 'jitter', 'loss', 'partition', 'blocks', 'duration', 'hashrate', 'block-work', 'discovery', 'join-rate', 'seed', 'out'];
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -57,7 +58,9 @@ export function parseSimArgs(argv: string[]): { opts: Partial<SimOptions>; out?:
   set('blocks', num(s.blocks, 'blocks', 1, 100_000));
   set('hashrate', num(s.hashrate, 'hashrate', 1e-6, 1e18));
   set('blockWork', num(s['block-work'], 'block-work', 1, 1e30));
-  set('discoveryMs', num(s.discovery, 'discovery', 1000, 3_600_000));
+  set('discoveryMs', num(s.discovery, 'discovery', 0, 3_600_000));
+  if (opts.discoveryMs !== undefined && opts.discoveryMs > 0 && opts.discoveryMs < 1000) throw new RangeError('--discovery: 0 or at least 1000 ms');
+  set('joinRate', num(s['join-rate'], 'join-rate', 0.1, 10_000));
   set('seed', num(s.seed, 'seed', 0, 2 ** 32 - 1));
   for (const k of ['nodes', 'degree', 'blocks', 'seed'] as const) {
     if (opts[k] !== undefined && !Number.isInteger(opts[k])) throw new RangeError(`--${k}: expected an integer`);
@@ -82,7 +85,7 @@ export function describeSim(r: SimResult): string[] {
     `propagation p50 ${f1(r.propagationMs.p50)} ms, p95 ${f1(r.propagationMs.p95)} ms, p99 ${f1(r.propagationMs.p99)} ms, max ${f1(r.propagationMs.max)} ms (${r.propagationMs.count} arrivals, ${(r.propagationCoverage * 100).toFixed(1)}% of pairs)`,
     `stale blocks ${r.staleBlocks} of ${r.blocksMined} (${(r.staleRate * 100).toFixed(1)}%)`,
     `convergence after heal: ${r.convergenceMs === undefined ? (o.partitionS > 0 ? 'NOT converged' : 'no partition') : `${f1(r.convergenceMs)} ms`}`,
-    `bytes sent per node per block ${f1(r.bytesPerNodePerBlock)} (idle: ${f1(r.idleBytesPerNodePerS)} B/s per node); peers per node ${r.peersMean.toFixed(1)} mean, ${r.peersMax} max`,
+    `bytes sent per node per block ${f1(r.bytesPerNodePerBlock)} (all traffic), ${f1(r.blockBytesPerNodePerBlock)} less background (${f1(r.idleBytesPerNodePerS)} B/s per node when idle); peers per node ${r.peersMean.toFixed(1)} mean, ${r.peersMax} max`,
     `wall ${(r.wallMs.total / 1000).toFixed(1)} s (setup ${(r.wallMs.setup / 1000).toFixed(1)}, mining ${(r.wallMs.mining / 1000).toFixed(1)}, teardown ${(r.wallMs.teardown / 1000).toFixed(1)}); CPU ${r.cpuS.toFixed(1)} s; load ${r.loadAvg.start.map((x) => x.toFixed(2)).join(' ')} → ${r.loadAvg.end.map((x) => x.toFixed(2)).join(' ')} on ${r.machine.cpus} × ${r.machine.cpu ?? '?'}`,
   ];
 }

@@ -29,11 +29,12 @@
  * @module
  */
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { NETWORKS, generatePrivateKey, hashToHex, publicKeyOf, workForBits } from '../../src/chain/index.ts';
 import { FullNode } from '../../src/node/full-node.ts';
-import { startHeadlessNetwork, type HeadlessNetwork } from '../../src/node/headless-network.ts';
+import { startHeadlessNetwork, type HeadlessNetwork, type HeadlessNetworkOptions } from '../../src/node/headless-network.ts';
 import type { AddressBook, AddressRecord } from '../../src/p2p/peer-manager.ts';
 import { MemoryStore } from '../../src/storage/memory-store.ts';
 import { SimWire, simAddress, type LinkModel } from './sim-transport.ts';
@@ -54,10 +55,14 @@ export interface SimOptions extends LinkModel {
   /** Split the network into two halves for this many seconds, a third of the way in (0: never). */
   partitionS: number;
   seed: number;
-  /** Period of each node's discovery announcement, ms. */
+  /** Period of each node's discovery announcement, ms; 0: nodes never announce (they know peers from their address books and identify). */
   discoveryMs: number;
+  /** Nodes joining per second at start (tabs open over time; all at once is a handshake storm). */
+  joinRate: number;
   /** Longest wait for connections and for convergence, ms. */
   settleTimeoutMs: number;
+  /** Peer manager and sync timing (default: the real defaults). */
+  timing?: HeadlessNetworkOptions['timing'];
   log?: (msg: string) => void;
 }
 
@@ -72,7 +77,8 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   loss: 0,
   partitionS: 0,
   seed: 1,
-  discoveryMs: 30_000,
+  discoveryMs: 120_000,
+  joinRate: 10,
   settleTimeoutMs: 120_000,
 };
 
@@ -98,12 +104,16 @@ export interface SimResult {
   propagationCoverage: number;
   /** Heal → every node on one tip, ms (undefined: no partition, or not converged). */
   convergenceMs?: number;
+  /** Distinct tips among the nodes when the partition healed (0: no partition). */
+  tipsAtHeal: number;
   /** Every node ended on the same tip. */
   converged: boolean;
   finalHeight: number;
   /** Bytes sent at the transport layer per node per mined block, mining phase (all traffic). */
   bytesPerNodePerBlock: number;
-  /** Bytes sent per node per second before mining started (connections up, no blocks). */
+  /** The same less the background traffic (`idleBytesPerNodePerS` over the mining phase): what blocks cost. */
+  blockBytesPerNodePerBlock: number;
+  /** Bytes sent per node per second once all nodes are on one tip and no block comes. */
   idleBytesPerNodePerS: number;
   /** Direct peers per node when mining started: mean and max. */
   peersMean: number;
@@ -163,6 +173,9 @@ interface Mined {
   arrived: Float64Array;
 }
 
+/** Time given to gossipsub meshes to form once everyone is connected (its heartbeat is 1 s). */
+const SETTLE_MS = 3000;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function waitFor(cond: () => boolean, timeoutMs: number, everyMs = 100): Promise<boolean> {
@@ -211,6 +224,7 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
   let splitFrom = Infinity; // the split window, for `Mined.split`
   let splitUntil = Infinity;
   let healedAt: number | undefined;
+  let tipsAtHeal = 0;
   let convergedAt: number | undefined;
 
   const noteTip = (i: number, hash: string) => {
@@ -225,12 +239,33 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
       splitUntil = convergedAt;
     }
   };
+  // What the nodes log, by kind (the first words), for the progress lines.
+  const logKinds = new Map<string, number>();
+  const noteLog = (m: string) => {
+    const kind = m.replace(/12D3Koo\w+|\d+/g, '#').slice(0, 60);
+    logKinds.set(kind, (logKinds.get(kind) ?? 0) + 1);
+  };
+  const topLogs = () =>
+    [...logKinds.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 4)
+      .map(([k, c]) => `${c}× ${k}`)
+      .join('; ');
+  // Event-loop delay and heap: one process carries every node, so its health is every link's.
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
+  const health = () => {
+    const h = `loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB`;
+    loopDelay.reset();
+    return h;
+  };
   const allOnOneTip = () => tipCount.get(tips[0]) === n;
 
   try {
     // --- setup: nodes join one after another ------------------------------------------------
     log(`starting ${n} nodes (degree ${o.degree}, latency ${o.latencyMs}±${o.jitterMs} ms, loss ${o.loss})`);
     for (let i = 0; i < n; i++) {
+      await sleep(Math.max(0, t0 + (i / o.joinRate) * 1000 - performance.now()));
       const node = new FullNode({
         params,
         store: new MemoryStore({ network: params.name }),
@@ -267,19 +302,30 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
         privateKey,
         addressBook: bookOf(records),
         targetPeers: o.degree,
-        discoveryIntervalMs: o.discoveryMs,
+        ...(o.discoveryMs > 0 ? { discoveryIntervalMs: o.discoveryMs } : { announce: false }),
+        ...(o.timing ? { timing: o.timing } : {}),
+        log: (m) => noteLog(m),
       });
+      net.net.events.on('banned', ({ offence, why }) => noteLog(`banned: ${offence} ${why ?? ''}`));
       sims.push({ node, net, peerId, addr: `${simAddress(i)}/p2p/${peerId}` });
       if ((i + 1) % 50 === 0) log(`  ${i + 1} nodes up (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     }
-    const connected = await waitFor(() => sims.every((s) => s.net.net.peers().some((p) => !p.isRelay)), o.settleTimeoutMs);
-    if (!connected) throw new Error(`sim: some nodes found no peer within ${o.settleTimeoutMs} ms`);
-    const peerCounts = sims.map((s) => s.net.net.peers().filter((p) => !p.isRelay).length);
-    // Background traffic with the connections up and no blocks.
-    const idleFrom = performance.now();
-    const idleBytes0 = wire.totalBytes();
-    await sleep(2000);
-    const idleBytesPerNodePerS = (wire.totalBytes() - idleBytes0) / n / ((performance.now() - idleFrom) / 1000);
+    // Settled: every node has half the peers it wants (or of every other node), then a few
+    // gossipsub heartbeats so that the topic meshes form.
+    const chainPeers = (s: SimNode) => s.net.net.peers().filter((p) => !p.isRelay).length;
+    const wanted = Math.ceil(Math.min(o.degree, n - 1) / 2);
+    let lastReport = performance.now();
+    const connected = await waitFor(() => {
+      const counts = sims.map(chainPeers);
+      if (performance.now() - lastReport > 5000) {
+        lastReport = performance.now();
+        log(`  peers per node: min ${Math.min(...counts)}, mean ${(counts.reduce((a, b) => a + b, 0) / n).toFixed(1)}; ${counts.filter((c) => c < wanted).length} nodes short (${((performance.now() - t0) / 1000).toFixed(0)} s); ${health()}; logs: ${topLogs()}`);
+      }
+      return counts.every((c) => c >= wanted);
+    }, o.settleTimeoutMs);
+    if (!connected) throw new Error(`sim: nodes short of ${wanted} peers after ${o.settleTimeoutMs} ms: ${sims.filter((s) => chainPeers(s) < wanted).length}`);
+    await sleep(SETTLE_MS);
+    const peerCounts = sims.map(chainPeers);
     const setupMs = performance.now() - t0;
     log(`setup ${(setupMs / 1000).toFixed(1)} s; peers per node ${(peerCounts.reduce((a, b) => a + b, 0) / n).toFixed(1)} mean, ${Math.max(...peerCounts)} max`);
 
@@ -293,6 +339,7 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
       wire.heal();
       healedAt = performance.now();
       healAt = Infinity;
+      tipsAtHeal = [...tipCount.values()].filter((c) => c > 0).length;
       if (allOnOneTip()) convergedAt = splitUntil = healedAt;
       log(`  healed`);
     };
@@ -321,7 +368,13 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
     }
     const converged = await waitFor(allOnOneTip, o.settleTimeoutMs);
     const miningMs = performance.now() - miningFrom;
-    const bytesPerNodePerBlock = (wire.totalBytes() - bytes0) / n / Math.max(1, mined.size);
+    const miningBytes = wire.totalBytes() - bytes0;
+    // Background traffic once every node is on one tip and no block comes: pings, sync status
+    // polls, gossipsub heartbeats, discovery.
+    const idleFrom = performance.now();
+    await sleep(SETTLE_MS);
+    const idleBytesPerNodePerS = (wire.totalBytes() - bytes0 - miningBytes) / n / ((performance.now() - idleFrom) / 1000);
+    const perNodePerBlock = (bytes: number) => bytes / n / Math.max(1, mined.size);
 
     // --- figures ----------------------------------------------------------------------------
     const ref = sims[0].node;
@@ -350,9 +403,11 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
       propagationMs: percentiles(delays),
       propagationCoverage: pairs ? delays.length / pairs : 0,
       ...(healedAt !== undefined && convergedAt !== undefined ? { convergenceMs: convergedAt - healedAt } : {}),
+      tipsAtHeal,
       converged,
       finalHeight: ref.height,
-      bytesPerNodePerBlock,
+      bytesPerNodePerBlock: perNodePerBlock(miningBytes),
+      blockBytesPerNodePerBlock: perNodePerBlock(Math.max(0, miningBytes - idleBytesPerNodePerS * n * (miningMs / 1000))),
       idleBytesPerNodePerS,
       peersMean: peerCounts.reduce((a, b) => a + b, 0) / n,
       peersMax: Math.max(...peerCounts),

@@ -62,6 +62,8 @@ export interface HeadlessNetworkOptions {
   syncWindow?: number;
   /** Period of discovery announcements, ms (default 5 s; also announced whenever our addresses change). */
   discoveryIntervalMs?: number;
+  /** false: never announce ourselves on the discovery topic (the simulation's nodes know peers from their address books). Default true. */
+  announce?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -113,12 +115,13 @@ export async function startHeadlessNetwork(node: FullNode, opts: HeadlessNetwork
     serveBudget: opts.serveBudget,
     syncWindow: opts.syncWindow,
     discoveryIntervalMs: opts.discoveryIntervalMs ?? 5000,
+    announce: opts.announce,
     log: opts.log,
   });
   const detach = attachNetwork(node, net);
   // Announce at once when our addresses change (the relay reservation is made): nodes already on
   // the relay hear of us now rather than at our next periodic announcement.
-  const stopAnnouncing = announceOnAddressChange(net.libp2p, network);
+  const stopAnnouncing = opts.announce === false ? () => undefined : announceOnAddressChange(net.libp2p, network);
   try {
     await net.start();
   } catch (e) {

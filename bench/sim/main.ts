@@ -17,7 +17,7 @@ const USAGE = `npm run sim -- [options]
   --partition S     split into two halves for S seconds a third of the way in, then heal (default 0: none)
   --blocks N        blocks to mine (default ${DEFAULT_SIM_OPTIONS.blocks})
   --duration S      instead of --blocks: mine for about S seconds (blocks = S / mean interval)
-  --hashrate H      total hashrate, H/s (default ${DEFAULT_SIM_OPTIONS.hashrate.toExponential(3)}: one block per 2 s)
+  --hashrate H      total hashrate, H/s (default ${DEFAULT_SIM_OPTIONS.hashrate.toExponential(3)}: one block per 4 s)
   --block-work W    expected hashes per block (default ${DEFAULT_SIM_OPTIONS.blockWork.toExponential(3)}, main's genesis difficulty)
   --discovery MS    discovery announcement period per node, 0 = no announcements (default ${DEFAULT_SIM_OPTIONS.discoveryMs})
   --join-rate R     nodes joining per second at start (default ${DEFAULT_SIM_OPTIONS.joinRate})

@@ -70,14 +70,14 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   nodes: 50,
   degree: 8,
   blocks: 30,
-  hashrate: DEFAULT_BLOCK_WORK / 2, // a block every 2 s on average
+  hashrate: DEFAULT_BLOCK_WORK / 4, // a block every 4 s on average
   blockWork: DEFAULT_BLOCK_WORK,
   latencyMs: 50,
   jitterMs: 20,
   loss: 0,
   partitionS: 0,
   seed: 1,
-  discoveryMs: 120_000,
+  discoveryMs: 0,
   joinRate: 10,
   settleTimeoutMs: 120_000,
 };

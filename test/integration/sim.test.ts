@@ -59,7 +59,7 @@ describe('simulation', () => {
 
   it('command line: options parsed, hostile values refused with the option named', () => {
     expect(parseSimArgs(['--nodes', '200', '--latency', '80', '--loss', '0.02', '--partition', '10']).opts).toMatchObject({ nodes: 200, latencyMs: 80, loss: 0.02, partitionS: 10 });
-    expect(parseSimArgs(['--duration', '60']).opts.blocks).toBe(30); // one block per 2 s by default
+    expect(parseSimArgs(['--duration', '60']).opts.blocks).toBe(15); // one block per 4 s by default
     expect(() => parseSimArgs(['--nodes', '1e9'])).toThrow(/--nodes/);
     expect(() => parseSimArgs(['--nodes', '2.5'])).toThrow(/--nodes/);
     expect(() => parseSimArgs(['--loss', '1'])).toThrow(/--loss/);

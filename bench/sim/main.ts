@@ -14,7 +14,8 @@ const USAGE = `npm run sim -- [options]
   --latency MS      one-way latency of every link (default ${DEFAULT_SIM_OPTIONS.latencyMs})
   --jitter MS       extra delay per chunk, uniform in [0, MS) (default ${DEFAULT_SIM_OPTIONS.jitterMs})
   --loss P          fraction of chunks lost and retransmitted (default ${DEFAULT_SIM_OPTIONS.loss})
-  --partition S     split into two halves for S seconds a third of the way in, then heal (default 0: none)
+  --partition S     split into two halves a third of the way in, for S seconds and until each half
+                    has mined a block, then heal (default 0: none)
   --blocks N        blocks to mine (default ${DEFAULT_SIM_OPTIONS.blocks})
   --duration S      instead of --blocks: mine for about S seconds (blocks = S / mean interval)
   --hashrate H      total hashrate, H/s (default ${DEFAULT_SIM_OPTIONS.hashrate.toExponential(3)}: one block per 4 s)

@@ -52,7 +52,7 @@ export interface SimOptions extends LinkModel {
   hashrate: number;
   /** Expected hashes per block (with `hashrate`: the mean block interval). */
   blockWork: number;
-  /** Split the network into two halves for this many seconds, a third of the way in (0: never). */
+  /** Split the network into two halves a third of the way in, for this many seconds and until each half has mined a block (0: never). */
   partitionS: number;
   seed: number;
   /** Period of each node's discovery announcement, ms; 0: nodes never announce (they know peers from their address books and identify). */
@@ -343,22 +343,28 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
       if (allOnOneTip()) convergedAt = splitUntil = healedAt;
       log(`  healed`);
     };
+    // A split heals once it has lasted `partitionS` and each half has mined a block since it
+    // began: then the halves are on different tips and the heal has a fork to resolve.
+    const sideOf = (i: number): 0 | 1 => (i < n / 2 ? 0 : 1);
+    const minedInSplit = [false, false];
+    const mayHeal = (at: number) => at >= healAt && minedInSplit[0] && minedInSplit[1];
     const mining: Promise<unknown>[] = [];
     for (let k = 0; k < o.blocks; k++) {
       if (k === splitAtBlock) {
         splitFrom = performance.now() - 1000; // blocks still spreading when the split came
-        split(sims, wire, indexOfPeer, (i) => (i < n / 2 ? 0 : 1));
+        split(sims, wire, indexOfPeer, sideOf);
         healAt = performance.now() + o.partitionS * 1000;
-        log(`  split into halves at block ${k} for ${o.partitionS} s`);
+        log(`  split into halves at block ${k} for ${o.partitionS} s (and until both halves mined)`);
       }
       const nextAt = performance.now() - Math.log(1 - random()) * meanIntervalMs;
-      if (nextAt >= healAt) {
+      if (mayHeal(nextAt)) {
         await sleep(Math.max(0, healAt - performance.now()));
         heal();
       }
       await sleep(Math.max(0, nextAt - performance.now()));
-      const who = sims[pickMiner()];
-      mining.push(who.node.miner.mineBlocks(1).catch((e: Error) => log(`  mining failed: ${e.message}`)));
+      const miner = pickMiner();
+      if (healAt !== Infinity) minedInSplit[sideOf(miner)] = true;
+      mining.push(sims[miner].node.miner.mineBlocks(1).catch((e: Error) => log(`  mining failed: ${e.message}`)));
     }
     await Promise.all(mining);
     if (healAt !== Infinity) {

@@ -61,10 +61,17 @@ export interface SimOptions extends LinkModel {
   joinRate: number;
   /** Longest wait for connections and for convergence, ms. */
   settleTimeoutMs: number;
-  /** Peer manager and sync timing (default: the real defaults). */
+  /** Peer manager and sync timing (default {@link SIM_TIMING}). */
   timing?: HeadlessNetworkOptions['timing'];
   log?: (msg: string) => void;
 }
+
+/**
+ * The sim's timing: the real defaults but for the background polls, which cost every node CPU on
+ * the one shared thread whether or not blocks flow — sync status every 30 s instead of 10 s, the
+ * peer manager's ping every 60 s instead of 15 s. Blocks, gossip, dials and sync are untouched.
+ */
+export const SIM_TIMING: NonNullable<HeadlessNetworkOptions['timing']> = { statusEveryMs: 30_000, pingEveryMs: 60_000 };
 
 export const DEFAULT_SIM_OPTIONS: SimOptions = {
   nodes: 50,
@@ -303,7 +310,7 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
         addressBook: bookOf(records),
         targetPeers: o.degree,
         ...(o.discoveryMs > 0 ? { discoveryIntervalMs: o.discoveryMs } : { announce: false }),
-        ...(o.timing ? { timing: o.timing } : {}),
+        timing: o.timing ?? SIM_TIMING,
         log: (m) => noteLog(m),
       });
       net.net.events.on('banned', ({ offence, why }) => noteLog(`banned: ${offence} ${why ?? ''}`));

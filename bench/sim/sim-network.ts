@@ -284,6 +284,7 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
       const privateKey = await generateKeyPair('Ed25519');
       const peerId = peerIdFromPrivateKey(privateKey).toString();
       indexOfPeer.set(peerId, i);
+      wire.registerPeer(peerId, i);
       // Up to `degree` distinct earlier nodes.
       const known = new Set<number>();
       while (known.size < Math.min(o.degree, i)) known.add(Math.floor(random() * i));
@@ -371,7 +372,10 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
       await sleep(Math.max(0, nextAt - performance.now()));
       const miner = pickMiner();
       if (healAt !== Infinity) minedInSplit[sideOf(miner)] = true;
-      mining.push(sims[miner].node.miner.mineBlocks(1).catch((e: Error) => log(`  mining failed: ${e.message}`)));
+      const job = sims[miner].node.miner.mineBlocks(1).catch((e: Error) => log(`  mining failed: ${e.message}`));
+      mining.push(job);
+      // While split, the block exists before the heal may come.
+      if (healAt !== Infinity) await job;
     }
     await Promise.all(mining);
     if (healAt !== Infinity) {

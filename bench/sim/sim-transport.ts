@@ -102,6 +102,7 @@ export class SimWire {
   readonly bytesSent: Float64Array;
   readonly #random: () => number;
   readonly #side: Uint8Array;
+  readonly #indexOfPeer = new Map<string, number>();
   #partitioned = false;
 
   constructor(nodes: number, model: LinkModel, random: () => number) {
@@ -118,6 +119,11 @@ export class SimWire {
     let t = 0;
     for (const b of this.bytesSent) t += b;
     return t;
+  }
+
+  /** Tells the wire which node a peer id is (an inbound connection names only its dialer's peer id). */
+  registerPeer(peerId: string, index: number): void {
+    this.#indexOfPeer.set(peerId, index);
   }
 
   /** Splits the network: `sideOf(i)` for every node; dials across sides fail until {@link heal}. */
@@ -141,14 +147,26 @@ export class SimWire {
     return [(components: Parameters<ReturnType<typeof memory>>[0]) => new ShapedMemoryTransport(this, index, memory({ latency: 0 })(components))];
   }
 
-  /** Wraps a fresh MultiaddrConnection of node `from`: count, delay, lose. */
-  shape(maConn: MultiaddrConnection, from: number): void {
+  /**
+   * Wraps a fresh MultiaddrConnection of node `from` to node `to` (undefined: read the dialer's
+   * peer id from an inbound connection's address): count, delay, lose — and cut it if it crosses
+   * a partition (one being set up when the split came would otherwise slip through).
+   */
+  shape(maConn: MultiaddrConnection, from: number, to?: number): void {
     const conn = maConn as unknown as MemoryMaConn;
+    const remote = to ?? this.#indexOfPeer.get(/\/p2p\/(\w+)$/.exec(maConn.remoteAddr.toString())?.[1] ?? '');
+    let cut = false;
     const pipe = new Pipe();
     const { latencyMs, jitterMs, loss } = this.model;
     const rto = retransmitTimeoutMs(this.model);
     const shaped = latencyMs > 0 || jitterMs > 0 || loss > 0;
     conn.sendData = (data) => {
+      if (remote !== undefined && !this.reachable(from, remote)) {
+        // Across a partition nothing arrives; the connection dies as a real one would.
+        if (!cut) queueMicrotask(() => maConn.abort(new Error('sim: partition')));
+        cut = true;
+        return { sentBytes: data.byteLength, canSendMore: true };
+      }
       this.bytesSent[from] += data.byteLength;
       if (!shaped) conn.localPushable.push(data);
       else {
@@ -184,7 +202,7 @@ class ShapedMemoryTransport implements Transport {
   async dial(ma: Multiaddr, options: DialTransportOptions): Promise<Connection> {
     const to = indexOfAddress(ma);
     if (to !== undefined && !this.#wire.reachable(this.#index, to)) throw new Error(`sim: ${ma.toString()} is unreachable (partition)`);
-    return this.#inner.dial(ma, { ...options, upgrader: this.#upgrader(options.upgrader) });
+    return this.#inner.dial(ma, { ...options, upgrader: this.#upgrader(options.upgrader, to) });
   }
 
   createListener(options: CreateListenerOptions): Listener {
@@ -200,14 +218,14 @@ class ShapedMemoryTransport implements Transport {
   }
 
   /** The libp2p upgrader, shaping each connection before it is upgraded (both directions). */
-  #upgrader(u: Upgrader): Upgrader {
+  #upgrader(u: Upgrader, to?: number): Upgrader {
     const wire = this.#wire;
     const from = this.#index;
     return new Proxy(u, {
       get(target, prop) {
         if (prop === 'upgradeOutbound' || prop === 'upgradeInbound') {
           return (maConn: MultiaddrConnection, opts: never) => {
-            wire.shape(maConn, from);
+            wire.shape(maConn, from, to);
             return prop === 'upgradeOutbound' ? target.upgradeOutbound(maConn, opts) : target.upgradeInbound(maConn, opts);
           };
         }

@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: runs every bench/*.bench.ts (or those named on the command line), prints one
- * table and writes the rows as JSON to bench/results/<timestamp>.json and bench/results/latest.json.
+ * table and writes the rows as JSON to bench/results/<timestamp>.json and bench/results/latest.json,
+ * then ends with the table of headline figures (summary.ts), each from the newest run that
+ * measured it, also written to bench/results/SUMMARY.md.
  *
  * A bench module default-exports `async (ctx) => BenchRow[]`. Timing lives here, never in tests.
  */
@@ -8,6 +10,7 @@ import { readdir, mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 import os from 'node:os';
+import { loadRuns, summaryTable } from './summary.ts';
 
 export interface BenchRow {
   suite: string; // e.g. 'chain', 'miner'
@@ -81,11 +84,15 @@ async function main() {
   for (const t of table) console.log(line(t));
   const out = join(here, 'results');
   await mkdir(out, { recursive: true });
-  const json = JSON.stringify({ at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, rows }, null, 2);
+  const json = JSON.stringify({ at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, load: os.loadavg()[0], rows }, null, 2);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   await writeFile(join(out, `${stamp}.json`), json);
   await writeFile(join(out, 'latest.json'), json);
   console.error(`wrote bench/results/latest.json`);
+  const summary = `# Headline figures\n\n${summaryTable(await loadRuns(out))}`;
+  await writeFile(join(out, 'SUMMARY.md'), summary);
+  console.log(`\n${summary}`);
+  console.error('wrote bench/results/SUMMARY.md');
 }
 
 await main();

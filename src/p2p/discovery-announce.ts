@@ -69,35 +69,67 @@ export async function announceNow(libp2p: AnnouncingLibp2p, network: string): Pr
   }
 }
 
+/** How many of the tabs that hear of a newcomer answer it with an announcement, on average (the peer manager dials 4 at a time). */
+export const REANNOUNCE_FANOUT = 3;
+
 /**
- * Announces whenever our addresses change (a relay reservation made or renewed, a relay lost)
- * and whenever we discover a peer we had not seen (so a tab that just joined learns about us at
- * once: with browserDialPolicy it may be the one to dial), at most once per `minGapMs` (default
- * 1 s; a trigger inside the gap is announced at its end). Returns a function that stops it.
+ * Announces whenever our addresses change (a relay reservation made or renewed, a relay lost; not
+ * for other changes of our peer record)
+ * and, sometimes, when we discover a peer we had not seen (so a tab that just joined learns about
+ * us at once: with browserDialPolicy it may be the one to dial), at most once per `minGapMs`
+ * (default 1 s; a trigger inside the gap is announced at its end). Returns a function that stops it.
+ *
+ * "Sometimes": with `k` peers heard of, a new one triggers an announcement with probability
+ * `min(1, REANNOUNCE_FANOUT / k)`: while a tab knows ≤ 3 peers it answers every newcomer as
+ * before; in a network of n tabs about {@link REANNOUNCE_FANOUT} do, and the newcomer hears of
+ * the rest from the periodic announcements (every 5 s in a tab). Answering always made every
+ * join cost n announcements, each flooded to all n tabs (n × D copies, D the gossipsub mesh
+ * degree): n² announcements per join, which at 100 simulated nodes saturated the CPU and cut
+ * connections (bench/sim/, docs/SIMULATION.md).
  * @example const stop = announceOnAddressChange(libp2p, 'dev')
  */
-export function announceOnAddressChange(libp2p: AnnouncingLibp2p, network: string, opts: { minGapMs?: number } = {}): () => void {
+export function announceOnAddressChange(libp2p: AnnouncingLibp2p, network: string, opts: { minGapMs?: number; random?: () => number } = {}): () => void {
   const gap = opts.minGapMs ?? 1000;
+  const random = opts.random ?? Math.random;
   let last = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
+  // libp2p sends 'self:peer:update' for any change of our peer record (protocols, metadata, an
+  // address observed by a peer's identify), not only when our addresses change: an announcement
+  // is owed only when the addresses differ from those last announced, or a newcomer is answered.
+  let announced = '';
+  let owed = false;
+  const addrsNow = () =>
+    libp2p
+      .getMultiaddrs()
+      .map((a) => a.toString())
+      .join(' ');
   const fire = () => {
     timer = undefined;
     if (stopped) return;
+    const addrs = addrsNow();
+    if (!owed && addrs === announced) return;
+    owed = false;
     last = Date.now();
-    void announceNow(libp2p, network);
+    void announceNow(libp2p, network).then((sent) => {
+      if (sent) announced = addrs;
+    });
   };
-  const onUpdate = () => {
+  const schedule = () => {
     if (stopped || timer !== undefined) return;
     timer = setTimeout(fire, Math.max(0, last + gap - Date.now()));
   };
+  const onUpdate = () => schedule();
   const seen = new Set<string>();
   const onDiscovery = (evt: CustomEvent<PeerInfo>) => {
     const id = evt.detail.id.toString();
     if (seen.has(id)) return;
     seen.add(id);
     if (seen.size > 4096) seen.delete(seen.values().next().value!);
-    onUpdate();
+    if (random() * seen.size < REANNOUNCE_FANOUT) {
+      owed = true;
+      schedule();
+    }
   };
   libp2p.addEventListener('self:peer:update', onUpdate);
   libp2p.addEventListener('peer:discovery', onDiscovery);

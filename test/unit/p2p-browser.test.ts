@@ -3,7 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { BROWSER_LISTEN, browserDialPolicy, browserTransports, parseIceServers, preferWebRTC } from '../../src/p2p/transports-browser.ts';
 import { createServer, type Server } from 'node:http';
 import { fetchBootstrap, parseBootstrap, readBootstrap } from '../../src/p2p/bootstrap.ts';
-import { announceNow, encodeDiscoveryRecord, type AnnouncingLibp2p } from '../../src/p2p/discovery-announce.ts';
+import { announceNow, announceOnAddressChange, encodeDiscoveryRecord, REANNOUNCE_FANOUT, type AnnouncingLibp2p } from '../../src/p2p/discovery-announce.ts';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 
@@ -131,6 +131,64 @@ describe('discovery announcements (discovery-announce)', () => {
     subscribers = ['someone'];
     expect(await announceNow(libp2p, 'dev')).toBe(true);
     expect(published.map((p) => p.topic)).toEqual(['/tabchain/dev/discovery/1']);
+  });
+});
+
+describe('re-announcing on discovery (announceOnAddressChange)', () => {
+  async function announcementsFor(newPeers: number): Promise<number> {
+    const key = await generateKeyPair('Ed25519');
+    let published = 0;
+    const listeners = new Map<string, (e: CustomEvent<{ id: { toString(): string } }>) => void>();
+    const libp2p = {
+      peerId: peerIdFromPrivateKey(key),
+      getMultiaddrs: () => [multiaddr('/ip4/127.0.0.1/tcp/1')],
+      addEventListener: (type: string, fn: never) => void listeners.set(type, fn),
+      removeEventListener: () => undefined,
+      services: { pubsub: { publish: async () => void published++, getSubscribers: () => ['someone'] } },
+    } as unknown as AnnouncingLibp2p;
+    // random() = 0.5: the k-th new peer triggers while 0.5 × k < REANNOUNCE_FANOUT.
+    const stop = announceOnAddressChange(libp2p, 'dev', { minGapMs: 0, random: () => 0.5 });
+    for (let i = 0; i < newPeers; i++) {
+      listeners.get('peer:discovery')!(new CustomEvent('peer:discovery', { detail: { id: { toString: () => `peer-${i}` } } }));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    // A peer heard of again triggers nothing.
+    listeners.get('peer:discovery')!(new CustomEvent('peer:discovery', { detail: { id: { toString: () => 'peer-0' } } }));
+    await new Promise((r) => setTimeout(r, 1));
+    stop();
+    return published;
+  }
+
+  it('announces on a change of our peer record only when our addresses changed', async () => {
+    const key = await generateKeyPair('Ed25519');
+    let published = 0;
+    let addrs = [multiaddr('/ip4/127.0.0.1/tcp/1')];
+    const listeners = new Map<string, () => void>();
+    const libp2p = {
+      peerId: peerIdFromPrivateKey(key),
+      getMultiaddrs: () => addrs,
+      addEventListener: (type: string, fn: never) => void listeners.set(type, fn),
+      removeEventListener: () => undefined,
+      services: { pubsub: { publish: async () => void published++, getSubscribers: () => ['someone'] } },
+    } as unknown as AnnouncingLibp2p;
+    const stop = announceOnAddressChange(libp2p, 'dev', { minGapMs: 0 });
+    const update = async () => {
+      listeners.get('self:peer:update')!();
+      await new Promise((r) => setTimeout(r, 1));
+    };
+    await update();
+    await update(); // same addresses (protocols or metadata changed): nothing
+    expect(published).toBe(1);
+    addrs = [...addrs, multiaddr('/ip4/127.0.0.1/tcp/2/ws')];
+    await update();
+    expect(published).toBe(2);
+    stop();
+  });
+
+  it(`answers every newcomer in a small network, about ${REANNOUNCE_FANOUT} per newcomer network-wide in a big one`, async () => {
+    expect(await announcementsFor(REANNOUNCE_FANOUT)).toBe(REANNOUNCE_FANOUT);
+    // 200 peers heard of one after another: only the first 2 × FANOUT − 1 (with random 0.5) answer, not 200.
+    expect(await announcementsFor(200)).toBe(2 * REANNOUNCE_FANOUT - 1);
   });
 });
 

@@ -9,7 +9,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import type { Message } from '@libp2p/gossipsub';
 import { bytesToHex } from '../../src/chain/index.ts';
-import { messageIdFn } from '../../src/p2p/libp2p-node.ts';
+import type { RPC } from '@libp2p/gossipsub/message';
+import { fastMessageIdFn, messageIdFn } from '../../src/p2p/libp2p-node.ts';
 import { PeerGate, type PenaltyEvent } from '../../src/p2p/peer-gate.ts';
 import { classifyTransport, directFirst, peerIdOfAddr, type NetworkPeer } from '../../src/p2p/peer-manager.ts';
 import { protocolIds } from '../../src/p2p/protocol.ts';
@@ -118,6 +119,27 @@ describe('gossip message ids', () => {
     // gossipsub's default id: protobuf public key then the sequence number, 8 bytes big-endian.
     const d = await signed(ids.discoveryTopic, data, 0x0102n);
     expect(bytesToHex(idOf(d)).endsWith('0000000000000102')).toBe(true);
+  });
+});
+
+describe('gossip fast message ids (duplicates found before the signature check)', () => {
+  const ids = protocolIds('test');
+  const fast = fastMessageIdFn(ids);
+  const raw = (topic: string, data: number[], from: number, seq: number): RPC.Message => ({ topic, data: Uint8Array.from(data), from: Uint8Array.of(from), seqno: Uint8Array.of(seq) });
+
+  it('a block copy is the same whoever sent it; elsewhere publisher, sequence and data must all agree', () => {
+    expect(fast(raw(ids.blocksTopic, [1, 2], 1, 1))).toBe(fast(raw(ids.blocksTopic, [1, 2], 2, 9)));
+    expect(fast(raw(ids.blocksTopic, [1, 2], 1, 1))).not.toBe(fast(raw(ids.blocksTopic, [1, 3], 1, 1)));
+    const tx = raw(ids.txsTopic, [1, 2], 1, 1);
+    expect(fast(tx)).toBe(fast({ ...tx }));
+    for (const other of [raw(ids.txsTopic, [1, 2], 2, 1), raw(ids.txsTopic, [1, 2], 1, 2), raw(ids.txsTopic, [1, 3], 1, 1), raw(ids.discoveryTopic, [1, 2], 1, 1)]) {
+      expect(fast(other)).not.toBe(fast(tx));
+    }
+    // Fields are length-prefixed: moving bytes from one field to the next is another message.
+    expect(fast({ topic: ids.txsTopic, from: Uint8Array.of(1, 2), seqno: Uint8Array.of(3), data: new Uint8Array(0) })).not.toBe(
+      fast({ topic: ids.txsTopic, from: Uint8Array.of(1), seqno: Uint8Array.of(2, 3), data: new Uint8Array(0) }),
+    );
+    expect(fast({ topic: ids.txsTopic })).not.toBe(fast({ topic: ids.txsTopic, from: new Uint8Array(0) }));
   });
 });
 

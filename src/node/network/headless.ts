@@ -11,6 +11,7 @@ import { readBootstrap } from '../../p2p/bootstrap.ts';
 import { announceOnAddressChange } from '../../p2p/discovery-announce.ts';
 import { NetworkService, type NetworkServiceOptions } from '../../p2p/network-service.ts';
 import { defaultNodeListen, nodeTransports } from '../../p2p/transports-node.ts';
+import type { Libp2pNodeOptions } from '../../p2p/libp2p-node.ts';
 import type { AddressBook } from '../../p2p/peer-manager.ts';
 import type { PeerScoreConfig } from '../../p2p/peer-score.ts';
 import type { ServeBudgetConfig } from '../../p2p/serve-budget.ts';
@@ -25,6 +26,8 @@ export interface HeadlessNetworkOptions {
   bootstrap?: string[];
   /** Listen addresses; default TCP + WebSockets on 127.0.0.1 with free ports (+ a circuit reservation when a relay is given). */
   listen?: string[];
+  /** Transports; default TCP + WebSockets + circuit relay (`nodeTransports`). The simulation (bench/sim/) passes an in-memory one. */
+  transports?: Libp2pNodeOptions['transports'];
   /** Identity; default the profile's stored key (created on first use). */
   privateKey?: PrivateKey;
   /** Default: the node's store (its peer address book). Pass null for none. */
@@ -38,6 +41,8 @@ export interface HeadlessNetworkOptions {
   syncWindow?: number;
   /** Period of discovery announcements, ms (default 5 s; also announced whenever our addresses change). */
   discoveryIntervalMs?: number;
+  /** false: never announce ourselves on the discovery topic (the simulation's nodes know peers from their address books). Default true. */
+  announce?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -77,7 +82,7 @@ export async function startHeadlessNetwork(node: FullNode, opts: HeadlessNetwork
         };
   const net = await NetworkService.create({
     network,
-    transports: nodeTransports(),
+    transports: opts.transports ?? nodeTransports(),
     listen: opts.listen ?? defaultNodeListen('127.0.0.1', relay !== undefined || extra.length > 0),
     privateKey: opts.privateKey ?? (await loadOrCreatePeerKey(node.store)),
     bootstrap,
@@ -89,12 +94,13 @@ export async function startHeadlessNetwork(node: FullNode, opts: HeadlessNetwork
     serveBudget: opts.serveBudget,
     syncWindow: opts.syncWindow,
     discoveryIntervalMs: opts.discoveryIntervalMs ?? 5000,
+    announce: opts.announce,
     log: opts.log,
   });
   const detach = attachNetwork(node, net);
   // Announce at once when our addresses change (the relay reservation is made): nodes already on
   // the relay hear of us now rather than at our next periodic announcement.
-  const stopAnnouncing = announceOnAddressChange(net.libp2p, network);
+  const stopAnnouncing = opts.announce === false ? () => undefined : announceOnAddressChange(net.libp2p, network);
   try {
     await net.start();
   } catch (e) {

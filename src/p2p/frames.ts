@@ -61,15 +61,28 @@ export function encodeFrame(payload: Uint8Array, max: number = MAX_FRAME_BYTES):
  */
 export class FrameDecoder {
   readonly max: number;
+  /** Maximum of the n-th frame (0-based, counted over the decoder's life), when it varies per frame. */
+  private readonly maxOf: ((index: number) => number) | undefined;
+  /** Frames completed so far. */
+  private completed = 0;
   private chunks: Uint8Array[] = [];
   private bufferedBytes = 0;
   /** Payload length of the frame being read, once its prefix is complete. */
   private need: number | undefined;
   private failed: Error | undefined;
 
-  constructor(max: number = MAX_FRAME_BYTES) {
-    checkMax(max);
-    this.max = max;
+  /**
+   * `max`: the largest payload of any frame, or a function giving the largest payload of the n-th
+   * frame (0-based) — a stream carrying several answers bounds each by its own request.
+   */
+  constructor(max: number | ((index: number) => number) = MAX_FRAME_BYTES) {
+    if (typeof max === 'function') {
+      this.maxOf = max;
+      this.max = MAX_FRAME_BYTES;
+    } else {
+      checkMax(max);
+      this.max = max;
+    }
   }
 
   /** Bytes held that do not yet make a whole frame. @example decoder.buffered // 0 between frames */
@@ -98,8 +111,9 @@ export class FrameDecoder {
         if (this.bufferedBytes < FRAME_PREFIX_BYTES) break;
         const prefix = this.take(FRAME_PREFIX_BYTES);
         const length = new DataView(prefix.buffer, prefix.byteOffset, FRAME_PREFIX_BYTES).getUint32(0, true);
-        if (length > this.max) {
-          this.failed = new FrameTooLargeError(length, this.max);
+        const max = this.maxOf ? Math.min(this.max, this.maxOf(this.completed)) : this.max;
+        if (length > max) {
+          this.failed = new FrameTooLargeError(length, max);
           this.chunks = [];
           this.bufferedBytes = 0;
           throw this.failed;
@@ -109,6 +123,7 @@ export class FrameDecoder {
       if (this.bufferedBytes < this.need) break;
       out.push(this.take(this.need));
       this.need = undefined;
+      this.completed++;
     }
     return out;
   }

@@ -28,6 +28,7 @@ import { decodeRequest, decodeResponse, encodeMessage, MAX_HEADERS_PER_REQUEST, 
 import type { Offence } from './peer-score.ts';
 import { protocolIds } from './protocol.ts';
 import { ServeBudget, type Admission } from './serve-budget.ts';
+import { serveSession, SyncSession } from './sync-session.ts';
 import { checkResponse, DEFAULT_SYNC_TIMEOUT_MS, type BlocksResult, type SyncRequestBody, type SyncResultOf } from './sync-client.ts';
 import { handleSyncRequest, type ChainView } from './sync-server.ts';
 
@@ -57,6 +58,10 @@ export interface TabchainSyncInit {
   maxInboundStreams?: number;
   /** Sync streams we open to a peer at once, per connection. Default 8. */
   maxOutboundStreams?: number;
+  /** Ask over `sync/2` sessions (many requests on one stream, sync-session.ts) when the peer speaks it. Default true; false asks `sync/1` only (benchmarks compare both). */
+  sessions?: boolean;
+  /** Sessions a peer may have open to us at once, per connection. Default 2. */
+  maxInboundSessions?: number;
   /** Serve and ask over relayed (limited) connections. Default true. */
   runOnLimitedConnection?: boolean;
   /** What serving may cost, per peer and for all peers (default: a ServeBudget with its defaults). */
@@ -77,6 +82,27 @@ export interface TabchainSync {
   getStatus(peer: DialTarget, opts?: AbortOptions): Promise<SyncStatus>;
   getHeaders(peer: DialTarget, locator: Uint8Array[], opts?: AbortOptions & { max?: number; stopHash?: Uint8Array | null }): Promise<BlockHeader[]>;
   getBlocks(peer: DialTarget, hashes: Uint8Array[], opts?: AbortOptions): Promise<BlocksResult>;
+  /** Where the time of our requests went so far (cumulative; see {@link SyncTimings}). */
+  readonly timings: SyncTimings;
+}
+
+/**
+ * Cumulative time of our requests by step, ms (summed over requests, which overlap: compare the
+ * shares, not the sums with the wall clock). Read by the sync manager's phase summary and the bench.
+ */
+export interface SyncTimings {
+  /** Requests sent (answered or not). */
+  requests: number;
+  /** Streams opened: one per request on `sync/1`, one per session on `sync/2`. */
+  streams: number;
+  /** Finding or dialling the connection. */
+  connectMs: number;
+  /** Opening streams (a WebRTC data channel, protocol negotiation). */
+  openMs: number;
+  /** From the request's first byte sent to its answer's last byte received (includes queueing behind earlier requests of a session). */
+  exchangeMs: number;
+  /** Decoding and checking answers. */
+  checkMs: number;
 }
 
 /**
@@ -171,6 +197,10 @@ function timeoutAware(err: unknown, timeout: AbortSignal, what: string): unknown
 
 class TabchainSyncService implements TabchainSync, Startable {
   readonly protocol: string;
+  readonly sessionProtocol: string;
+  readonly timings: SyncTimings = { requests: 0, streams: 0, connectMs: 0, openMs: 0, exchangeMs: 0, checkMs: 0 };
+  /** Our open session per connection (or its opening); null: the peer speaks only `sync/1`. */
+  private readonly sessions = new WeakMap<Connection, Promise<SyncSession | null>>();
   readonly [Symbol.toStringTag] = '@tabchain/sync';
   private readonly components: TabchainSyncComponents;
   private readonly init: TabchainSyncInit;
@@ -184,6 +214,7 @@ class TabchainSyncService implements TabchainSync, Startable {
     this.components = components;
     this.init = init;
     this.protocol = protocolIds(init.network).sync;
+    this.sessionProtocol = protocolIds(init.network).syncSession;
     this.timeoutMs = init.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS;
     this.budget = init.budget ?? new ServeBudget();
     this.chainView = init.chainView;
@@ -194,6 +225,11 @@ class TabchainSyncService implements TabchainSync, Startable {
   }
 
   async start(): Promise<void> {
+    await this.components.registrar.handle(this.sessionProtocol, (stream, connection) => this.onSession(stream, connection), {
+      maxInboundStreams: this.init.maxInboundSessions ?? 2,
+      maxOutboundStreams: this.init.maxOutboundStreams ?? 8,
+      runOnLimitedConnection: this.init.runOnLimitedConnection ?? true,
+    });
     await this.components.registrar.handle(this.protocol, (stream, connection) => this.onStream(stream, connection), {
       maxInboundStreams: this.init.maxInboundStreams ?? 4,
       maxOutboundStreams: this.init.maxOutboundStreams ?? 8,
@@ -204,6 +240,7 @@ class TabchainSyncService implements TabchainSync, Startable {
 
   async stop(): Promise<void> {
     await this.components.registrar.unhandle(this.protocol);
+    await this.components.registrar.unhandle(this.sessionProtocol);
     this.started = false;
   }
 
@@ -226,32 +263,41 @@ class TabchainSyncService implements TabchainSync, Startable {
   }
 
   /**
-   * Answers one request on an inbound stream: read it (at most MAX_REQUEST_BYTES), ask the budget,
-   * answer from the chain view or with BUSY, write the answer. The answer is charged to the peer
-   * as soon as it is built, and its slot held until it is written (an answer waiting in a send
-   * buffer is memory held for that peer).
+   * The answer to one request, from the chain view if the budget admits it, BUSY otherwise;
+   * `charge` bills the answer's bytes once built, `release` frees its slot once written (an answer
+   * waiting in a send buffer is memory held for that peer).
+   */
+  private async answerOne(req: SyncRequest, connection: Connection, signal: AbortSignal): Promise<{ res: SyncResponse; charge?: (bytes: number) => void; release?: () => void }> {
+    const view = this.chainView;
+    if (!view) return { res: { type: 'error', id: req.id, code: 'BUSY', message: 'not serving yet' } };
+    const admission: Admission = this.budget.admit(connection.remotePeer.toString());
+    if (!admission.ok) return { res: { type: 'error', id: req.id, code: 'BUSY', message: admission.why } };
+    try {
+      const res = await raceSignal(handleSyncRequest(req, view, this.init.onError), signal);
+      return { res, charge: (bytes) => admission.charge(bytes), release: () => admission.release() };
+    } catch (err) {
+      admission.release();
+      throw err;
+    }
+  }
+
+  /**
+   * Answers one request on an inbound `sync/1` stream: read it (at most MAX_REQUEST_BYTES), ask
+   * the budget, answer from the chain view or with BUSY, write the answer.
    */
   private async onStream(stream: Stream, connection: Connection): Promise<void> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     // Who is to blame if time runs out: the peer while we wait for its request or while it does
     // not take our answer; we ourselves while our chain view computes the answer.
     let phase: 'reading' | 'answering' | 'writing' = 'reading';
-    let admission: Admission | undefined;
+    let built: Awaited<ReturnType<TabchainSyncService['answerOne']>> | undefined;
     try {
       const req = decodeRequest(await readOneFrame(stream, timeout, MAX_REQUEST_BYTES));
       phase = 'answering';
-      const view = this.chainView;
-      let res: SyncResponse;
-      if (!view) res = { type: 'error', id: req.id, code: 'BUSY', message: 'not serving yet' };
-      else {
-        admission = this.budget.admit(connection.remotePeer.toString());
-        res = admission.ok
-          ? await raceSignal(handleSyncRequest(req, view, this.init.onError), timeout)
-          : { type: 'error', id: req.id, code: 'BUSY', message: admission.why };
-      }
+      built = await this.answerOne(req, connection, timeout);
       phase = 'writing';
-      const frame = encodeFrame(encodeMessage(res));
-      if (admission?.ok) admission.charge(frame.length);
+      const frame = encodeFrame(encodeMessage(built.res));
+      built.charge?.(frame.length);
       await writeAll(stream, frame, timeout);
       await stream.close({ signal: timeout });
     } catch (e) {
@@ -260,35 +306,113 @@ class TabchainSyncService implements TabchainSync, Startable {
       else this.report(connection, err);
       stream.abort(err instanceof Error ? err : new Error(String(err)));
     } finally {
-      if (admission?.ok) admission.release();
+      built?.release?.();
     }
+  }
+
+  /** Serves an inbound `sync/2` session: many requests, each admitted and charged like one of `sync/1`. */
+  private onSession(stream: Stream, connection: Connection): Promise<void> {
+    return serveSession(stream, {
+      timeoutMs: this.timeoutMs,
+      answer: (req, signal) => this.answerOne(req, connection, signal),
+      onViolation: (err) => this.report(connection, err),
+      onError: this.init.onError,
+    });
   }
 
   async request<B extends SyncRequestBody>(peer: DialTarget, body: B, opts: AbortOptions = {}): Promise<SyncResultOf[B['type']]> {
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
     const req = { ...body, id } as SyncRequest;
-    const frame = encodeFrame(encodeMessage(req));
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    const t = this.timings;
+    t.requests++;
+    let at = performance.now();
     const connection = await this.connectionTo(peer, signal);
+    t.connectMs += performance.now() - at;
     let stream: Stream | undefined;
+    let session: SyncSession | null = null;
     try {
-      stream = await connection.newStream(this.protocol, {
-        signal,
-        runOnLimitedConnection: this.init.runOnLimitedConnection ?? true,
-        maxOutboundStreams: this.init.maxOutboundStreams ?? 8,
-      });
-      await writeAll(stream, frame, signal);
-      await stream.close({ signal }); // our writing end: the answerer may answer now
-      const res = decodeResponse(await readOneFrame(stream, signal, maxAnswerBytes(req)));
-      return checkResponse(req, res) as SyncResultOf[B['type']];
+      if (this.init.sessions !== false) {
+        at = performance.now();
+        session = await this.sessionOn(connection, signal);
+        t.openMs += performance.now() - at;
+      }
+      let res: SyncResponse;
+      at = performance.now();
+      if (session) {
+        res = await session.request(req, signal);
+        t.exchangeMs += performance.now() - at;
+      } else {
+        stream = await this.openStream(connection, [this.protocol], signal);
+        t.openMs += performance.now() - at;
+        at = performance.now();
+        await writeAll(stream, encodeFrame(encodeMessage(req)), signal);
+        await stream.close({ signal }); // our writing end: the answerer may answer now
+        const frame = await readOneFrame(stream, signal, maxAnswerBytes(req));
+        t.exchangeMs += performance.now() - at;
+        at = performance.now();
+        res = decodeResponse(frame);
+      }
+      at = performance.now();
+      const result = checkResponse(req, res) as SyncResultOf[B['type']];
+      t.checkMs += performance.now() - at;
+      return result;
     } catch (e) {
       const err = timeoutAware(e, timeout, `${req.type} to ${connection.remotePeer.toString()}`);
-      // Only a stream that got as far as opening can be the peer's fault.
-      if (stream) this.report(connection, err);
+      // Only a stream that got as far as opening can be the peer's fault; a session failure
+      // after it ended (SyncUnavailableError) was charged once, where it happened.
+      if (stream || session) this.report(connection, err);
       stream?.abort(err instanceof Error ? err : new Error(String(err)));
+      if (session && offenceOf(err)) session.abort(err instanceof Error ? err : new Error(String(err)));
       throw err;
+    }
+  }
+
+  private async openStream(connection: Connection, protocols: string[], signal: AbortSignal): Promise<Stream> {
+    const stream = await connection.newStream(protocols, {
+      signal,
+      runOnLimitedConnection: this.init.runOnLimitedConnection ?? true,
+      maxOutboundStreams: this.init.maxOutboundStreams ?? 8,
+    });
+    this.timings.streams++;
+    return stream;
+  }
+
+  /**
+   * Our session on a connection, opened on first use (offering `sync/2`, then `sync/1`); null when
+   * the peer speaks only `sync/1` (remembered for the connection: its requests go one per stream).
+   */
+  private async sessionOn(connection: Connection, signal: AbortSignal): Promise<SyncSession | null> {
+    for (;;) {
+      const known = this.sessions.get(connection);
+      if (known) {
+        const session = await raceSignal(known, signal).catch(() => undefined);
+        if (session === null) return null;
+        if (session?.open) return session;
+        if (this.sessions.get(connection) === known) this.sessions.delete(connection);
+        signal.throwIfAborted();
+        continue;
+      }
+      const opening = this.openStream(connection, [this.sessionProtocol, this.protocol], signal).then((stream) => {
+        if (stream.protocol !== this.sessionProtocol) {
+          // An old peer: this stream, already negotiated, is of no use for a session.
+          void stream.close().catch(() => stream.abort(new Error('not needed')));
+          return null;
+        }
+        const session: SyncSession = new SyncSession(stream, {
+          onClose: () => {
+            if (this.sessions.get(connection) === opening) this.sessions.delete(connection);
+          },
+        });
+        return session;
+      });
+      this.sessions.set(connection, opening);
+      opening.catch(() => {
+        if (this.sessions.get(connection) === opening) this.sessions.delete(connection);
+      });
+      return opening;
     }
   }
 

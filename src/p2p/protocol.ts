@@ -12,6 +12,11 @@
 export interface ProtocolIds {
   /** libp2p stream protocol of the request/response sync protocol (status, headers, blocks). */
   sync: string;
+  /**
+   * The same messages, many requests on one stream (sync-session.ts): `/tabchain/<network>/sync/2`.
+   * Served beside `sync` (old nodes speak only that one).
+   */
+  syncSession: string;
   /** gossipsub topic of new blocks. */
   blocksTopic: string;
   /** gossipsub topic of new transactions. */
@@ -40,6 +45,7 @@ export function isNetworkName(network: string): boolean {
  * @example
  * ```ts
  * protocolIds('dev').sync // '/tabchain/dev/sync/1'
+ * protocolIds('dev').syncSession // '/tabchain/dev/sync/2'
  * protocolIds('dev').blocksTopic // '/tabchain/dev/blocks/1'
  * ```
  */
@@ -48,6 +54,7 @@ export function protocolIds(network: string): ProtocolIds {
   const id = (name: string, version = 1) => `/tabchain/${network}/${name}/${version}`;
   return Object.freeze({
     sync: id('sync'),
+    syncSession: id('sync', 2),
     blocksTopic: id('blocks'),
     txsTopic: id('txs'),
     discoveryTopic: id('discovery'),

@@ -108,6 +108,8 @@ export async function startHostile(): Promise<Hostile> {
     id: libp2p.peerId.toString(),
     addr: libp2p.getMultiaddrs()[0].toString(),
     async serve(script) {
+      // The script speaks sync/1 only: victims fall back to it (their sync/2 offer is refused).
+      await libp2p.unhandle(ids.syncSession);
       await libp2p.unhandle(ids.sync);
       await libp2p.handle(
         ids.sync,

@@ -22,7 +22,8 @@
  * Environment: PORT (default 8080), HOST (default 0.0.0.0), NETWORK (main | dev, default main),
  * WS_PORT (the WebSocket-only port, plain ws:, default 0 = any free port), TLS_CERT / TLS_KEY (PEM
  * files: serve HTTPS), DATA_DIR or `--data DIR` (the relay key; default .data/relay-<network>),
- * DIST_DIR (the built app; default dist/). Limits: relay/limits.ts.
+ * DIST_DIR (the built app; default dist/), STUN_PORT (the STUN server's UDP port, relay/stun.ts;
+ * default the HTTP port's number, `off` or 0: none). Limits: relay/limits.ts.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -36,6 +37,7 @@ import { loadOrCreateKey } from './keys.ts';
 import { ClientLedger, clientKey } from './clients.ts';
 import { createRelayNode, type RelayNode } from './libp2p.ts';
 import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './limits.ts';
+import { startStun, type RelayStun } from './stun.ts';
 
 export interface RelayOptions {
   port: number;
@@ -51,6 +53,11 @@ export interface RelayOptions {
   limits?: Partial<RelayLimits>;
   /** `npm run dev`: serve the app from vite's dev server (live reload) instead of dist/. */
   dev?: boolean;
+  /**
+   * UDP port of the relay's STUN server (relay/stun.ts): a number (0 = any free port), `null` for
+   * none; default the HTTP port's number (if that UDP port is taken, the relay runs without STUN).
+   */
+  stunPort?: number | null;
 }
 
 export interface Relay {
@@ -63,6 +70,8 @@ export interface Relay {
   port: number;
   /** The WebSocket-only port. */
   wsPort: number;
+  /** The STUN server's UDP port, or null when the relay runs none. */
+  stunPort: number | null;
   /** `/bootstrap.json` as seen by a page loaded from `host` (a Host header value). */
   bootstrap(host?: string): Bootstrap;
   close(): Promise<void>;
@@ -73,6 +82,8 @@ export interface Bootstrap {
   network: string;
   peerId: string;
   multiaddrs: string[];
+  /** ICE servers for the page's WebRTC: the relay's own STUN server (`stun:<host>:<port>`), if any. */
+  iceServers?: string[];
 }
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -104,7 +115,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, argv: reado
   if ((env.TLS_CERT === undefined) !== (env.TLS_KEY === undefined)) throw new Error('TLS_CERT and TLS_KEY go together');
   const tls = env.TLS_CERT && env.TLS_KEY ? { cert: readFileSync(env.TLS_CERT), key: readFileSync(env.TLS_KEY) } : undefined;
   const distDir = resolve(env.DIST_DIR ?? join(ROOT, 'dist'));
-  return { port, host: env.HOST ?? '0.0.0.0', network, distDir, dataDir, wsPort, tls, dev: argv.includes('--dev') };
+  const stunPort = env.STUN_PORT === 'off' || env.STUN_PORT === '0' ? null : env.STUN_PORT === undefined || env.STUN_PORT === '' ? undefined : portFrom('STUN_PORT', env.STUN_PORT, 0);
+  return { port, host: env.HOST ?? '0.0.0.0', network, distDir, dataDir, wsPort, tls, dev: argv.includes('--dev'), stunPort };
 }
 
 /**
@@ -338,6 +350,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const secure = opts.tls !== undefined;
   let httpPort = opts.port;
   let wsPort = opts.wsPort;
+  let stun: RelayStun | undefined;
   const fallbackHost = opts.host === '0.0.0.0' || opts.host === '::' ? 'localhost' : opts.host;
 
   const bootstrap = (hostHeader?: string): Bootstrap => {
@@ -347,7 +360,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     const multiaddrs = [`${prefix}/tcp/${pagePort}/${secure ? 'tls/ws' : 'ws'}/p2p/${peerId}`];
     // A secure page may not open ws:, so the WebSocket-only port is only offered over plain HTTP.
     if (!secure) multiaddrs.push(`${prefix}/tcp/${wsPort}/ws/p2p/${peerId}`);
-    return { network: opts.network, peerId, multiaddrs };
+    const iceHost = parsed.name.includes(':') ? `[${parsed.name}]` : parsed.name;
+    return { network: opts.network, peerId, multiaddrs, ...(stun ? { iceServers: [`stun:${iceHost}:${stun.port}`] } : {}) };
   };
 
   // Development: vite's dev server as middleware on this same origin, so the page, /bootstrap.json
@@ -409,7 +423,17 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   try {
     httpPort = await listen(server, opts.port, opts.host);
     wsPort = await listen(wsServer, opts.wsPort, opts.host);
+    if (opts.stunPort !== null) {
+      try {
+        stun = await startStun({ port: opts.stunPort ?? httpPort, host: opts.host });
+      } catch (e) {
+        // Asked for explicitly: an error. By default (the HTTP port's number): run without.
+        if (opts.stunPort !== undefined) throw e;
+        console.warn(`relay: no STUN server (UDP port ${httpPort}: ${(e as Error).message}); set STUN_PORT to choose another`);
+      }
+    }
   } catch (e) {
+    await stun?.close();
     await closeServers();
     await node.stop();
     await vite?.close();
@@ -421,12 +445,13 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const close = () =>
     (closing ??= (async () => {
       const closed = closeServers();
+      await stun?.close();
       await node.stop();
       await vite?.close();
       await closed;
     })());
 
-  return { server, url, node, peerId, port: httpPort, wsPort, bootstrap, close };
+  return { server, url, node, peerId, port: httpPort, wsPort, stunPort: stun?.port ?? null, bootstrap, close };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
@@ -434,6 +459,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1
   const relay = await startRelay(opts);
   console.log(`tabchain relay (${opts.network}) serving the app at ${relay.url}`);
   console.log(`  peer id ${relay.peerId}; libp2p over WebSocket through ${relay.url} and on port ${relay.wsPort}; key in ${opts.dataDir}`);
+  console.log(`  STUN ${relay.stunPort === null ? 'off' : `on UDP port ${relay.stunPort}`}`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -33,7 +33,10 @@ export interface BrowserNetworkOptions {
   bootstrapUrl?: string;
   /** The document as already fetched at start-up (saves one request); null or absent: fetched. */
   bootstrap?: BootstrapInfo | null;
-  /** STUN/TURN servers; default: the bootstrap document's, else none (see transports-browser.ts). */
+  /**
+   * STUN/TURN servers of the page's own configuration (`?stun=`, VITE_TABCHAIN_ICE_SERVERS), used
+   * besides the relay's (the latest bootstrap document's `iceServers`: its STUN server).
+   */
   iceServers?: RTCIceServer[];
   /** Direct peers wanted (default 8, docs/ARCHITECTURE.md §Peer manager). */
   targetPeers?: number;
@@ -88,6 +91,9 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
   let unused = first;
   // The relay's addresses as last served by our origin: dialled even when they are private.
   let relayAddrs: string[] = first?.network === network ? first.multiaddrs : [];
+  // The relay's STUN server(s), as last named: tabs behind NATs learn their public address there.
+  let relayIce: RTCIceServer[] = first?.network === network ? first.iceServers : [];
+  const configuredIce = opts.iceServers ?? [];
   /** Whether a relay for this network has been named (by the first bootstrap document or a later one). */
   let relayNamed = first !== null && first.network === network && first.multiaddrs.length > 0;
   const bootstrap = async (): Promise<string[]> => {
@@ -101,6 +107,7 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
       return [];
     }
     relayAddrs = info.multiaddrs;
+    if (info.iceServers.length > 0) relayIce = info.iceServers;
     if (info.multiaddrs.length > 0) relayNamed = true;
     return info.multiaddrs;
   };
@@ -111,7 +118,7 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
   const known = new Set((await node.store.listPeers().catch(() => [])).map((r) => r.peerId));
   const net = await NetworkService.create({
     network,
-    transports: browserTransports({ iceServers: opts.iceServers ?? first?.iceServers ?? [] }),
+    transports: browserTransports({ iceServers: () => [...configuredIce, ...relayIce] }),
     listen: [...BROWSER_LISTEN],
     privateKey,
     bootstrap,

@@ -29,6 +29,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { TabchainLibp2p } from './libp2p-node.ts';
 import type { PeerGate } from './peer-gate.ts';
+import { errorText } from './errors.ts';
 
 /** How a peer is connected. 'tab' is the same-browser BroadcastChannel mesh (not libp2p). */
 export type PeerTransport = 'webrtc' | 'relay' | 'websocket' | 'tcp' | 'tab';
@@ -582,7 +583,7 @@ export class PeerManager {
           b.nextTry = 0;
           return;
         } catch (e) {
-          this.#opts.log?.(`peers: bootstrap ${a} failed: ${(e as Error).message}`);
+          this.#opts.log?.(`peers: bootstrap ${a} failed: ${errorText(e)}`);
         }
       }
       b.failures++;

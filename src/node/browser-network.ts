@@ -19,7 +19,9 @@ import { announceOnAddressChange } from '../p2p/browser-announce.ts';
 import { fetchBootstrap, type BootstrapInfo } from '../p2p/browser-bootstrap.ts';
 import { dialFilterForPage } from '../p2p/dial-filter.ts';
 import { NetworkService, type NetworkServiceOptions } from '../p2p/network-service.ts';
-import { BROWSER_LISTEN, browserDialPolicy, browserTransports } from '../p2p/transports-browser.ts';
+import { browserDialPolicy, browserListen, browserTransports } from '../p2p/transports-browser.ts';
+import { peerIdOfAddr } from '../p2p/peer-manager.ts';
+import { multiaddr } from '@multiformats/multiaddr';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { ApiConnection, ApiPeer } from './api.ts';
 import { connectionOf } from './connection.ts';
@@ -53,6 +55,20 @@ export interface BrowserNetworkOptions {
   /** The page's host, which decides what may be dialled (default `location.hostname`). */
   pageHost?: string;
   log?: (msg: string) => void;
+}
+
+/** Distinct relays (peer ids) among bootstrap addresses. */
+function relayCount(addrs: readonly string[]): number {
+  const ids = new Set<string>();
+  for (const a of addrs) {
+    try {
+      const id = peerIdOfAddr(multiaddr(a));
+      if (id) ids.add(id);
+    } catch {
+      // not a multiaddr: not a relay
+    }
+  }
+  return ids.size;
 }
 
 /** A started browser network, as the page and the API use it. */
@@ -119,7 +135,9 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
   const net = await NetworkService.create({
     network,
     transports: browserTransports({ iceServers: () => [...configuredIce, ...relayIce] }),
-    listen: [...BROWSER_LISTEN],
+    // A reservation on each relay the network has (up to two), so one relay's death costs no one
+    // their reachability.
+    listen: browserListen(relayCount(relayAddrs)),
     privateKey,
     bootstrap,
     addressBook: node.store,

@@ -42,6 +42,25 @@ export interface BrowserTransportOptions {
 export const BROWSER_LISTEN: readonly string[] = Object.freeze(['/p2p-circuit', '/webrtc']);
 
 /**
+ * Relays a tab holds a reservation on at once, when its network has that many: with two, the tab
+ * stays reachable (and discoverable: its announcements carry both circuit addresses) while one
+ * relay is down or restarting.
+ */
+export const MAX_RELAY_RESERVATIONS = 2;
+
+/**
+ * Listen addresses for a network of `relays` relays: one `/p2p-circuit` per reservation wanted
+ * (circuit relay v2 reserves one slot per such address, on relays it connects to, and makes a new
+ * reservation when a lost relay comes back), and `/webrtc`. With one relay, one slot: a slot no
+ * relay can fill keeps libp2p's relay discovery dialling every peer it hears of.
+ * @example browserListen(2) // ['/p2p-circuit', '/p2p-circuit', '/webrtc']
+ */
+export function browserListen(relays: number): string[] {
+  const slots = Math.max(1, Math.min(MAX_RELAY_RESERVATIONS, Math.floor(relays) || 1));
+  return [...new Array<string>(slots).fill('/p2p-circuit'), '/webrtc'];
+}
+
+/**
  * webRTC + webSockets + circuitRelayTransport, for `createLibp2pNode({ transports })`.
  * @example
  * ```ts

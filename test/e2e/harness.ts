@@ -158,6 +158,15 @@ export interface E2e {
 }
 
 /**
+ * Waits for this run's browser slot (e2e files, and other suites that drive browsers, run one at a
+ * time); returns its release.
+ * @example const release = await e2eSlot(); try { … } finally { await release() }
+ */
+export function e2eSlot(): Promise<() => Promise<void>> {
+  return lock(e2eRunDirs(runId()).slotLock, 1_800_000);
+}
+
+/**
  * Builds (once), starts the relay and Chromium. Waits its turn behind other e2e files.
  * @example
  * ```ts

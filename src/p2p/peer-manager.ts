@@ -19,8 +19,8 @@
  * - **Bans**: a penalty that ends in a ban (PeerGate) hangs the peer up; the gater refuses it
  *   for the ban's duration. **Isolation** (PeerGate.setIsolated) hangs up everyone not allowed.
  *
- * Transport of a connection, from its remote address: `/webrtc` → 'webrtc' (also when signalled
- * through a relay); `/p2p-circuit` (or a limited connection) → 'relay'; `/ws`, `/wss`, `/tls/ws` →
+ * Transport of a connection, from its remote address: a limited connection → 'relay' (whatever
+ * its address); `/webrtc` → 'webrtc' (also when signalled through a relay); `/p2p-circuit` → 'relay'; `/ws`, `/wss`, `/tls/ws` →
  * 'websocket'; plain `/tcp` → 'tcp'.
  * @module
  */
@@ -75,8 +75,11 @@ export interface AddressBook {
  */
 export function classifyTransport(addr: Multiaddr | string, limited = false): Exclude<PeerTransport, 'tab'> {
   const s = typeof addr === 'string' ? addr : addr.toString();
+  // A limited connection is relayed whatever its address says: a circuit dialled at a
+  // `…/p2p-circuit/webrtc/p2p/<peer>` address keeps that address, and was once listed as direct.
+  if (limited) return 'relay';
   if (/\/webrtc(\/|$)|\/webrtc-direct(\/|$)/.test(s)) return 'webrtc';
-  if (limited || s.includes('/p2p-circuit')) return 'relay';
+  if (s.includes('/p2p-circuit')) return 'relay';
   if (/\/(ws|wss)(\/|$)/.test(s)) return 'websocket';
   return 'tcp';
 }

@@ -11,7 +11,7 @@
  *
  * Every address is in 198.18.0.0/15 (RFC 2544's benchmark range), and no namespace has a route
  * out: the public namespace knows only its links to the NATs, so a home's own address is reachable
- * from nowhere but its NAT. Namespaces are named `tcnat-<pid>-…`; {@link cleanupLeftovers} removes
+ * from nowhere but its NAT. Host names given are written to `/etc/netns/<home>/hosts`. Namespaces are named `tcnat-<pid>-…`; {@link cleanupLeftovers} removes
  * those of test processes that are gone (a run killed before its `finally`).
  *
  * A cone NAT is Linux's plain masquerade: it keeps the source port when it can (endpoint-
@@ -21,7 +21,7 @@
  * @module
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 
 export const NETNS_PREFIX = 'tcnat-';
 /** The Debian command that installs nftables. */
@@ -83,6 +83,7 @@ export function cleanupLeftovers(): number {
     const m = new RegExp(`^${NETNS_PREFIX}(\\d+)-`).exec(name);
     if (!m || alive(Number(m[1]))) continue;
     spawnSync('ip', ['netns', 'del', name]);
+    rmSync(`/etc/netns/${name}`, { recursive: true, force: true });
     removed++;
   }
   return removed;
@@ -101,13 +102,17 @@ export interface NatLab {
 /**
  * Builds the lab: the public namespace with both relay addresses, and one home behind its own NAT
  * per entry of `kinds`. On any failure what was built is removed before the error is thrown.
- * @example const lab = buildNatLab(['cone', 'cone', 'symmetric']); try { … } finally { lab.destroy() }
+ * @example const lab = buildNatLab(['cone', 'cone', 'symmetric'], { hosts: { 'relay1.example': '198.18.0.1' } }); try { … } finally { lab.destroy() }
  */
-export function buildNatLab(kinds: NatKind[], tag = String(process.pid)): NatLab {
+export function buildNatLab(kinds: NatKind[], opts: { hosts?: Record<string, string>; tag?: string } = {}): NatLab {
+  const tag = opts.tag ?? String(process.pid);
   const prefix = `${NETNS_PREFIX}${tag}-`;
   const made: string[] = [];
   const destroy = () => {
-    for (const ns of made.splice(0).reverse()) spawnSync('ip', ['netns', 'del', ns]);
+    for (const ns of made.splice(0).reverse()) {
+      spawnSync('ip', ['netns', 'del', ns]);
+      rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
+    }
   };
   const addNs = (name: string) => {
     ip('netns', 'add', name);
@@ -141,9 +146,23 @@ export function buildNatLab(kinds: NatKind[], tag = String(process.pid)): NatLab
       ip('-n', home, 'link', 'set', 'eth0', 'up');
       ip('-n', home, 'route', 'add', 'default', 'via', `198.19.${i}.1`);
       inNs(nat, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+      // Names for the home (`ip netns exec` mounts /etc/netns/<ns>/hosts over /etc/hosts): what a
+      // home's DNS would answer for the relays' names — WebRTC resolves STUN server names itself.
+      if (opts.hosts) {
+        mkdirSync(`/etc/netns/${home}`, { recursive: true });
+        writeFileSync(`/etc/netns/${home}/hosts`, Object.entries(opts.hosts).map(([name, addr]) => `${addr} ${name}\n`).join(''));
+      }
       inNs(nat, 'nft', 'add', 'table', 'ip', 'nat');
       inNs(nat, 'nft', 'add chain ip nat post { type nat hook postrouting priority srcnat ; }');
       inNs(nat, 'nft', 'add', 'rule', 'ip', 'nat', 'post', 'oifname', 'wan', 'masquerade', ...(kind === 'symmetric' ? ['random'] : []));
+      // Like a home router: nothing unsolicited from outside reaches the router itself. Dropped in
+      // input, such a packet's conntrack entry is never confirmed — otherwise a peer's early hole-
+      // punching packet would leave an entry that makes masquerade pick another port for our own
+      // reply (Linux's known clash), turning a cone NAT symmetric.
+      inNs(nat, 'nft', 'add', 'table', 'ip', 'filter');
+      inNs(nat, 'nft', 'add chain ip filter input { type filter hook input priority filter ; policy drop ; }');
+      inNs(nat, 'nft', 'add', 'rule', 'ip', 'filter', 'input', 'ct', 'state', 'established,related', 'accept');
+      inNs(nat, 'nft', 'add', 'rule', 'ip', 'filter', 'input', 'iifname', '!=', 'wan', 'accept');
       return { ns: home, nat, kind, ip: homeIp, wanIp };
     });
     return { pub, relayIps, homes, destroy };

@@ -102,6 +102,15 @@ describe.skipIf(unavailable !== null)('tabs behind home NATs, two relays (networ
   const tabs: Tab[] = [];
   const loadToDirectMs: number[] = [];
   const loadedAt = new Map<Tab, number>();
+  const logs = new Map<Tab, string[]>();
+
+  /** `waitForHeight`, failing with the tab's peers and its network log. */
+  async function reaches(tab: Tab, height: number): Promise<void> {
+    const r = await tab.try('waitForHeight', height, WAIT_MS);
+    if (r.ok) return;
+    const st = await tab.status();
+    throw new Error(`${tab.name} stayed at ${st.height}, wanted ${height}; peers ${JSON.stringify(st.peers)}\n${(logs.get(tab) ?? []).slice(-50).join('\n')}`);
+  }
   let relayIds: string[] = [];
 
   /** Chromium inside a home namespace. */
@@ -136,6 +145,13 @@ describe.skipIf(unavailable !== null)('tabs behind home NATs, two relays (networ
     // `?stun=` adds them (it is an addition, like the relay's), and they are the relays' servers.
     await page.goto(`http://${RELAY_NAMES[r]}:${PORT}/?stun=${lab!.relayIps.map((a) => `stun:${a}:${PORT}`).join(',')}`);
     const tab = new Tab(name, context, page);
+    const lines: string[] = [];
+    logs.set(tab, lines);
+    page.on('console', (m) => {
+      if (!m.text().startsWith('[tabchain]')) return;
+      lines.push(`${new Date().toISOString().slice(11, 23)} ${m.text()}`);
+      if (lines.length > 200) lines.shift();
+    });
     loadedAt.set(tab, t0);
     await waitReady(tab, WAIT_MS);
     tabs.push(tab);
@@ -259,7 +275,7 @@ describe.skipIf(unavailable !== null)('tabs behind home NATs, two relays (networ
     const height = (await b.status()).height;
     const [hash] = await b.call<string[]>('mineBlocks', 1);
     for (const t of [a, s]) {
-      await t.call('waitForHeight', height + 1, WAIT_MS);
+      await reaches(t, height + 1);
       expect((await t.status()).tip).toBe(hash);
     }
     // A newcomer in home 1 (cone) loads the page from relay 2 and gets a direct peer.

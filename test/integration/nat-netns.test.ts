@@ -178,7 +178,7 @@ describe.skipIf(unavailable !== null)('tabs behind home NATs, two relays (networ
         await startRelay(dist, 'dev', {
           wrap: ['ip', 'netns', 'exec', lab.pub],
           dataDir: dirs[r],
-          env: { HOST: lab.relayIps[r], PORT: String(PORT), WS_PORT: String(PORT + 1), RELAY_PEERS: `/ip4/${lab.relayIps[other]}/tcp/${PORT}/ws/p2p/${relayIds[other]}` },
+          env: { HOST: lab.relayIps[r], PORT: String(PORT), WS_PORT: String(PORT + 1), RELAY_PEERS: `/dns4/${RELAY_NAMES[other]}/tcp/${PORT}/ws/p2p/${relayIds[other]}` },
         }),
       );
     }

@@ -114,6 +114,13 @@ export function buildNatLab(kinds: NatKind[], opts: { hosts?: Record<string, str
       rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
     }
   };
+  // Names for a namespace (`ip netns exec` mounts /etc/netns/<ns>/hosts over /etc/hosts): what the
+  // homes' and the relays' DNS would answer for the relays' names.
+  const writeHosts = (ns: string) => {
+    if (!opts.hosts) return;
+    mkdirSync(`/etc/netns/${ns}`, { recursive: true });
+    writeFileSync(`/etc/netns/${ns}/hosts`, `127.0.0.1 localhost\n${Object.entries(opts.hosts).map(([name, addr]) => `${addr} ${name}\n`).join('')}`);
+  };
   const addNs = (name: string) => {
     ip('netns', 'add', name);
     made.push(name);
@@ -125,6 +132,7 @@ export function buildNatLab(kinds: NatKind[], opts: { hosts?: Record<string, str
     const relayIps: [string, string] = ['198.18.0.1', '198.18.0.2'];
     for (const a of relayIps) ip('-n', pub, 'addr', 'add', `${a}/32`, 'dev', 'lo');
     inNs(pub, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+    writeHosts(pub);
     const homes = kinds.map((kind, k) => {
       const i = k + 1;
       const nat = `${prefix}nat${i}`;
@@ -146,12 +154,7 @@ export function buildNatLab(kinds: NatKind[], opts: { hosts?: Record<string, str
       ip('-n', home, 'link', 'set', 'eth0', 'up');
       ip('-n', home, 'route', 'add', 'default', 'via', `198.19.${i}.1`);
       inNs(nat, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
-      // Names for the home (`ip netns exec` mounts /etc/netns/<ns>/hosts over /etc/hosts): what a
-      // home's DNS would answer for the relays' names — WebRTC resolves STUN server names itself.
-      if (opts.hosts) {
-        mkdirSync(`/etc/netns/${home}`, { recursive: true });
-        writeFileSync(`/etc/netns/${home}/hosts`, Object.entries(opts.hosts).map(([name, addr]) => `${addr} ${name}\n`).join(''));
-      }
+      writeHosts(home);
       inNs(nat, 'nft', 'add', 'table', 'ip', 'nat');
       inNs(nat, 'nft', 'add chain ip nat post { type nat hook postrouting priority srcnat ; }');
       inNs(nat, 'nft', 'add', 'rule', 'ip', 'nat', 'post', 'oifname', 'wan', 'masquerade', ...(kind === 'symmetric' ? ['random'] : []));

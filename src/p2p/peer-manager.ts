@@ -115,6 +115,8 @@ const BOOK_WRITE_EVERY_MS = 60_000;
 const BOOK_MAX_AGE_MS = 7 * 24 * 3600_000;
 const MAX_CANDIDATES = 512;
 const MAX_PARALLEL_DIALS = 4;
+/** Unanswered pings in a row after which a direct connection is taken for dead and closed. */
+const MAX_PING_FAILURES = 2;
 
 export interface PeerManagerTiming {
   /** Period of the dial/keep-alive check, ms (default 2000). */
@@ -171,6 +173,8 @@ export class PeerManager {
   readonly #candidates = new Map<string, Candidate>();
   readonly #dialing = new Set<string>();
   readonly #rtt = new Map<string, number>();
+  /** Unanswered pings in a row, per peer (entries only for connected peers: cleared on disconnect). */
+  readonly #pingFailures = new Map<string, number>();
   readonly #chainPeers = new Set<string>();
   /** Peers being identified again after one of their connections closed. */
   readonly #reidentifying = new Set<string>();
@@ -255,7 +259,9 @@ export class PeerManager {
     });
     on('peer:disconnect', (e) => {
       const id = (e.detail as PeerId).toString();
+      if (this.#relayIds.has(id)) this.#dropCircuitsThrough(id);
       this.#rtt.delete(id);
+      this.#pingFailures.delete(id);
       this.#chainPeers.delete(id);
       this.#opts.gate.scores.disconnected(id);
       this.#opts.onPeerGone?.(id);
@@ -388,6 +394,19 @@ export class PeerManager {
         this.#opts.log?.(`peers: identify of ${id} again failed: ${(e as Error).message}`);
       }
     }
+  }
+
+  /**
+   * A relay is gone: closes the relayed connections that ran through it. libp2p was seen keeping
+   * them open (listed, carrying nothing: every request timed out) after the relay's process died,
+   * and a peer still "connected" is never redialled — through another relay, or directly.
+   */
+  #dropCircuitsThrough(relayId: string): void {
+    const via = `/p2p/${relayId}/p2p-circuit`;
+    for (const c of this.#opts.libp2p.getConnections()) {
+      if (c.limits !== undefined && c.remoteAddr.toString().includes(via)) c.abort(new Error(`relay ${relayId} is gone`));
+    }
+    void this.maintain();
   }
 
   #hangUp(peer: string): void {
@@ -606,9 +625,24 @@ export class PeerManager {
     try {
       const rtt = await this.#opts.libp2p.services.ping.ping(peer, { signal: AbortSignal.timeout(5000) });
       this.#rtt.set(peer.toString(), rtt);
+      this.#pingFailures.delete(peer.toString());
       this.#opts.onChange?.();
     } catch {
-      // no answer this time; the connection monitor may still know an RTT
+      // No answer this time (the connection monitor may still know an RTT). Twice in a row: the
+      // direct connection carries nothing — a WebRTC connection whose ICE never completed was seen
+      // listed as open for good — so it is closed, and the peer redialled (relayed if need be).
+      const id = peer.toString();
+      const n = (this.#pingFailures.get(id) ?? 0) + 1;
+      this.#pingFailures.set(id, n);
+      if (n < MAX_PING_FAILURES) return;
+      this.#pingFailures.delete(id);
+      for (const c of this.#opts.libp2p.getConnections(peer)) {
+        if (c.status === 'open' && c.limits === undefined && !this.#relayIds.has(id)) {
+          this.#opts.log?.(`peers: direct connection to ${id} answers no ping (${n}×): closing it`);
+          c.abort(new Error(`no ping answered ${n} times`));
+        }
+      }
+      void this.maintain();
     }
   }
 

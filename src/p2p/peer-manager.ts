@@ -115,6 +115,10 @@ const BOOK_WRITE_EVERY_MS = 60_000;
 const BOOK_MAX_AGE_MS = 7 * 24 * 3600_000;
 const MAX_CANDIDATES = 512;
 const MAX_PARALLEL_DIALS = 4;
+/** libp2p's ping protocol: opened on a new WebRTC connection to see that it carries streams. */
+const PING_PROTOCOL = '/ipfs/ping/1.0.0';
+/** How long that first stream may take before the connection is taken for dead, ms. */
+const WEBRTC_PROBE_MS = 10_000;
 /** Unanswered pings in a row after which a direct connection is taken for dead and closed. */
 const MAX_PING_FAILURES = 2;
 
@@ -251,6 +255,7 @@ export class PeerManager {
         conn.abort(new Error('peer refused (banned or isolated)'));
         return;
       }
+      if (this.#transportOf(conn) === 'webrtc') this.#probe(conn);
       this.#opts.onChange?.();
     });
     on('connection:close', (e) => {
@@ -394,6 +399,26 @@ export class PeerManager {
         this.#opts.log?.(`peers: identify of ${id} again failed: ${(e as Error).message}`);
       }
     }
+  }
+
+  /**
+   * Checks that a new WebRTC connection carries anything: opens one stream on it (the ping
+   * protocol, which every node speaks) and closes the connection if that fails within
+   * {@link WEBRTC_PROBE_MS}. Why: @libp2p/webrtc (readCandidatesUntilConnected) upgrades the
+   * connection as soon as the signalling stream ends, connected or not — when the other side gives
+   * up (its dial timeout, or ICE that cannot succeed behind a symmetric NAT), we are left with a
+   * connection listed as direct that carries nothing, and every request to that peer goes to it.
+   */
+  #probe(conn: Connection): void {
+    void conn
+      .newStream(PING_PROTOCOL, { signal: AbortSignal.timeout(WEBRTC_PROBE_MS) })
+      .then((s) => s.close())
+      .catch((e: unknown) => {
+        if (conn.status !== 'open') return;
+        this.#opts.log?.(`peers: WebRTC connection with ${conn.remotePeer} carries nothing (${errorText(e)}): closing it`);
+        conn.abort(new Error('WebRTC connection carries nothing'));
+        void this.maintain();
+      });
   }
 
   /**

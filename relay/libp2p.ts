@@ -26,7 +26,8 @@ import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-re
 import { gossipsub } from '@libp2p/gossipsub';
 import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery';
 import type { Connection, PeerId, PrivateKey } from '@libp2p/interface';
-import type { Multiaddr } from '@multiformats/multiaddr';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import { protocolIds } from '../src/p2p/protocol.ts';
 import { clientKey } from './clients.ts';
 import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './limits.ts';
@@ -54,6 +55,28 @@ export interface RelayNodeOptions {
    * the client `host` itself.
    */
   clientOf?: (host: string, port: number) => string;
+  /**
+   * The other relays of this network (`RELAY_PEERS`: multiaddrs ending in `/p2p/<their id>`). They
+   * are gossipsub **direct peers**: kept connected (redialled every
+   * {@link RELAY_PEER_REDIAL_SECONDS} s while down) and sent every discovery message, so a tab
+   * reached through one relay is announced to the tabs of the others.
+   */
+  relayPeers?: readonly string[];
+}
+
+/** How often a relay redials another relay it lost, seconds (gossipsub heartbeats of 1 s). */
+export const RELAY_PEER_REDIAL_SECONDS = 5;
+
+/** The other relays as gossipsub direct peers: one entry per peer id, its addresses together. */
+function directPeersOf(addrs: readonly string[]): { id: PeerId; addrs: Multiaddr[] }[] {
+  const byId = new Map<string, Multiaddr[]>();
+  for (const a of addrs) {
+    const ma = multiaddr(a);
+    const id = ma.getComponents().findLast((c) => c.name === 'p2p')?.value;
+    if (id === undefined) throw new Error(`relay peer ${a} has no /p2p/<peer id>`);
+    byId.set(id, [...(byId.get(id) ?? []), ma]);
+  }
+  return [...byId].map(([id, list]) => ({ id: peerIdFromString(id), addrs: list }));
 }
 
 /** IP address and TCP port of a connection's remote address, if it has them. */
@@ -138,6 +161,7 @@ export async function createRelayNode(opts: RelayNodeOptions): Promise<RelayNode
   const ids = protocolIds(opts.network);
   const family = opts.listenHost.includes(':') ? 'ip6' : 'ip4';
   const gate = reservationsPerClient(opts.clientOf ?? ((host) => clientKey(host)), limits.maxReservationsPerIp);
+  const directPeers = directPeersOf(opts.relayPeers ?? []).filter((p) => !p.id.equals(peerIdFromPrivateKey(opts.privateKey)));
   const node = await createLibp2p({
     privateKey: opts.privateKey,
     addresses: { listen: [`/${family}/${opts.listenHost}/tcp/${opts.listenPort}/ws`] },
@@ -180,6 +204,8 @@ export async function createRelayNode(opts: RelayNodeOptions): Promise<RelayNode
         // behind one NAT, and every connection through the front door (all from 127.0.0.1),
         // shares an IP. With it, the 11th tab of a test run never heard any announcement.
         scoreParams: { IPColocationFactorWeight: 0 },
+        directPeers,
+        directConnectTicks: RELAY_PEER_REDIAL_SECONDS,
       }),
     },
     peerDiscovery: [pubsubPeerDiscovery({ topics: [ids.discoveryTopic], interval: 10_000 })],

@@ -22,7 +22,9 @@
  * Environment: PORT (default 8080), HOST (default 0.0.0.0), NETWORK (main | dev, default main),
  * WS_PORT (the WebSocket-only port, plain ws:, default 0 = any free port), TLS_CERT / TLS_KEY (PEM
  * files: serve HTTPS), DATA_DIR or `--data DIR` (the relay key; default .data/relay-<network>),
- * DIST_DIR (the built app; default dist/). Limits: relay/limits.ts.
+ * DIST_DIR (the built app; default dist/), RELAY_PEERS (the other relays of this network,
+ * comma-separated multiaddrs as their /bootstrap.json lists them), STUN_PORT (the STUN server's UDP port, relay/stun.ts;
+ * default the HTTP port's number, `off` or 0: none). Limits: relay/limits.ts.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -32,10 +34,12 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import sirv from 'sirv';
+import { multiaddr } from '@multiformats/multiaddr';
 import { loadOrCreateKey } from './keys.ts';
 import { ClientLedger, clientKey } from './clients.ts';
 import { createRelayNode, type RelayNode } from './libp2p.ts';
 import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './limits.ts';
+import { startStun, type RelayStun } from './stun.ts';
 
 export interface RelayOptions {
   port: number;
@@ -51,6 +55,41 @@ export interface RelayOptions {
   limits?: Partial<RelayLimits>;
   /** `npm run dev`: serve the app from vite's dev server (live reload) instead of dist/. */
   dev?: boolean;
+  /**
+   * UDP port of the relay's STUN server (relay/stun.ts): a number (0 = any free port), `null` for
+   * none; default the HTTP port's number (if that UDP port is taken, the relay runs without STUN).
+   */
+  stunPort?: number | null;
+  /**
+   * The other relays of this network (multiaddrs ending in `/p2p/<id>`, as their /bootstrap.json
+   * lists them): kept connected, sent every discovery message, and listed in our /bootstrap.json
+   * after our own addresses, so a tab holds reservations on several relays.
+   */
+  relayPeers?: string[];
+}
+
+/** Other relays a relay may be told of (`RELAY_PEERS`). */
+export const MAX_RELAY_PEERS = 8;
+
+/**
+ * `RELAY_PEERS`: comma-separated multiaddrs, each ending in `/p2p/<peer id>`.
+ * @example parseRelayPeers('/dns4/relay2.example.org/tcp/443/tls/ws/p2p/12D3KooW…')
+ */
+export function parseRelayPeers(value: string | undefined): string[] {
+  const list = (value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (list.length > MAX_RELAY_PEERS) throw new Error(`RELAY_PEERS names ${list.length} relays, at most ${MAX_RELAY_PEERS}`);
+  for (const a of list) {
+    let ma;
+    try {
+      ma = multiaddr(a);
+    } catch (e) {
+      throw new Error(`RELAY_PEERS: ${a} is not a multiaddr (${(e as Error).message})`, { cause: e });
+    }
+    const last = ma.getComponents().at(-1);
+    if (last?.name !== 'p2p') throw new Error(`RELAY_PEERS: ${a} does not end in /p2p/<peer id>`);
+    if (!ma.getComponents().some((c) => c.name === 'ws' || c.name === 'wss' || c.name === 'tls')) throw new Error(`RELAY_PEERS: ${a} is not a WebSocket address (relays and pages speak WebSockets)`);
+  }
+  return list;
 }
 
 export interface Relay {
@@ -63,6 +102,8 @@ export interface Relay {
   port: number;
   /** The WebSocket-only port. */
   wsPort: number;
+  /** The STUN server's UDP port, or null when the relay runs none. */
+  stunPort: number | null;
   /** `/bootstrap.json` as seen by a page loaded from `host` (a Host header value). */
   bootstrap(host?: string): Bootstrap;
   close(): Promise<void>;
@@ -73,6 +114,8 @@ export interface Bootstrap {
   network: string;
   peerId: string;
   multiaddrs: string[];
+  /** ICE servers for the page's WebRTC: the relay's own STUN server (`stun:<host>:<port>`), if any. */
+  iceServers?: string[];
 }
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -104,7 +147,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, argv: reado
   if ((env.TLS_CERT === undefined) !== (env.TLS_KEY === undefined)) throw new Error('TLS_CERT and TLS_KEY go together');
   const tls = env.TLS_CERT && env.TLS_KEY ? { cert: readFileSync(env.TLS_CERT), key: readFileSync(env.TLS_KEY) } : undefined;
   const distDir = resolve(env.DIST_DIR ?? join(ROOT, 'dist'));
-  return { port, host: env.HOST ?? '0.0.0.0', network, distDir, dataDir, wsPort, tls, dev: argv.includes('--dev') };
+  const stunPort = env.STUN_PORT === 'off' || env.STUN_PORT === '0' ? null : env.STUN_PORT === undefined || env.STUN_PORT === '' ? undefined : portFrom('STUN_PORT', env.STUN_PORT, 0);
+  const relayPeers = parseRelayPeers(env.RELAY_PEERS);
+  return { port, host: env.HOST ?? '0.0.0.0', network, distDir, dataDir, wsPort, tls, dev: argv.includes('--dev'), stunPort, relayPeers };
 }
 
 /**
@@ -325,7 +370,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   // libp2p listens on loopback only: everyone else comes in through the front door (guard).
   const upstream: Upstream = { host: '127.0.0.1', port: 0, clients: new Map(), open: new Set() };
   const clientOf = (host: string, port: number) => upstream.clients.get(`${host}:${port}`)?.client ?? clientKey(host);
-  const node = await createRelayNode({ privateKey, network: opts.network, listenHost: upstream.host, listenPort: 0, limits, clientOf });
+  const relayPeers = opts.relayPeers ?? [];
+  const node = await createRelayNode({ privateKey, network: opts.network, listenHost: upstream.host, listenPort: 0, limits, clientOf, relayPeers });
   const peerId = node.peerId.toString();
   // multiaddr 13 has no toOptions(): read the tcp component.
   const tcpPort = node.getMultiaddrs().flatMap((ma) => ma.getComponents()).find((c) => c.name === 'tcp')?.value;
@@ -338,6 +384,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const secure = opts.tls !== undefined;
   let httpPort = opts.port;
   let wsPort = opts.wsPort;
+  let stun: RelayStun | undefined;
   const fallbackHost = opts.host === '0.0.0.0' || opts.host === '::' ? 'localhost' : opts.host;
 
   const bootstrap = (hostHeader?: string): Bootstrap => {
@@ -347,7 +394,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     const multiaddrs = [`${prefix}/tcp/${pagePort}/${secure ? 'tls/ws' : 'ws'}/p2p/${peerId}`];
     // A secure page may not open ws:, so the WebSocket-only port is only offered over plain HTTP.
     if (!secure) multiaddrs.push(`${prefix}/tcp/${wsPort}/ws/p2p/${peerId}`);
-    return { network: opts.network, peerId, multiaddrs };
+    // The other relays, as configured: a tab keeps a reservation on two of them.
+    for (const a of relayPeers) if (!a.endsWith(`/p2p/${peerId}`)) multiaddrs.push(a);
+    const iceHost = parsed.name.includes(':') ? `[${parsed.name}]` : parsed.name;
+    return { network: opts.network, peerId, multiaddrs, ...(stun ? { iceServers: [`stun:${iceHost}:${stun.port}`] } : {}) };
   };
 
   // Development: vite's dev server as middleware on this same origin, so the page, /bootstrap.json
@@ -409,7 +459,17 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   try {
     httpPort = await listen(server, opts.port, opts.host);
     wsPort = await listen(wsServer, opts.wsPort, opts.host);
+    if (opts.stunPort !== null) {
+      try {
+        stun = await startStun({ port: opts.stunPort ?? httpPort, host: opts.host });
+      } catch (e) {
+        // Asked for explicitly: an error. By default (the HTTP port's number): run without.
+        if (opts.stunPort !== undefined) throw e;
+        console.warn(`relay: no STUN server (UDP port ${httpPort}: ${(e as Error).message}); set STUN_PORT to choose another`);
+      }
+    }
   } catch (e) {
+    await stun?.close();
     await closeServers();
     await node.stop();
     await vite?.close();
@@ -421,12 +481,13 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const close = () =>
     (closing ??= (async () => {
       const closed = closeServers();
+      await stun?.close();
       await node.stop();
       await vite?.close();
       await closed;
     })());
 
-  return { server, url, node, peerId, port: httpPort, wsPort, bootstrap, close };
+  return { server, url, node, peerId, port: httpPort, wsPort, stunPort: stun?.port ?? null, bootstrap, close };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
@@ -434,6 +495,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1
   const relay = await startRelay(opts);
   console.log(`tabchain relay (${opts.network}) serving the app at ${relay.url}`);
   console.log(`  peer id ${relay.peerId}; libp2p over WebSocket through ${relay.url} and on port ${relay.wsPort}; key in ${opts.dataDir}`);
+  console.log(`  STUN ${relay.stunPort === null ? 'off' : `on UDP port ${relay.stunPort}`}`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

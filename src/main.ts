@@ -162,14 +162,15 @@ let networkFailed = false;
 /**
  * Starts the tab's network over the started node. Without a relay the tab simply stays offline
  * (the network keeps asking /bootstrap.json, so it joins when a relay appears). ICE servers: the
- * relay's (`iceServers` in /bootstrap.json), `?stun=<url,…>`, and the build-time
- * `VITE_TABCHAIN_ICE_SERVERS`; none by default (see p2p/transports-browser.ts).
+ * relay's STUN server (`iceServers` in /bootstrap.json), `?stun=<url,…>`, and the build-time
+ * `VITE_TABCHAIN_ICE_SERVERS` (see p2p/transports-browser.ts).
  */
 async function startNetworking(started: StartedNode): Promise<BrowserNetwork | undefined> {
   if (location.protocol !== 'http:' && location.protocol !== 'https:') return undefined;
   const boot = await bootstrap;
   const env = (import.meta.env as Record<string, unknown>).VITE_TABCHAIN_ICE_SERVERS;
-  const iceServers = [...(boot?.iceServers ?? []), ...parseIceServers(new URLSearchParams(location.search).get('stun') ?? undefined), ...parseIceServers(env)];
+  // The relay's own (boot.iceServers) are added by the network, from each bootstrap document it reads.
+  const iceServers = [...parseIceServers(new URLSearchParams(location.search).get('stun') ?? undefined), ...parseIceServers(env)];
   // Loaded once the node runs: libp2p is most of the app's JavaScript, and `ready` never waits for it
   // (keeps the first visit's download small: bench/bundle.bench.ts).
   const { startBrowserNetwork } = await import('./node/network/browser.ts');

@@ -1,8 +1,9 @@
 /**
  * `GET /bootstrap.json`: how a page finds its relay. The relay (relay/server.ts) answers
- * `{ network, peerId, multiaddrs }`, built from the Host header the page used, so the first
- * multiaddr reaches the relay's libp2p node through the very host and port the page came from.
- * An optional `iceServers` (STUN/TURN URLs) is honoured when a deployment adds one.
+ * `{ network, peerId, multiaddrs, iceServers }`, built from the Host header the page used, so the
+ * first multiaddr reaches the relay's libp2p node through the very host and port the page came
+ * from; then the other relays of the network (RELAY_PEERS); `iceServers` names the relay's STUN
+ * server.
  *
  * One parser for every reader: a page's {@link fetchBootstrap} never blocks on it (a missing file —
  * static hosting, `vite dev` —, a relay that does not answer in time, or a malformed body all
@@ -18,7 +19,10 @@ export interface BootstrapInfo {
   network: string;
   /** The relay's peer id. */
   peerId: string;
-  /** The relay's multiaddrs, each ending in `/p2p/<peerId>`, best first. */
+  /**
+   * Multiaddrs of the relay (ending in `/p2p/<peerId>`, best first) and of the other relays of its
+   * network (each ending in its own `/p2p/<id>`).
+   */
   multiaddrs: string[];
   /** STUN/TURN servers for WebRTC; `[]` unless the relay names some. */
   iceServers: RTCIceServer[];
@@ -27,6 +31,8 @@ export interface BootstrapInfo {
 /** Bounds on what we accept (a relay is a stranger too). */
 const MAX_ADDRS = 16;
 const MAX_ADDR_CHARS = 512;
+/** An address must name the peer it reaches. */
+const PEER_SUFFIX = /\/p2p\/[1-9A-HJ-NP-Za-km-z]{32,128}$/;
 
 /**
  * Checks a parsed body; null if it is not a usable bootstrap answer.
@@ -43,7 +49,7 @@ export function parseBootstrap(body: unknown): BootstrapInfo | null {
   if (!Array.isArray(multiaddrs)) return null;
   const addrs = multiaddrs
     .slice(0, MAX_ADDRS)
-    .filter((a): a is string => typeof a === 'string' && a.startsWith('/') && a.length <= MAX_ADDR_CHARS && a.endsWith(`/p2p/${peerId}`));
+    .filter((a): a is string => typeof a === 'string' && a.startsWith('/') && a.length <= MAX_ADDR_CHARS && PEER_SUFFIX.test(a));
   return { network, peerId, multiaddrs: addrs, iceServers: parseIceServers(iceServers) };
 }
 

@@ -124,3 +124,19 @@ export function offenceOf(err: unknown): Offence | undefined {
   }
   return undefined;
 }
+
+/**
+ * Words for anything thrown: an Error's message (an AggregateError's inner messages too), or for
+ * what is not an Error — a browser WebSocket rejects a failed dial with its `error` Event, whose
+ * `.message` is undefined — its type. For logs.
+ * @example errorText(new Event('error')) // 'error event (Event)'
+ */
+export function errorText(e: unknown): string {
+  if (e instanceof Error) {
+    const inner = e instanceof AggregateError ? e.errors.slice(0, 4).map(errorText) : [];
+    const text = e.message || e.name;
+    return inner.length > 0 ? `${text} (${inner.join('; ')})` : text;
+  }
+  if (typeof Event !== 'undefined' && e instanceof Event) return `${e.type} event (${e.constructor.name})`;
+  return String(e);
+}

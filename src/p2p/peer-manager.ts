@@ -19,8 +19,8 @@
  * - **Bans**: a penalty that ends in a ban (PeerGate) hangs the peer up; the gater refuses it
  *   for the ban's duration. **Isolation** (PeerGate.setIsolated) hangs up everyone not allowed.
  *
- * Transport of a connection, from its remote address: `/webrtc` → 'webrtc' (also when signalled
- * through a relay); `/p2p-circuit` (or a limited connection) → 'relay'; `/ws`, `/wss`, `/tls/ws` →
+ * Transport of a connection, from its remote address: a limited connection → 'relay' (whatever
+ * its address); `/webrtc` → 'webrtc' (also when signalled through a relay); `/p2p-circuit` → 'relay'; `/ws`, `/wss`, `/tls/ws` →
  * 'websocket'; plain `/tcp` → 'tcp'.
  * @module
  */
@@ -29,6 +29,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { TabchainLibp2p } from './libp2p-node.ts';
 import type { PeerGate } from './peer-gate.ts';
+import { errorText } from './errors.ts';
 
 /** How a peer is connected. 'tab' is the same-browser BroadcastChannel mesh (not libp2p). */
 export type PeerTransport = 'webrtc' | 'relay' | 'websocket' | 'tcp' | 'tab';
@@ -74,8 +75,11 @@ export interface AddressBook {
  */
 export function classifyTransport(addr: Multiaddr | string, limited = false): Exclude<PeerTransport, 'tab'> {
   const s = typeof addr === 'string' ? addr : addr.toString();
+  // A limited connection is relayed whatever its address says: a circuit dialled at a
+  // `…/p2p-circuit/webrtc/p2p/<peer>` address keeps that address, and was once listed as direct.
+  if (limited) return 'relay';
   if (/\/webrtc(\/|$)|\/webrtc-direct(\/|$)/.test(s)) return 'webrtc';
-  if (limited || s.includes('/p2p-circuit')) return 'relay';
+  if (s.includes('/p2p-circuit')) return 'relay';
   if (/\/(ws|wss)(\/|$)/.test(s)) return 'websocket';
   return 'tcp';
 }
@@ -111,6 +115,12 @@ const BOOK_WRITE_EVERY_MS = 60_000;
 const BOOK_MAX_AGE_MS = 7 * 24 * 3600_000;
 const MAX_CANDIDATES = 512;
 const MAX_PARALLEL_DIALS = 4;
+/** libp2p's ping protocol: opened on a new WebRTC connection to see that it carries streams. */
+const PING_PROTOCOL = '/ipfs/ping/1.0.0';
+/** How long that first stream may take before the connection is taken for dead, ms. */
+const WEBRTC_PROBE_MS = 10_000;
+/** Unanswered pings in a row after which a direct connection is taken for dead and closed. */
+const MAX_PING_FAILURES = 2;
 
 export interface PeerManagerTiming {
   /** Period of the dial/keep-alive check, ms (default 2000). */
@@ -167,6 +177,8 @@ export class PeerManager {
   readonly #candidates = new Map<string, Candidate>();
   readonly #dialing = new Set<string>();
   readonly #rtt = new Map<string, number>();
+  /** Unanswered pings in a row, per peer (entries only for connected peers: cleared on disconnect). */
+  readonly #pingFailures = new Map<string, number>();
   readonly #chainPeers = new Set<string>();
   /** Peers being identified again after one of their connections closed. */
   readonly #reidentifying = new Set<string>();
@@ -243,6 +255,7 @@ export class PeerManager {
         conn.abort(new Error('peer refused (banned or isolated)'));
         return;
       }
+      if (this.#transportOf(conn) === 'webrtc') this.#probe(conn);
       this.#opts.onChange?.();
     });
     on('connection:close', (e) => {
@@ -251,7 +264,9 @@ export class PeerManager {
     });
     on('peer:disconnect', (e) => {
       const id = (e.detail as PeerId).toString();
+      if (this.#relayIds.has(id)) this.#dropCircuitsThrough(id);
       this.#rtt.delete(id);
+      this.#pingFailures.delete(id);
       this.#chainPeers.delete(id);
       this.#opts.gate.scores.disconnected(id);
       this.#opts.onPeerGone?.(id);
@@ -384,6 +399,39 @@ export class PeerManager {
         this.#opts.log?.(`peers: identify of ${id} again failed: ${(e as Error).message}`);
       }
     }
+  }
+
+  /**
+   * Checks that a new WebRTC connection carries anything: opens one stream on it (the ping
+   * protocol, which every node speaks) and closes the connection if that fails within
+   * {@link WEBRTC_PROBE_MS}. Why: @libp2p/webrtc (readCandidatesUntilConnected) upgrades the
+   * connection as soon as the signalling stream ends, connected or not — when the other side gives
+   * up (its dial timeout, or ICE that cannot succeed behind a symmetric NAT), we are left with a
+   * connection listed as direct that carries nothing, and every request to that peer goes to it.
+   */
+  #probe(conn: Connection): void {
+    void conn
+      .newStream(PING_PROTOCOL, { signal: AbortSignal.timeout(WEBRTC_PROBE_MS) })
+      .then((s) => s.close())
+      .catch((e: unknown) => {
+        if (conn.status !== 'open') return;
+        this.#opts.log?.(`peers: WebRTC connection with ${conn.remotePeer} carries nothing (${errorText(e)}): closing it`);
+        conn.abort(new Error('WebRTC connection carries nothing'));
+        void this.maintain();
+      });
+  }
+
+  /**
+   * A relay is gone: closes the relayed connections that ran through it. libp2p was seen keeping
+   * them open (listed, carrying nothing: every request timed out) after the relay's process died,
+   * and a peer still "connected" is never redialled — through another relay, or directly.
+   */
+  #dropCircuitsThrough(relayId: string): void {
+    const via = `/p2p/${relayId}/p2p-circuit`;
+    for (const c of this.#opts.libp2p.getConnections()) {
+      if (c.limits !== undefined && c.remoteAddr.toString().includes(via)) c.abort(new Error(`relay ${relayId} is gone`));
+    }
+    void this.maintain();
   }
 
   #hangUp(peer: string): void {
@@ -582,7 +630,7 @@ export class PeerManager {
           b.nextTry = 0;
           return;
         } catch (e) {
-          this.#opts.log?.(`peers: bootstrap ${a} failed: ${(e as Error).message}`);
+          this.#opts.log?.(`peers: bootstrap ${a} failed: ${errorText(e)}`);
         }
       }
       b.failures++;
@@ -602,9 +650,24 @@ export class PeerManager {
     try {
       const rtt = await this.#opts.libp2p.services.ping.ping(peer, { signal: AbortSignal.timeout(5000) });
       this.#rtt.set(peer.toString(), rtt);
+      this.#pingFailures.delete(peer.toString());
       this.#opts.onChange?.();
     } catch {
-      // no answer this time; the connection monitor may still know an RTT
+      // No answer this time (the connection monitor may still know an RTT). Twice in a row: the
+      // direct connection carries nothing — a WebRTC connection whose ICE never completed was seen
+      // listed as open for good — so it is closed, and the peer redialled (relayed if need be).
+      const id = peer.toString();
+      const n = (this.#pingFailures.get(id) ?? 0) + 1;
+      this.#pingFailures.set(id, n);
+      if (n < MAX_PING_FAILURES) return;
+      this.#pingFailures.delete(id);
+      for (const c of this.#opts.libp2p.getConnections(peer)) {
+        if (c.status === 'open' && c.limits === undefined && !this.#relayIds.has(id)) {
+          this.#opts.log?.(`peers: direct connection to ${id} answers no ping (${n}×): closing it`);
+          c.abort(new Error(`no ping answered ${n} times`));
+        }
+      }
+      void this.maintain();
     }
   }
 

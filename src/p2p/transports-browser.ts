@@ -8,10 +8,11 @@
  * Browser only: it imports @libp2p/webrtc, whose Node build needs node-datachannel. Node nodes use
  * transports-node.ts.
  *
- * ICE servers: none by default. A STUN server only helps peers behind different NATs find their
- * public address, and reaching one needs the internet; tabs on one machine or one LAN connect on
- * host candidates alone. libp2p's own default (four public STUN servers) is replaced on purpose,
- * so a page never contacts a third party unless configured to (see {@link parseIceServers}).
+ * ICE servers: the relay's own STUN server (named in `/bootstrap.json`, relay/stun.ts) plus any
+ * configured ones, else none. A STUN server lets tabs behind different NATs learn their public
+ * address (server-reflexive candidates); tabs on one machine or one LAN connect on host candidates
+ * alone. libp2p's own default (four public STUN servers) is replaced on purpose, so a page never
+ * contacts a third party unless configured to (see {@link parseIceServers}).
  * @module
  */
 import { webRTC } from '@libp2p/webrtc';
@@ -24,8 +25,11 @@ export type BrowserTransportList = [ReturnType<typeof webRTC>, ReturnType<typeof
 
 /** Options of {@link browserTransports}. */
 export interface BrowserTransportOptions {
-  /** STUN/TURN servers for WebRTC. Default `[]`: host candidates only (see the module note). */
-  iceServers?: RTCIceServer[];
+  /**
+   * STUN/TURN servers for WebRTC, or a function asked at each WebRTC connection (the relay's may
+   * change when its bootstrap document is fetched again). Default `[]`: host candidates only.
+   */
+  iceServers?: RTCIceServer[] | (() => RTCIceServer[]);
   /** Time a relay reservation may take, ms (libp2p default 10 s). */
   reservationTimeoutMs?: number;
 }
@@ -38,6 +42,25 @@ export interface BrowserTransportOptions {
 export const BROWSER_LISTEN: readonly string[] = Object.freeze(['/p2p-circuit', '/webrtc']);
 
 /**
+ * Relays a tab holds a reservation on at once, when its network has that many: with two, the tab
+ * stays reachable (and discoverable: its announcements carry both circuit addresses) while one
+ * relay is down or restarting.
+ */
+export const MAX_RELAY_RESERVATIONS = 2;
+
+/**
+ * Listen addresses for a network of `relays` relays: one `/p2p-circuit` per reservation wanted
+ * (circuit relay v2 reserves one slot per such address, on relays it connects to, and makes a new
+ * reservation when a lost relay comes back), and `/webrtc`. With one relay, one slot: a slot no
+ * relay can fill keeps libp2p's relay discovery dialling every peer it hears of.
+ * @example browserListen(2) // ['/p2p-circuit', '/p2p-circuit', '/webrtc']
+ */
+export function browserListen(relays: number): string[] {
+  const slots = Math.max(1, Math.min(MAX_RELAY_RESERVATIONS, Math.floor(relays) || 1));
+  return [...new Array<string>(slots).fill('/p2p-circuit'), '/webrtc'];
+}
+
+/**
  * webRTC + webSockets + circuitRelayTransport, for `createLibp2pNode({ transports })`.
  * @example
  * ```ts
@@ -45,9 +68,9 @@ export const BROWSER_LISTEN: readonly string[] = Object.freeze(['/p2p-circuit', 
  * ```
  */
 export function browserTransports(opts: BrowserTransportOptions = {}): BrowserTransportList {
-  const iceServers = opts.iceServers ?? [];
+  const ice = opts.iceServers ?? [];
   return [
-    webRTC({ rtcConfiguration: { iceServers } }),
+    webRTC({ rtcConfiguration: typeof ice === 'function' ? () => ({ iceServers: ice() }) : { iceServers: ice } }),
     webSockets(),
     circuitRelayTransport({ reservationCompletionTimeout: opts.reservationTimeoutMs ?? 10_000 }),
   ];

@@ -84,12 +84,24 @@ export interface RelayProcess {
   stop(): Promise<void>;
 }
 
+/** Options of {@link startRelay}. */
+export interface StartRelayOptions {
+  /** Environment on top of the defaults (PORT=0, HOST=127.0.0.1, …): RELAY_PEERS, a fixed PORT. */
+  env?: Record<string, string>;
+  /** The relay's data directory (its key); default a fresh temp directory. Removed on stop. */
+  dataDir?: string;
+  /** A command the relay runs under, e.g. `['ip', 'netns', 'exec', 'ns1']`. */
+  wrap?: string[];
+}
+
 /** Starts relay/server.ts serving `distDir` on a free port. */
-export async function startRelay(distDir: string, network: 'dev' | 'main' = 'dev'): Promise<RelayProcess> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'tabchain-e2e-relay-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'relay/server.ts', '--data', dataDir], {
+export async function startRelay(distDir: string, network: 'dev' | 'main' = 'dev', opts: StartRelayOptions = {}): Promise<RelayProcess> {
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'tabchain-e2e-relay-')));
+  const argv = [process.execPath, '--import', 'tsx', 'relay/server.ts', '--data', dataDir];
+  const [command, ...args] = [...(opts.wrap ?? []), ...argv];
+  const child = spawn(command, args, {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', NETWORK: network, DIST_DIR: distDir },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', NETWORK: network, DIST_DIR: distDir, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -146,6 +158,15 @@ export interface E2e {
 }
 
 /**
+ * Waits for this run's browser slot (e2e files, and other suites that drive browsers, run one at a
+ * time); returns its release.
+ * @example const release = await e2eSlot(); try { … } finally { await release() }
+ */
+export function e2eSlot(): Promise<() => Promise<void>> {
+  return lock(e2eRunDirs(runId()).slotLock, 1_800_000);
+}
+
+/**
  * Builds (once), starts the relay and Chromium. Waits its turn behind other e2e files.
  * @example
  * ```ts
@@ -154,14 +175,14 @@ export interface E2e {
  * await e2e.close();
  * ```
  */
-export async function startE2e(opts: { network?: 'dev' | 'main' } = {}): Promise<E2e> {
+export async function startE2e(opts: { network?: 'dev' | 'main'; relay?: StartRelayOptions } = {}): Promise<E2e> {
   const id = runId();
   const releaseSlot = await lock(e2eRunDirs(id).slotLock, 1_800_000);
   let relay: RelayProcess | undefined;
   let browser: Browser | undefined;
   try {
     const dist = await ensureDist(id);
-    relay = await startRelay(dist, opts.network ?? 'dev');
+    relay = await startRelay(dist, opts.network ?? 'dev', opts.relay);
     browser = await launchChromium();
   } catch (e) {
     await relay?.stop();

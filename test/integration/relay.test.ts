@@ -139,6 +139,8 @@ describe('relay HTTP', () => {
       network: 'dev',
       peerId: relay.peerId,
       multiaddrs: [`/dns4/localhost/tcp/${relay.port}/ws/p2p/${relay.peerId}`, `/dns4/localhost/tcp/${relay.wsPort}/ws/p2p/${relay.peerId}`],
+      // Its STUN server (relay/stun.ts; test/integration/relay-stun.test.ts).
+      iceServers: [`stun:localhost:${relay.stunPort}`],
     });
     expect(relay.bootstrap('127.0.0.1:8080').multiaddrs[0]).toBe(`/ip4/127.0.0.1/tcp/8080/ws/p2p/${relay.peerId}`);
     expect(relay.bootstrap('[::1]:9000').multiaddrs[0]).toBe(`/ip6/::1/tcp/9000/ws/p2p/${relay.peerId}`);

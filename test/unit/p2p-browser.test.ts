@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { multiaddr } from '@multiformats/multiaddr';
-import { BROWSER_LISTEN, browserDialPolicy, browserTransports, parseIceServers, preferWebRTC } from '../../src/p2p/transports-browser.ts';
+import { BROWSER_LISTEN, browserDialPolicy, browserListen, browserTransports, MAX_RELAY_RESERVATIONS, parseIceServers, preferWebRTC } from '../../src/p2p/transports-browser.ts';
 import { createServer, type Server } from 'node:http';
 import { fetchBootstrap, parseBootstrap, readBootstrap } from '../../src/p2p/bootstrap.ts';
 import { announceNow, announceOnAddressChange, encodeDiscoveryRecord, REANNOUNCE_FANOUT, type AnnouncingLibp2p } from '../../src/p2p/discovery-announce.ts';
@@ -35,15 +35,28 @@ describe('ICE servers', () => {
   it('builds the three browser transports', () => {
     expect(browserTransports({ iceServers: [] })).toHaveLength(3);
     expect(BROWSER_LISTEN).toEqual(['/p2p-circuit', '/webrtc']);
+    // ICE servers may be a function, asked at each connection (the relay's STUN, as last named).
+    expect(browserTransports({ iceServers: () => [{ urls: 'stun:relay.example.org:8080' }] })).toHaveLength(3);
+  });
+
+  it('listens for one reservation per relay, at most two', () => {
+    expect(MAX_RELAY_RESERVATIONS).toBe(2);
+    expect(browserListen(0)).toEqual(['/p2p-circuit', '/webrtc']);
+    expect(browserListen(1)).toEqual(['/p2p-circuit', '/webrtc']);
+    expect(browserListen(2)).toEqual(['/p2p-circuit', '/p2p-circuit', '/webrtc']);
+    expect(browserListen(9)).toEqual(['/p2p-circuit', '/p2p-circuit', '/webrtc']);
+    expect(browserListen(Number.NaN)).toEqual(['/p2p-circuit', '/webrtc']);
   });
 });
 
 describe('parseBootstrap', () => {
   const good = { network: 'dev', peerId: RELAY, multiaddrs: [`/dns4/localhost/tcp/8080/ws/p2p/${RELAY}`, `/dns4/localhost/tcp/4100/ws/p2p/${RELAY}`] };
 
-  it('accepts the relay answer and keeps only addresses of the relay itself', () => {
-    const parsed = parseBootstrap({ ...good, multiaddrs: [...good.multiaddrs, `/dns4/evil/tcp/1/ws/p2p/${TAB}`, 42] });
-    expect(parsed).toEqual({ ...good, iceServers: [] });
+  it('accepts the relay answer: its addresses, the other relays (each naming its peer id) and its STUN server', () => {
+    const other = `/dns4/relay2.example.org/tcp/443/tls/ws/p2p/${TAB}`;
+    const parsed = parseBootstrap({ ...good, multiaddrs: [...good.multiaddrs, other, '/dns4/no-peer-id/tcp/1/ws', 'not/a/path', 42, `/dns4/${'x'.repeat(600)}/tcp/1/ws/p2p/${RELAY}`], iceServers: ['stun:localhost:8080', 'http://evil.example'] });
+    expect(parsed).toEqual({ ...good, multiaddrs: [...good.multiaddrs, other], iceServers: [{ urls: 'stun:localhost:8080' }] });
+    expect(parseBootstrap({ ...good, multiaddrs: Array.from({ length: 40 }, () => good.multiaddrs[0]) })?.multiaddrs).toHaveLength(16);
   });
 
   it('refuses bodies that are not a bootstrap answer', () => {

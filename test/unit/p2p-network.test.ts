@@ -32,6 +32,8 @@ describe('transport of a connection', () => {
     expect(classifyTransport(multiaddr(`/ip4/127.0.0.1/tcp/4001/p2p/${TAB}`))).toBe('tcp');
     // A limited connection is relayed whatever its address says.
     expect(classifyTransport(`/ip4/127.0.0.1/tcp/4001/p2p/${TAB}`, true)).toBe('relay');
+    // A limited (relayed) connection dialled at a WebRTC circuit address is relayed, not direct.
+    expect(classifyTransport(`/ip4/127.0.0.1/tcp/8080/ws/p2p/${RELAY}/p2p-circuit/webrtc/p2p/${TAB}`, true)).toBe('relay');
   });
 
   it('dials direct addresses first (WebRTC, TCP, WebSockets) and relayed ones last', () => {

@@ -19,7 +19,9 @@ import { announceOnAddressChange } from '../../p2p/discovery-announce.ts';
 import { fetchBootstrap, type BootstrapInfo } from '../../p2p/bootstrap.ts';
 import { dialFilterForPage } from '../../p2p/dial-filter.ts';
 import { NetworkService, type NetworkServiceOptions } from '../../p2p/network-service.ts';
-import { BROWSER_LISTEN, browserDialPolicy, browserTransports } from '../../p2p/transports-browser.ts';
+import { browserDialPolicy, browserListen, browserTransports } from '../../p2p/transports-browser.ts';
+import { peerIdOfAddr } from '../../p2p/peer-manager.ts';
+import { multiaddr } from '@multiformats/multiaddr';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { ApiConnection, ApiPeer } from '../api.ts';
 import { connectionOf } from './connection-state.ts';
@@ -33,7 +35,10 @@ export interface BrowserNetworkOptions {
   bootstrapUrl?: string;
   /** The document as already fetched at start-up (saves one request); null or absent: fetched. */
   bootstrap?: BootstrapInfo | null;
-  /** STUN/TURN servers; default: the bootstrap document's, else none (see transports-browser.ts). */
+  /**
+   * STUN/TURN servers of the page's own configuration (`?stun=`, VITE_TABCHAIN_ICE_SERVERS), used
+   * besides the relay's (the latest bootstrap document's `iceServers`: its STUN server).
+   */
   iceServers?: RTCIceServer[];
   /** Direct peers wanted (default 8, docs/ARCHITECTURE.md §Peer manager). */
   targetPeers?: number;
@@ -50,6 +55,20 @@ export interface BrowserNetworkOptions {
   /** The page's host, which decides what may be dialled (default `location.hostname`). */
   pageHost?: string;
   log?: (msg: string) => void;
+}
+
+/** Distinct relays (peer ids) among bootstrap addresses. */
+function relayCount(addrs: readonly string[]): number {
+  const ids = new Set<string>();
+  for (const a of addrs) {
+    try {
+      const id = peerIdOfAddr(multiaddr(a));
+      if (id) ids.add(id);
+    } catch {
+      // not a multiaddr: not a relay
+    }
+  }
+  return ids.size;
 }
 
 /** A started browser network, as the page and the API use it. */
@@ -88,6 +107,9 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
   let unused = first;
   // The relay's addresses as last served by our origin: dialled even when they are private.
   let relayAddrs: string[] = first?.network === network ? first.multiaddrs : [];
+  // The relay's STUN server(s), as last named: tabs behind NATs learn their public address there.
+  let relayIce: RTCIceServer[] = first?.network === network ? first.iceServers : [];
+  const configuredIce = opts.iceServers ?? [];
   /** Whether a relay for this network has been named (by the first bootstrap document or a later one). */
   let relayNamed = first !== null && first.network === network && first.multiaddrs.length > 0;
   const bootstrap = async (): Promise<string[]> => {
@@ -101,6 +123,7 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
       return [];
     }
     relayAddrs = info.multiaddrs;
+    if (info.iceServers.length > 0) relayIce = info.iceServers;
     if (info.multiaddrs.length > 0) relayNamed = true;
     return info.multiaddrs;
   };
@@ -111,8 +134,10 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
   const known = new Set((await node.store.listPeers().catch(() => [])).map((r) => r.peerId));
   const net = await NetworkService.create({
     network,
-    transports: browserTransports({ iceServers: opts.iceServers ?? first?.iceServers ?? [] }),
-    listen: [...BROWSER_LISTEN],
+    transports: browserTransports({ iceServers: () => [...configuredIce, ...relayIce] }),
+    // A reservation on each relay the network has (up to two), so one relay's death costs no one
+    // their reachability.
+    listen: browserListen(relayCount(relayAddrs)),
     privateKey,
     bootstrap,
     addressBook: node.store,

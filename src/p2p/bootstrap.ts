@@ -68,7 +68,7 @@ export async function readBootstrap(url: string | URL, signal: AbortSignal = Abo
   if (!(res.headers.get('content-type') ?? '').includes('json')) throw new Error(`${url}: not JSON (${res.headers.get('content-type') ?? 'no content type'})`);
   const info = parseBootstrap(await res.json());
   if (info === null) throw new Error(`${url}: not a bootstrap document`);
-  if (info.multiaddrs.length === 0) throw new Error(`${url}: lists no address of the relay ${info.peerId}`);
+  if (info.multiaddrs.length === 0) throw new Error(`${url}: lists no usable relay address`);
   return info;
 }
 

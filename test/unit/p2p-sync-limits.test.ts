@@ -13,7 +13,7 @@ import { streamPair } from '@libp2p/utils';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { Connection, PeerId, Startable, Stream, StreamHandler } from '@libp2p/interface';
-import { FrameTooLargeError, RemoteSyncError } from '../../src/p2p/errors.ts';
+import { FrameTooLargeError, FrameTruncatedError, RemoteSyncError } from '../../src/p2p/errors.ts';
 import { encodeFrame } from '../../src/p2p/frames.ts';
 import { readOneFrame, tabchainSync, type TabchainSync, type TabchainSyncInit } from '../../src/p2p/libp2p-sync.ts';
 import { decodeRequest, decodeResponse, encodeMessage, MAX_REQUEST_BYTES, maxAnswerBytes } from '../../src/p2p/messages.ts';
@@ -180,6 +180,10 @@ describe('sync service limits', () => {
         void readOneFrame(b, AbortSignal.timeout(5_000)).then(async (f) => {
           b.send(encodeFrame(encodeMessage({ type: 'error', id: decodeRequest(f).id, code: 'BUSY', message: 'over budget' })));
           await b.close();
+        }).catch((err: unknown) => {
+          // The client first offers sync/2 on a stream it then closes unused (this fake speaks
+          // sync/1 only): that stream ends before any request, which is not this test's failure.
+          if (!(err instanceof FrameTruncatedError)) throw err;
         });
         return a;
       },

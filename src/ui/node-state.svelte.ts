@@ -253,14 +253,6 @@ export class NodeState {
   }
 
   /**
-   * Runs an action; a failure becomes a readable message instead of an exception. Refreshes after.
-   * @example
-   * ```ts
-   * const r = await node.act(() => node.api.send(to, amount));
-   * if (!r.ok) error = r.error;
-   * ```
-   */
-  /**
    * Turns the isolate switch on or off (api.setIsolated).
    * @example await node.setIsolated(true)
    */
@@ -270,6 +262,14 @@ export class NodeState {
     return r;
   }
 
+  /**
+   * Runs an action; a failure becomes a readable message instead of an exception. Refreshes after.
+   * @example
+   * ```ts
+   * const r = await node.act(() => node.api.send(to, amount));
+   * if (!r.ok) error = r.error;
+   * ```
+   */
   async act<T>(fn: () => Promise<T>, ctx?: ErrorContext): Promise<ActResult<T>> {
     try {
       const value = await fn();

@@ -7,27 +7,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { loadOrCreateKey } from '../../relay/keys.ts';
 import { ensureDist, startE2e, startRelay, type E2e, type RelayProcess } from './harness.ts';
 import { hasWebrtcTo, Tab, waitReady } from './net-harness.ts';
+import { freePort } from '../support/ports.ts';
 
 const PEER_WAIT_MS = 60_000;
-
-/** A TCP port free right now (the relays must know each other's before they start). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A relay's data dir with its key made in advance, and the peer id it gives. */
 async function keyedDir(): Promise<{ dir: string; id: string }> {

@@ -11,7 +11,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLibp2p, type Libp2p } from 'libp2p';
@@ -28,21 +27,11 @@ import { loadOrCreateKey } from '../../relay/keys.ts';
 import { MAX_RELAY_PEERS, parseRelayPeers, startRelay, type Relay, type RelayOptions } from '../../relay/server.ts';
 import { protocolIds } from '../../src/p2p/protocol.ts';
 import { waitUntil } from '../support/wait.ts';
+import { freePort } from '../support/ports.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tabchain-relay-peers-'));
 const distDir = join(tmp, 'dist');
 const ids = protocolIds('dev');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 type Client = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>; pubsub: ReturnType<ReturnType<typeof gossipsub>> }>;
 const clients: Client[] = [];

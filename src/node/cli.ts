@@ -32,6 +32,7 @@ import { createTabchainApi } from './api.ts';
 import { COOKIE_FILE, MIN_RPC_PASSWORD_CHARS, removeCookie, writeCookie, type RpcCredentials } from './rpc/auth.ts';
 import { nodeMetrics, type NodeMetrics } from './rpc/metrics.ts';
 import { startRpcServer, type RpcServer } from './rpc/server.ts';
+import { parseHostPort, RPC_PASSWORD_ENV, UsageError } from './rpc/options.ts';
 
 /** Parsed command line. */
 export interface CliOptions {
@@ -57,20 +58,6 @@ export interface CliOptions {
   rpcUser?: string;
 }
 
-/** Environment variable holding the password of `--rpc-user` (a password on the command line shows in `ps`). */
-export const RPC_PASSWORD_ENV = 'TABCHAIN_RPC_PASSWORD';
-
-/**
- * `[HOST:]PORT` → host and port; the host is 127.0.0.1 when not given, an IPv6 host in brackets.
- * @example parseHostPort('8339') // { host: '127.0.0.1', port: 8339 }
- */
-export function parseHostPort(s: string, what = '--rpc'): { host: string; port: number } {
-  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(s);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new UsageError(`${what} takes [HOST:]PORT (e.g. 8339 or 127.0.0.1:8339), not "${s}"`);
-  const host = m[1] === undefined ? '127.0.0.1' : m[1].startsWith('[') ? m[1].slice(1, -1) : m[1];
-  return { host, port };
-}
 
 export const USAGE = `usage: npm run node -- [--network dev|main|test] [--mine] [--workers N] [--data DIR] [--status-every SECONDS]
                        [--relay URL] [--bootstrap MULTIADDR]... [--listen MULTIADDR]... [--offline]
@@ -85,15 +72,12 @@ export const USAGE = `usage: npm run node -- [--network dev|main|test] [--mine] 
   --bootstrap MA   keep this multiaddr connected (a relay or another node); repeatable
   --listen MA      listen on this multiaddr (default /ip4/127.0.0.1/tcp/0 and /ip4/127.0.0.1/tcp/0/ws); repeatable
   --offline        no network (the node mines alone)
-  --rpc [HOST:]PORT  serve JSON-RPC and /metrics on HOST (default 127.0.0.1) and PORT (0 = any free port),
+  --rpc [HOST:]PORT  serve JSON-RPC and /metrics on HOST (default 127.0.0.1) and PORT (npm run cli looks at 8339; 0 = any free port),
                    authenticated by a cookie file (--data DIR/.cookie, or --rpc-cookie FILE) and/or --rpc-user
   --rpc-cookie F   write the RPC cookie to file F (default DIR/.cookie with --data)
   --rpc-user U     accept user U with the password in $${RPC_PASSWORD_ENV} (at least ${MIN_RPC_PASSWORD_CHARS} characters)`;
 
-/** A command-line mistake: printed with the usage, exit code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError };
 
 /**
  * Parses the command line (without the node and script paths). Throws {@link UsageError}.

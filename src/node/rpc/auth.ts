@@ -73,7 +73,9 @@ export function authChecker(accepted: readonly RpcCredentials[]): (header: strin
     if (typeof header !== 'string' || header.length > MAX_AUTH_HEADER_CHARS) return false;
     const m = /^Basic +([A-Za-z0-9+/=]+)$/i.exec(header.trim());
     if (!m) return false;
-    const given = digest(Buffer.from(m[1], 'base64').toString('utf8'));
+    const raw = Buffer.from(m[1], 'base64');
+    if (raw.toString('base64') !== m[1]) return false; // Node's decoder skips stray characters: only canonical base64 counts
+    const given = digest(raw.toString('utf8'));
     let ok = false;
     for (const w of wanted) ok = timingSafeEqual(w, given) || ok; // every one compared: no early exit
     return ok;

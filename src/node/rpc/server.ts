@@ -79,11 +79,12 @@ export function createDispatcher(context: RpcContext, log: (msg: string) => void
 }
 
 /**
- * One request to the library. Anything but an object is an Invalid Request here: the library
- * reads `request.method` before it checks the request's shape, which throws for null.
+ * One request to the library. Anything but an object with a string `method` is an Invalid Request
+ * here: the library reads `request.method` before it checks the request's shape (which throws for
+ * null) and answers a non-string method as not found.
  */
 function receiveOne(rpc: JSONRPCServer, r: unknown): PromiseLike<JSONRPCResponse | null> {
-  if (typeof r !== 'object' || r === null || Array.isArray(r)) {
+  if (typeof r !== 'object' || r === null || Array.isArray(r) || typeof (r as { method?: unknown }).method !== 'string') {
     return Promise.resolve(createJSONRPCErrorResponse(null, JSONRPC_INVALID_REQUEST, 'Invalid Request: a request is an object { jsonrpc, method, params, id }', { code: 'BAD_INPUT' }));
   }
   return rpc.receive(r as never);

@@ -53,7 +53,7 @@ describe('JSON-RPC server', () => {
     const ok = await post(call('status'));
     expect(ok.status).toBe(200);
     expect(ok.json).toMatchObject({ jsonrpc: '2.0', id: 1, result: { network: 'test', height: 0 } });
-    const bad = [
+    const bad: Record<string, string>[] = [
       {},
       { Authorization: basicHeader({ ...creds, password: 'b'.repeat(64) }) },
       { Authorization: basicHeader({ user: 'root', password: creds.password }) },

@@ -38,7 +38,7 @@ export interface NodeMetrics {
  */
 export function nodeMetrics(node: MetricsNode, net?: MetricsNetwork): NodeMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'tabchain_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'tabchain_' }); // tabchain_process_cpu_seconds_total, tabchain_nodejs_heap_size_used_bytes, …
   const g = (name: string, help: string, collect: (this: Gauge) => void, labelNames: string[] = []) =>
     new Gauge({ name, help, labelNames, registers: [registry], collect });
 

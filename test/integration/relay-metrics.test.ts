@@ -48,7 +48,8 @@ function value(text: string, series: string): number {
 
 describe('relay /metrics', () => {
   it('refuses a missing, wrong or non-bearer token', async () => {
-    for (const headers of [{}, { Authorization: `Bearer ${TOKEN}x` }, { Authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` }, { Authorization: TOKEN }, { Authorization: `Bearer ${'a'.repeat(5000)}` }]) {
+    const refused: Record<string, string>[] = [{}, { Authorization: `Bearer ${TOKEN}x` }, { Authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` }, { Authorization: TOKEN }, { Authorization: `Bearer ${'a'.repeat(5000)}` }];
+    for (const headers of refused) {
       const res = await fetch(url('/metrics'), { headers });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);

@@ -31,6 +31,7 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import { protocolIds } from '../src/p2p/protocol.ts';
 import { clientKey } from './clients.ts';
 import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './limits.ts';
+import type { RelayMetrics } from './metrics.ts';
 
 export type RelayServices = {
   identify: Identify;
@@ -43,6 +44,8 @@ export type RelayNode = Libp2p<RelayServices>;
 
 export interface RelayNodeOptions {
   privateKey: PrivateKey;
+  /** Counts refusals, reservations and discovery messages, and takes libp2p's metrics (relay/metrics.ts). */
+  metrics?: RelayMetrics;
   network: string;
   /** IP address for the WebSocket listener: the relay's front door uses 127.0.0.1. */
   listenHost: string;
@@ -161,6 +164,7 @@ export async function createRelayNode(opts: RelayNodeOptions): Promise<RelayNode
   const ids = protocolIds(opts.network);
   const family = opts.listenHost.includes(':') ? 'ip6' : 'ip4';
   const gate = reservationsPerClient(opts.clientOf ?? ((host) => clientKey(host)), limits.maxReservationsPerIp);
+  const metrics = opts.metrics;
   const directPeers = directPeersOf(opts.relayPeers ?? []).filter((p) => !p.id.equals(peerIdFromPrivateKey(opts.privateKey)));
   const node = await createLibp2p({
     privateKey: opts.privateKey,
@@ -177,7 +181,14 @@ export async function createRelayNode(opts: RelayNodeOptions): Promise<RelayNode
       // may refill in one second.
       inboundConnectionThreshold: limits.maxConnections,
     },
-    connectionGater: { denyInboundRelayReservation: (peer) => gate.denyInboundRelayReservation(peer) },
+    connectionGater: {
+      denyInboundRelayReservation: (peer) => {
+        const deny = gate.denyInboundRelayReservation(peer);
+        if (deny) metrics?.refused('reservation-limit');
+        return deny;
+      },
+    },
+    ...(metrics ? { metrics: metrics.libp2p } : {}),
     services: {
       identify: identify(),
       ping: ping(),
@@ -212,5 +223,11 @@ export async function createRelayNode(opts: RelayNodeOptions): Promise<RelayNode
   });
   gate.node = node;
   node.addEventListener('peer:disconnect', (e) => gate.dropReservation(e.detail));
+  if (metrics) {
+    node.services.pubsub.addEventListener('message', (e) => {
+      if (e.detail.topic === ids.discoveryTopic) metrics.discoveryMessage();
+    });
+    metrics.readings(() => ({ reservations: node.services.relay.reservations.size, connections: node.getConnections().length }));
+  }
   return node;
 }

@@ -24,7 +24,9 @@
  * files: serve HTTPS), DATA_DIR or `--data DIR` (the relay key; default .data/relay-<network>),
  * DIST_DIR (the built app; default dist/), RELAY_PEERS (the other relays of this network,
  * comma-separated multiaddrs as their /bootstrap.json lists them), STUN_PORT (the STUN server's UDP port, relay/stun.ts;
- * default the HTTP port's number, `off` or 0: none). Limits: relay/limits.ts.
+ * default the HTTP port's number, `off` or 0: none), METRICS_TOKEN (at least 16 characters: serve
+ * Prometheus metrics at /metrics to `Authorization: Bearer <token>`, relay/metrics.ts; unset: none).
+ * Limits: relay/limits.ts.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -40,6 +42,7 @@ import { ClientLedger, clientKey } from './clients.ts';
 import { createRelayNode, type RelayNode } from './libp2p.ts';
 import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './limits.ts';
 import { startStun, type RelayStun } from './stun.ts';
+import { bearerMatches, parseMetricsToken, relayMetrics, type RelayMetrics } from './metrics.ts';
 
 export interface RelayOptions {
   port: number;
@@ -66,6 +69,11 @@ export interface RelayOptions {
    * after our own addresses, so a tab holds reservations on several relays.
    */
   relayPeers?: string[];
+  /**
+   * METRICS_TOKEN: serve `GET /metrics` (relay/metrics.ts) to `Authorization: Bearer <token>`;
+   * none (the default): no metrics, /metrics is not found.
+   */
+  metricsToken?: string;
 }
 
 /** Other relays a relay may be told of (`RELAY_PEERS`). */
@@ -149,7 +157,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env, argv: reado
   const distDir = resolve(env.DIST_DIR ?? join(ROOT, 'dist'));
   const stunPort = env.STUN_PORT === 'off' || env.STUN_PORT === '0' ? null : env.STUN_PORT === undefined || env.STUN_PORT === '' ? undefined : portFrom('STUN_PORT', env.STUN_PORT, 0);
   const relayPeers = parseRelayPeers(env.RELAY_PEERS);
-  return { port, host: env.HOST ?? '0.0.0.0', network, distDir, dataDir, wsPort, tls, dev: argv.includes('--dev'), stunPort, relayPeers };
+  const metricsToken = parseMetricsToken(env.METRICS_TOKEN);
+  return { port, host: env.HOST ?? '0.0.0.0', network, distDir, dataDir, wsPort, tls, dev: argv.includes('--dev'), stunPort, relayPeers, metricsToken };
 }
 
 /**
@@ -309,29 +318,43 @@ function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, client
  * The front door of one listening server: caps its sockets in all and per client, and passes
  * WebSocket upgrades within the client's connection budget through to libp2p.
  */
-function guard(server: Server, ledger: ClientLedger, limits: RelayLimits, upstream: Upstream): void {
+function guard(server: Server, ledger: ClientLedger, limits: RelayLimits, upstream: Upstream, metrics: RelayMetrics | undefined, name: 'http' | 'ws'): void {
   server.maxConnections = limits.maxSockets;
+  // Node closes a socket past maxConnections itself, before 'connection'; it says so with 'drop'.
+  server.on('drop', () => metrics?.refused('server-full'));
   // Before the HTTP (or TLS) layer sees it: a refused socket costs no parser.
   server.prependListener('connection', (socket: Socket) => {
     const client = clientKey(socket.remoteAddress ?? '');
     if (!ledger.openSocket(client)) {
+      metrics?.refused('too-many-sockets');
       socket.destroy();
       return;
     }
-    socket.once('close', () => ledger.closeSocket(client));
+    metrics?.socketOpened(name);
+    socket.once('close', () => {
+      ledger.closeSocket(client);
+      metrics?.socketClosed(name);
+    });
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      metrics?.refused('not-websocket');
       refuseUpgrade(socket, '400 Bad Request');
       return;
     }
     const client = clientKey(req.socket.remoteAddress ?? '');
-    if (ledger.openConnection(client) !== undefined) {
+    const refusal = ledger.openConnection(client);
+    if (refusal !== undefined) {
+      metrics?.refused(refusal);
       refuseUpgrade(socket, '429 Too Many Requests');
       return;
     }
-    socket.once('close', () => ledger.closeConnection(client));
+    metrics?.websocketOpened();
+    socket.once('close', () => {
+      ledger.closeConnection(client);
+      metrics?.websocketClosed();
+    });
     proxyUpgrade(req, socket, head, client, upstream);
   });
 }
@@ -371,7 +394,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const upstream: Upstream = { host: '127.0.0.1', port: 0, clients: new Map(), open: new Set() };
   const clientOf = (host: string, port: number) => upstream.clients.get(`${host}:${port}`)?.client ?? clientKey(host);
   const relayPeers = opts.relayPeers ?? [];
-  const node = await createRelayNode({ privateKey, network: opts.network, listenHost: upstream.host, listenPort: 0, limits, clientOf, relayPeers });
+  const metricsToken = opts.metricsToken === undefined ? undefined : parseMetricsToken(opts.metricsToken);
+  const metrics = metricsToken === undefined ? undefined : relayMetrics();
+  const node = await createRelayNode({ privateKey, network: opts.network, listenHost: upstream.host, listenPort: 0, limits, clientOf, relayPeers, metrics });
   const peerId = node.peerId.toString();
   // multiaddr 13 has no toOptions(): read the tcp component.
   const tcpPort = node.getMultiaddrs().flatMap((ma) => ma.getComponents()).find((c) => c.name === 'tcp')?.value;
@@ -419,6 +444,24 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       res.end(JSON.stringify({ ok: true }));
       return;
     }
+    if (path === '/metrics' && metrics && metricsToken !== undefined) {
+      if (!bearerMatches(req.headers.authorization, metricsToken)) {
+        res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="tabchain-relay-metrics"', 'cache-control': 'no-store' });
+        res.end('Authorization: Bearer <METRICS_TOKEN> required');
+        return;
+      }
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+          res.end(text);
+        },
+        (e: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`metrics failed: ${(e as Error).message}`);
+        },
+      );
+      return;
+    }
     if (path === '/bootstrap.json') {
       res.writeHead(200, {
         'content-type': 'application/json',
@@ -444,8 +487,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     res.writeHead(400, { 'content-type': 'text/plain' });
     res.end('Only WebSocket connections are supported');
   });
-  guard(server, ledger, limits, upstream);
-  guard(wsServer, ledger, limits, upstream);
+  guard(server, ledger, limits, upstream, metrics, 'http');
+  guard(wsServer, ledger, limits, upstream, metrics, 'ws');
 
   const closeServers = () => {
     const closed = Promise.all(

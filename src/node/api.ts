@@ -32,8 +32,9 @@ import type { StorageUsage } from '../storage/index.ts';
 import type { MinerStatus } from '../miner/index.ts';
 import { ApiError, toApiError, type ApiErrorDetails } from './errors.ts';
 import type { Outbox, OutboxNode, TxLocation } from './outbox.ts';
-import { createExplorerApi, type ExplorerApi, type ExplorerNode, type ExplorerProfiles } from './explorer.ts';
+import { createExplorerApi, type ApiTxView, type ExplorerApi, type ExplorerNode, type ExplorerProfiles } from './explorer.ts';
 import { chainMethods } from './api-chain.ts';
+import { rawMethods } from './api-raw.ts';
 import { parseAddress } from './api-input.ts';
 import { walletMethods } from './api-wallet.ts';
 import type { Wallet } from './wallet.ts';
@@ -176,6 +177,13 @@ export interface TabchainApiExtended extends TabchainApi, ExplorerApi {
   setIsolated(on: boolean): Promise<void>;
   /** Whether the isolate switch is on. */
   isolated(): Promise<boolean>;
+  /**
+   * Submits a transaction built and signed elsewhere, as the hex of its encoding (api-raw.ts):
+   * checked by every rule, relayed when accepted; resolves to its txid (also when already known).
+   */
+  sendRawTransaction(hex: string): Promise<string>;
+  /** A raw transaction's hex decoded, as the explorer shows a transaction; nothing is submitted. */
+  decodeTransaction(hex: string): Promise<ApiTxView>;
 }
 
 /** What the API needs of the node (FullNode provides it). */
@@ -258,6 +266,7 @@ export function createTabchainApi(deps: TabchainApiDeps): TabchainApiExtended {
   return {
     ...chainMethods(ctx),
     ...walletMethods(ctx),
+    ...rawMethods(ctx),
     // The explorer / UI section (explorer.ts).
     ...createExplorerApi({ node, outbox, wallet, profiles: deps.profiles }),
   };
@@ -298,6 +307,7 @@ export function deferTabchainApi(started: Promise<TabchainApiExtended>): Tabchai
     createItem: true, mintItem: true, transferItem: true, inventory: true, createOffer: true, offers: true, acceptOffer: true,
     cancelOffer: true, txStatus: true, address: true, account: true, previewTx: true, fees: true, burnItem: true, createOfferUntil: true, outbox: true,
     rebroadcast: true, exportWallet: true, importWallet: true, storage: true, setIsolated: true, isolated: true,
+    sendRawTransaction: true, decodeTransaction: true,
     // explorer / UI section
     chainInfo: true, block: true, latestBlocks: true, tx: true, addressView: true, headerTree: true, allItems: true,
     offerViews: true, mempoolTxs: true, search: true, searchAll: true, walletTxs: true, subscribe: true, profiles: true, deleteProfile: true, labelProfile: true,

@@ -17,6 +17,7 @@
  * @module
  */
 import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { addressOf, getParams, hashToHex, type NetworkName } from '../chain/index.ts';
 import type { ChainStore } from '../storage/chain-store.ts';
@@ -24,7 +25,14 @@ import { MemoryStore } from '../storage/memory-store.ts';
 import { LevelStore } from '../storage/level-store.ts';
 import { FullNode } from './full-node.ts';
 import { startHeadlessNetwork, type HeadlessNetwork } from './network/headless.ts';
+import { outboxRebroadcast, toApiPeers } from './network/attach.ts';
 import { Wallet } from './wallet.ts';
+import { Outbox } from './outbox.ts';
+import { createTabchainApi } from './api.ts';
+import { COOKIE_FILE, MIN_RPC_PASSWORD_CHARS, removeCookie, writeCookie, type RpcCredentials } from './rpc/auth.ts';
+import { nodeMetrics, type NodeMetrics } from './rpc/metrics.ts';
+import { startRpcServer, type RpcServer } from './rpc/server.ts';
+import { parseHostPort, RPC_PASSWORD_ENV, UsageError } from './rpc/options.ts';
 
 /** Parsed command line. */
 export interface CliOptions {
@@ -42,10 +50,18 @@ export interface CliOptions {
   listen?: string[];
   /** No network at all. */
   offline: boolean;
+  /** Serve JSON-RPC and /metrics here (rpc/server.ts). */
+  rpc?: { host: string; port: number };
+  /** The RPC's cookie file (default `<data>/.cookie`). */
+  rpcCookie?: string;
+  /** A configured RPC user (its password from the environment, {@link RPC_PASSWORD_ENV}). */
+  rpcUser?: string;
 }
+
 
 export const USAGE = `usage: npm run node -- [--network dev|main|test] [--mine] [--workers N] [--data DIR] [--status-every SECONDS]
                        [--relay URL] [--bootstrap MULTIADDR]... [--listen MULTIADDR]... [--offline]
+                       [--rpc [HOST:]PORT [--rpc-cookie FILE] [--rpc-user USER]]
 
   --network        chain to run (default dev)
   --mine           mine blocks (to this node's key, kept in the store)
@@ -55,12 +71,13 @@ export const USAGE = `usage: npm run node -- [--network dev|main|test] [--mine] 
   --relay URL      join the relay serving the app at URL (reads URL/bootstrap.json), e.g. http://127.0.0.1:8080
   --bootstrap MA   keep this multiaddr connected (a relay or another node); repeatable
   --listen MA      listen on this multiaddr (default /ip4/127.0.0.1/tcp/0 and /ip4/127.0.0.1/tcp/0/ws); repeatable
-  --offline        no network (the node mines alone)`;
+  --offline        no network (the node mines alone)
+  --rpc [HOST:]PORT  serve JSON-RPC and /metrics on HOST (default 127.0.0.1) and PORT (npm run cli looks at 8339; 0 = any free port),
+                   authenticated by a cookie file (--data DIR/.cookie, or --rpc-cookie FILE) and/or --rpc-user
+  --rpc-cookie F   write the RPC cookie to file F (default DIR/.cookie with --data)
+  --rpc-user U     accept user U with the password in $${RPC_PASSWORD_ENV} (at least ${MIN_RPC_PASSWORD_CHARS} characters)`;
 
-/** A command-line mistake: printed with the usage, exit code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError };
 
 /**
  * Parses the command line (without the node and script paths). Throws {@link UsageError}.
@@ -83,6 +100,9 @@ export function parseCliArgs(argv: string[]): CliOptions {
         bootstrap: { type: 'string', multiple: true },
         listen: { type: 'string', multiple: true },
         offline: { type: 'boolean' },
+        rpc: { type: 'string' },
+        'rpc-cookie': { type: 'string' },
+        'rpc-user': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -116,7 +136,16 @@ export function parseCliArgs(argv: string[]): CliOptions {
   }
   const offline = values.offline ?? false;
   if (offline && (relay !== undefined || bootstrap.length > 0 || values.listen !== undefined)) throw new UsageError('--offline excludes --relay, --bootstrap and --listen');
-  return { network, mine: values.mine ?? false, workers, data: values.data, statusEvery, relay, bootstrap, listen: values.listen, offline };
+  const rpc = values.rpc === undefined ? undefined : parseHostPort(values.rpc);
+  const rpcCookie = values['rpc-cookie'];
+  const rpcUser = values['rpc-user'];
+  if (!rpc && (rpcCookie !== undefined || rpcUser !== undefined)) throw new UsageError('--rpc-cookie and --rpc-user need --rpc');
+  if (rpcCookie !== undefined && rpcCookie.trim() === '') throw new UsageError('--rpc-cookie needs a file name');
+  if (rpcUser !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(rpcUser)) throw new UsageError('--rpc-user is 1 to 64 letters, digits, "_", "." or "-"');
+  if (rpc && values.data === undefined && rpcCookie === undefined && rpcUser === undefined) {
+    throw new UsageError('--rpc needs credentials: --data DIR (its cookie file), --rpc-cookie FILE or --rpc-user USER');
+  }
+  return { network, mine: values.mine ?? false, workers, data: values.data, statusEvery, relay, bootstrap, listen: values.listen, offline, rpc, rpcCookie, rpcUser };
 }
 
 function formatRate(hs: number): string {
@@ -139,6 +168,15 @@ export async function runCli(argv: string[], out: (line: string) => void = (l) =
     console.error(USAGE);
     return e.message ? 2 : 0;
   }
+  let userCredentials: RpcCredentials | undefined;
+  if (opts.rpcUser !== undefined) {
+    const password = process.env[RPC_PASSWORD_ENV] ?? '';
+    if (password.length < MIN_RPC_PASSWORD_CHARS) {
+      console.error(`error: --rpc-user needs its password in $${RPC_PASSWORD_ENV}, at least ${MIN_RPC_PASSWORD_CHARS} characters`);
+      return 2;
+    }
+    userCredentials = { user: opts.rpcUser, password };
+  }
   // Signals are caught from here on: one arriving while the node or its network is still starting
   // is acted on (a clean stop) once they are up, instead of killing the process half-way.
   const early: string[] = [];
@@ -148,10 +186,15 @@ export async function runCli(argv: string[], out: (line: string) => void = (l) =
   const params = getParams(opts.network);
   const store: ChainStore = opts.data ? new LevelStore({ network: opts.network, dir: opts.data }) : new MemoryStore({ network: opts.network });
   const node = new FullNode({ params, store, miner: { workers: opts.workers }, log: (m) => out(m) });
+  // The wallet's transactions are tracked (and resubmitted) by an outbox, as in a tab; its
+  // rebroadcast hook is the network's once that runs.
+  const outbox = new Outbox({ node, store, log: (m) => out(m) });
+  let wallet: Wallet;
   try {
     await node.start();
     // The profile's wallet key (created and stored on first use), as a browser tab does.
-    node.setMinerPubKey((await Wallet.open({ store, node })).publicKey);
+    wallet = await Wallet.open({ store, node, outbox });
+    node.setMinerPubKey(wallet.publicKey);
   } catch (e) {
     console.error(`error: cannot start the node: ${e instanceof Error ? e.message : String(e)}`);
     await node.stop().catch(() => undefined);
@@ -172,6 +215,7 @@ export async function runCli(argv: string[], out: (line: string) => void = (l) =
     const net = network.net;
     out(`peer id ${net.peerId}`);
     for (const ma of net.multiaddrs()) out(`listening on ${ma}`);
+    outbox.rebroadcastHook = outboxRebroadcast(net);
     net.events.on('synced', ({ synced }) => out(synced ? 'synced' : 'syncing'));
     net.events.on('banned', (b) => out(`banned ${b.peerId} (${b.offence}${b.why ? `: ${b.why}` : ''})`));
     let lastProgress = 0;
@@ -180,6 +224,45 @@ export async function runCli(argv: string[], out: (line: string) => void = (l) =
       lastProgress = Date.now();
       out(`sync ${p.phase} ${p.done}/${p.total}`);
     });
+  }
+
+  await outbox.start();
+
+  let rpc: RpcServer | undefined;
+  let metrics: NodeMetrics | undefined;
+  let cookiePath: string | undefined;
+  if (opts.rpc) {
+    try {
+      const credentials: RpcCredentials[] = userCredentials ? [userCredentials] : [];
+      const cookieAt = opts.rpcCookie ?? (opts.data !== undefined ? join(opts.data, COOKIE_FILE) : undefined);
+      if (cookieAt !== undefined) {
+        const cookie = await writeCookie(cookieAt);
+        cookiePath = cookie.path;
+        credentials.push(cookie);
+      }
+      const net = network?.net;
+      const api = createTabchainApi({
+        node,
+        wallet: wallet!,
+        outbox,
+        profile: 'headless',
+        peerId: () => net?.peerId ?? '',
+        peers: () => (net ? toApiPeers(net.peers()) : []),
+        online: () => net !== undefined,
+        connection: () => (!net ? 'alone' : net.peers().some((p) => !p.isRelay) ? 'connected' : 'connecting'),
+      });
+      metrics = nodeMetrics(node, net);
+      rpc = await startRpcServer({ ...opts.rpc, credentials, context: { api }, metrics: metrics.registry, log: (m) => console.error(m) });
+    } catch (e) {
+      console.error(`error: cannot start the RPC server on ${opts.rpc.host}:${opts.rpc.port}: ${e instanceof Error ? e.message : String(e)}`);
+      if (cookiePath) await removeCookie(cookiePath).catch(() => undefined);
+      await outbox.stop().catch(() => undefined);
+      await network?.stop().catch(() => undefined);
+      await node.stop().catch(() => undefined);
+      return 1;
+    }
+    out(`rpc listening on ${rpc.url}`);
+    if (cookiePath) out(`rpc cookie ${cookiePath}`);
   }
 
   // Height on each new tip, at most once a second (the last one is never lost).
@@ -219,7 +302,13 @@ export async function runCli(argv: string[], out: (line: string) => void = (l) =
       out(`${signal}: stopping`);
       clearInterval(status);
       if (pending !== undefined) clearTimeout(pending);
-      (network ? network.stop().catch((e: unknown) => console.error(`error while stopping the network: ${e instanceof Error ? e.message : String(e)}`)) : Promise.resolve())
+      const rpcDown = Promise.all([
+        rpc?.close(),
+        cookiePath ? removeCookie(cookiePath) : undefined,
+        outbox.stop(),
+      ]).then(() => metrics?.stop(), (e: unknown) => console.error(`error while stopping the RPC: ${e instanceof Error ? e.message : String(e)}`));
+      rpcDown
+        .then(() => (network ? network.stop().catch((e: unknown) => console.error(`error while stopping the network: ${e instanceof Error ? e.message : String(e)}`)) : Promise.resolve()))
         .then(() => node.stop())
         .then(
         () => {

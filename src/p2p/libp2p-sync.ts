@@ -417,10 +417,10 @@ class TabchainSyncService implements TabchainSync, Startable {
   }
 
   /**
-   * A connection to ask over: an open direct (unlimited) one if we have it. Otherwise libp2p's
-   * openConnection, which dials (it ignores limited, relayed connections) — raced against a direct
-   * connection from the peer opening meanwhile; and when we only have a relayed connection, a
-   * direct one is first awaited for a moment. Why: two tabs meet through the relay and identify each
+   * A connection to ask over: an open direct (unlimited) one if we have it; when we only have a
+   * relayed connection, a direct one is awaited for a moment, then the relayed one is used.
+   * Without any, libp2p's openConnection, which dials — raced against a direct connection from the
+   * peer opening meanwhile. Why the wait: two tabs meet through the relay and identify each
    * other over the relayed signalling connection a moment before the WebRTC connection it is
    * signalling for is up; dialling then starts a second WebRTC dial in the opposite direction,
    * which may take many seconds, and the request would wait for it.
@@ -429,7 +429,8 @@ class TabchainSyncService implements TabchainSync, Startable {
     const cm = this.components.connectionManager;
     const events = this.components.events;
     if (!isPeerId(peer) || !events || typeof cm.getConnections !== 'function') return cm.openConnection(peer, { signal });
-    const open = cm.getConnections(peer).filter((c) => c.status === 'open');
+    const connectionsOf = cm.getConnections.bind(cm);
+    const open = connectionsOf(peer).filter((c) => c.status === 'open');
     const direct = open.find((c) => c.limits === undefined);
     if (direct) return direct;
     return new Promise<Connection>((resolve, reject) => {
@@ -455,6 +456,15 @@ class TabchainSyncService implements TabchainSync, Startable {
       const onAbort = () => finish(signal.reason);
       const openNow = () => {
         if (settled) return;
+        // No direct connection came: ask over the relayed one. openConnection would dial instead
+        // (it ignores limited connections), and between tabs that is a WebRTC dial, which behind
+        // a symmetric NAT never connects: every request to such a peer timed out, though the
+        // relayed connection carried it fine.
+        const relayed = connectionsOf(peer).find((c) => c.status === 'open');
+        if (relayed) {
+          finish(undefined, relayed);
+          return;
+        }
         cm.openConnection(peer, { signal: AbortSignal.any([signal, dial.signal]) }).then(
           (conn) => finish(undefined, conn),
           (err: unknown) => finish(err),

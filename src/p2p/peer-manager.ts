@@ -158,6 +158,14 @@ interface Candidate {
   addrs: Multiaddr[];
   failures: number;
   nextTry: number;
+  /**
+   * Failed attempts to reach the peer directly while a relayed connection to it is up, and when
+   * to try again: kept apart from `failures`, which a relayed dial clears. Without it a tab behind
+   * a symmetric NAT (never reachable directly) was sent a WebRTC dial every few seconds, each one
+   * leaving it an inbound connection that carries nothing for up to WEBRTC_PROBE_MS.
+   */
+  directFailures: number;
+  nextDirectTry: number;
 }
 
 /**
@@ -183,6 +191,8 @@ export class PeerManager {
   /** Peers being identified again after one of their connections closed. */
   readonly #reidentifying = new Set<string>();
   readonly #relayIds = new Set<string>();
+  /** WebRTC connections whose probe stream opened: reached for real (see #probe). */
+  readonly #carried = new WeakSet<Connection>();
   readonly #bookWrittenAt = new Map<string, number>();
   readonly #bootstrapIds = new Set<string>();
   /** Per bootstrap peer id: its addresses (latest list), failures and next try. */
@@ -391,7 +401,9 @@ export class PeerManager {
       if (!this.#started || this.#opts.gate.denies(id)) return;
       const left = this.#opts.libp2p.getConnections(peer).filter((c) => c !== closed && c.status === 'open');
       if (left.length === 0) return;
-      const conn = left.find((c) => c.limits === undefined) ?? left[0];
+      // A connection known to carry streams: a direct one (a WebRTC one once its probe passed),
+      // else a relayed one; a WebRTC connection not yet probed may carry nothing (see #probe).
+      const conn = left.find((c) => c.limits === undefined && (this.#transportOf(c) !== 'webrtc' || this.#carried.has(c))) ?? left.find((c) => c.limits !== undefined) ?? left[0];
       try {
         await this.#opts.libp2p.services.identify.identify(conn, { signal: AbortSignal.timeout(this.#t.dialTimeoutMs) });
         return;
@@ -410,15 +422,52 @@ export class PeerManager {
    * connection listed as direct that carries nothing, and every request to that peer goes to it.
    */
   #probe(conn: Connection): void {
+    const id = conn.remotePeer.toString();
     void conn
       .newStream(PING_PROTOCOL, { signal: AbortSignal.timeout(WEBRTC_PROBE_MS) })
-      .then((s) => s.close())
-      .catch((e: unknown) => {
-        if (conn.status !== 'open') return;
-        this.#opts.log?.(`peers: WebRTC connection with ${conn.remotePeer} carries nothing (${errorText(e)}): closing it`);
-        conn.abort(new Error('WebRTC connection carries nothing'));
-        void this.maintain();
-      });
+      .then(
+        async (s) => {
+          this.#carried.add(conn);
+          const c = this.#candidates.get(id);
+          if (c) {
+            c.failures = 0;
+            c.nextTry = 0;
+            c.directFailures = 0;
+            c.nextDirectTry = 0;
+          }
+          // Only now is the peer reached directly: its relayed connection may go.
+          if (conn.status === 'open') this.#dropRelayedTo(id, conn);
+          await s.close();
+        },
+        (e: unknown) => {
+          // A failed dial, closed here or by the other side: the next attempt waits its backoff
+          // (the relayed connection, kept, carries the traffic meanwhile).
+          const c = this.#candidates.get(id);
+          if (c) {
+            this.#directFailed(c);
+            c.failures++;
+            c.nextTry = Date.now() + this.#backoff(c.failures, this.#t.redialMaxMs);
+          }
+          if (conn.status !== 'open') return;
+          this.#opts.log?.(`peers: WebRTC connection with ${id} carries nothing (${errorText(e)}): closing it`);
+          conn.abort(new Error('WebRTC connection carries nothing'));
+          void this.maintain();
+        },
+      )
+      .catch((e: unknown) => this.#opts.log?.(`peers: probe stream to ${id} did not close: ${errorText(e)}`));
+  }
+
+  /** A direct attempt (dial or WebRTC probe) failed: the next waits its backoff, up to redialMaxMs. */
+  #directFailed(c: Candidate): void {
+    c.directFailures++;
+    c.nextDirectTry = Date.now() + this.#backoff(c.directFailures, this.#t.redialMaxMs);
+  }
+
+  /** Closes the relayed connections to `id` other than `keep` (a direct connection that carried a stream, or a non-WebRTC one). */
+  #dropRelayedTo(id: string, keep: Connection): void {
+    for (const x of this.#opts.libp2p.getConnections()) {
+      if (x !== keep && x.remotePeer.toString() === id && this.#transportOf(x) === 'relay') void x.close().catch((e: Error) => x.abort(e));
+    }
   }
 
   /**
@@ -452,7 +501,7 @@ export class PeerManager {
       if (c.addrs.length > 16) c.addrs.splice(0, c.addrs.length - 16);
       return;
     }
-    this.#candidates.set(id, { addrs: fresh.slice(-16), failures: 0, nextTry: 0 });
+    this.#candidates.set(id, { addrs: fresh.slice(-16), failures: 0, nextTry: 0, directFailures: 0, nextDirectTry: 0 });
     while (this.#candidates.size > MAX_CANDIDATES) this.#candidates.delete(this.#candidates.keys().next().value!);
   }
 
@@ -547,7 +596,7 @@ export class PeerManager {
       for (const [id, c] of this.#candidates) {
         if (need <= 0 || this.#dialing.size + picks.length >= MAX_PARALLEL_DIALS) break;
         if (this.#dialing.has(id) || c.nextTry > now || this.#opts.gate.denies(id)) continue;
-        if (connected.has(id) && !(relayedOnly.has(id) && this.#policy(id, c.addrs).some((a) => classifyTransport(a) !== 'relay'))) continue;
+        if (connected.has(id) && !(relayedOnly.has(id) && c.nextDirectTry <= now && this.#policy(id, c.addrs).some((a) => classifyTransport(a) !== 'relay'))) continue;
         picks.push(id);
         need--;
       }
@@ -573,22 +622,33 @@ export class PeerManager {
         if (this.#opts.gate.denies(id)) return;
         try {
           const conn = await libp2p.dial(ma, { signal: AbortSignal.timeout(this.#t.dialTimeoutMs) });
+          if (this.#transportOf(conn) === 'webrtc' && !this.#carried.has(conn)) {
+            // Not reached yet: a WebRTC dial resolves once signalling ends, whether or not ICE
+            // ever connects (behind a symmetric NAT it never does). The probe of that connection
+            // decides: a stream carried drops the relayed connection and clears the failures; none
+            // closes it and counts as a failed dial (#probe). Dropping the circuit here cut off a
+            // tab that only the relay can reach, again at every retry (NAT lab, relay 1 killed).
+            return;
+          }
           c.failures = 0;
           c.nextTry = 0;
-          if (!relayed) {
+          if (!relayed && this.#transportOf(conn) !== 'relay') {
             // Reached directly: drop a relayed connection to the same peer.
-            for (const x of libp2p.getConnections()) {
-              if (x !== conn && x.remotePeer.toString() === id && this.#transportOf(x) === 'relay') void x.close().catch((e: Error) => x.abort(e));
-            }
+            c.directFailures = 0;
+            c.nextDirectTry = 0;
+            this.#dropRelayedTo(id, conn);
           }
           return;
         } catch (e) {
           lastError = e;
         }
       }
-      c.failures++;
-      c.nextTry = Date.now() + this.#backoff(c.failures, this.#t.redialMaxMs);
-      if (lastError) this.#opts.log?.(`peers: dial ${id} failed (${c.failures}×): ${(lastError as Error).message}`);
+      if (alreadyRelayed) this.#directFailed(c);
+      else {
+        c.failures++;
+        c.nextTry = Date.now() + this.#backoff(c.failures, this.#t.redialMaxMs);
+      }
+      if (lastError) this.#opts.log?.(`peers: dial ${id} failed (${alreadyRelayed ? `${c.directFailures}× directly` : `${c.failures}×`}): ${(lastError as Error).message}`);
     } finally {
       this.#dialing.delete(id);
       this.#opts.onChange?.();

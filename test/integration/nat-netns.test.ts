@@ -269,7 +269,9 @@ describe.skipIf(unavailable !== null)('tabs behind home NATs, two relays (networ
     const [a, b, s] = tabs;
     const [ia, ib] = [(await a.status()).peerId, (await b.status()).peerId];
     await relays[0].stop();
-    // S's relayed connections went through relay 1 or 2; it gets both peers back through relay 2.
+    // S's relayed connections went through relay 1 or 2; it gets both peers back through relay 2,
+    // once it has noticed that relay 1 is gone (until then it lists the dead circuits through it).
+    await s.waitStatus('relay 1 gone from its peers', (x) => !x.peers.some((p) => p.id === relayIds[0]), WAIT_MS);
     await s.waitStatus('peers A and B again', (x) => [ia, ib].every((id) => x.peers.some((p) => p.id === id)), WAIT_MS);
     expect(hasWebrtcTo(await a.status(), [ib])).toBe(true);
     const height = (await b.status()).height;

@@ -6,7 +6,9 @@
  * - a peer flooding requests gets BUSY answers past its budget (the store not read), while
  *   another peer is still served; BUSY charges nothing;
  * - a timeout on a relayed connection is charged like on any other;
- * - an answer longer than the largest honest answer to its request is refused at its prefix.
+ * - an answer longer than the largest honest answer to its request is refused at its prefix;
+ * - a peer we hold only a relayed connection to is asked over it, not dialled (a WebRTC dial to a
+ *   tab behind a symmetric NAT never connects: every request to it timed out).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { streamPair } from '@libp2p/utils';
@@ -19,7 +21,7 @@ import { readOneFrame, tabchainSync, type TabchainSync, type TabchainSyncInit } 
 import { decodeRequest, decodeResponse, encodeMessage, MAX_REQUEST_BYTES, maxAnswerBytes } from '../../src/p2p/messages.ts';
 import type { Offence } from '../../src/p2p/peer-score.ts';
 import { ServeBudget } from '../../src/p2p/serve-budget.ts';
-import type { ChainView } from '../../src/p2p/sync-server.ts';
+import { handleSyncRequest, type ChainView } from '../../src/p2p/sync-server.ts';
 import { servedChain } from './helpers/p2p-chain.ts';
 
 const chain = servedChain(20);
@@ -50,7 +52,9 @@ afterEach(async () => {
   for (const s of stops.splice(0)) await s();
 });
 
-async function service(init: Partial<TabchainSyncInit> & { openConnection?: () => Promise<Connection> } = {}): Promise<Service> {
+async function service(
+  init: Partial<TabchainSyncInit> & { openConnection?: () => Promise<Connection>; getConnections?: (peer?: PeerId) => Connection[]; events?: EventTarget } = {},
+): Promise<Service> {
   let handler: StreamHandler | undefined;
   const offences: Service['offences'] = [];
   const sync = tabchainSync({ network: 'test', timeoutMs: 2_000, onOffence: (p, offence) => offences.push({ peer: p.toString(), offence }), ...init })({
@@ -60,7 +64,8 @@ async function service(init: Partial<TabchainSyncInit> & { openConnection?: () =
       },
       unhandle: async () => {},
     },
-    connectionManager: { openConnection: init.openConnection ?? (() => Promise.reject(new Error('no dialling here'))) },
+    connectionManager: { openConnection: init.openConnection ?? (() => Promise.reject(new Error('no dialling here'))), ...(init.getConnections ? { getConnections: init.getConnections } : {}) },
+    ...(init.events ? { events: init.events } : {}),
   });
   await (sync as TabchainSync & Startable).start();
   stops.push(() => (sync as TabchainSync & Startable).stop());
@@ -190,6 +195,38 @@ describe('sync service limits', () => {
     });
     const svc = await service({ openConnection: async () => conn });
     await expect(svc.sync.getStatus(server)).rejects.toBeInstanceOf(RemoteSyncError);
+    expect(svc.offences).toEqual([]);
+  });
+
+  it('a peer we hold only a relayed connection to is asked over it after the wait for a direct one, never dialled', async () => {
+    const server = await newPeerId();
+    let dials = 0;
+    const relayed = fakeConnection(server, {
+      relayed: true,
+      // The answerer at the other end of the circuit: one honest answer per stream.
+      newStream: async () => {
+        const [ours, theirs] = await streamPair();
+        void (async () => {
+          const req = decodeRequest(await readOneFrame(theirs, AbortSignal.timeout(5_000)));
+          theirs.send(encodeFrame(encodeMessage(await handleSyncRequest(req, chain.view))));
+          await theirs.close();
+        })();
+        return ours;
+      },
+    });
+    const svc = await service({
+      sessions: false,
+      timeoutMs: 10_000,
+      getConnections: (peer) => (peer?.equals(server) ? [relayed] : []),
+      events: new EventTarget(),
+      openConnection: async () => {
+        dials++;
+        throw new Error('a dial that would never connect');
+      },
+    });
+    const status = await svc.sync.getStatus(server);
+    expect(status.height).toBe((await chain.view.status()).height);
+    expect(dials).toBe(0);
     expect(svc.offences).toEqual([]);
   });
 });

@@ -396,7 +396,7 @@ export class PeerManager {
         await this.#opts.libp2p.services.identify.identify(conn, { signal: AbortSignal.timeout(this.#t.dialTimeoutMs) });
         return;
       } catch (e) {
-        this.#opts.log?.(`peers: identify of ${id} again failed: ${(e as Error).message}`);
+        this.#opts.log?.(`peers: identify of ${id} again failed: ${errorText(e)}`);
       }
     }
   }
@@ -565,6 +565,8 @@ export class PeerManager {
     try {
       const alreadyRelayed = libp2p.getConnections().some((x) => x.remotePeer.toString() === id);
       const ordered = this.#policy(id, c.addrs);
+      // Whether a dial was tried at all: what it rejected with may itself be undefined.
+      let tried = false;
       let lastError: unknown;
       for (const ma of ordered) {
         const relayed = classifyTransport(ma) === 'relay';
@@ -583,12 +585,13 @@ export class PeerManager {
           }
           return;
         } catch (e) {
+          tried = true;
           lastError = e;
         }
       }
       c.failures++;
       c.nextTry = Date.now() + this.#backoff(c.failures, this.#t.redialMaxMs);
-      if (lastError) this.#opts.log?.(`peers: dial ${id} failed (${c.failures}×): ${(lastError as Error).message}`);
+      if (tried) this.#opts.log?.(`peers: dial ${id} failed (${c.failures}×): ${errorText(lastError)}`);
     } finally {
       this.#dialing.delete(id);
       this.#opts.onChange?.();

@@ -41,6 +41,10 @@ export const HEADLINES: Headline[] = [
   h('wasm-simd / @noble/hashes (Node)', 'miner', /^wasm-simd \/ noble \(Node\)$/),
   h('wasm-simd / @noble/hashes (Chromium)', 'miner', /^wasm-simd \/ noble \(Chromium\)$/),
   h('pool 2 / pool 1 workers (Chromium)', 'miner', /^pool 2 \/ pool 1 \(Chromium\)$/),
+  // Issue 17: Firefox ESR beside Chromium, measured in the same run.
+  h('hashrate, wasm-simd kernel (Firefox worker)', 'miner', /^wasm-simd \(Firefox\)$/),
+  h('hashrate, pool of 2 workers (Firefox)', 'miner', /^pool 2 workers total \(Firefox\)$/),
+  h('wasm-simd worker, Firefox / Chromium', 'miner', /^wasm-simd Firefox \/ Chromium$/),
   h('block validation, cold, native pool (Node)', 'chain', /^block validation cold, native pool \(Node\)$/),
   h('block validation, cold, native pool (Chromium)', 'chain-browser', /^block validation cold, native pool \(Chromium\)$/),
   h('IndexedDB connect, coinbase-only blocks (Chromium)', 'storage-browser', /^connect coinbase-only blocks, /),

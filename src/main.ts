@@ -30,6 +30,7 @@ import { FullNode } from './node/full-node.ts';
 import { Outbox } from './node/outbox.ts';
 import { Wallet } from './node/wallet.ts';
 import type { BrowserNetwork } from './node/network/browser.ts';
+import type { PeerIdentity } from './node/network/peer-key.ts';
 import { connectionOf } from './node/network/connection-state.ts';
 import { fetchBootstrap } from './p2p/bootstrap.ts';
 import { parseIceServers } from './p2p/transports-browser.ts';
@@ -99,6 +100,8 @@ interface StartedNode {
   node: FullNode;
   outbox: Outbox;
   wallet: Wallet;
+  /** The profile's libp2p key and peer id; undefined if it could not be read (the network then makes one). */
+  identity: PeerIdentity | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,6 +127,8 @@ async function acquireProfile(profiles: ProfileManager, wanted: string | null) {
 
 async function startNode(network: NetworkName, progress: StartupProgress): Promise<StartedNode> {
   progress.step('profile');
+  // Fetched while the node starts (see the identity below).
+  const peerKey = import('./node/network/peer-key.ts').catch((e: unknown) => e as Error);
   const profiles = new ProfileManager({ network });
   const url = new URL(location.href);
   const wanted = url.searchParams.get('profile');
@@ -145,7 +150,16 @@ async function startNode(network: NetworkName, progress: StartupProgress): Promi
   const wallet = await Wallet.open({ store, node, outbox });
   node.setMinerPubKey(wallet.publicKey);
   await outbox.start();
-  return { network, profiles, profileId: profile.id, store, node, outbox, wallet };
+  // The peer id is the profile's (its stored key), so `status().peerId` has it from `ready` on,
+  // however long the network then takes to start (Firefox's is slower than Chromium's). A lazy
+  // chunk that the network's own loads anyway; without it the network makes the key itself.
+  const identity = await peerKey
+    .then((m) => (m instanceof Error ? Promise.reject(m) : m.loadPeerIdentity(store)))
+    .catch((e: unknown) => {
+      console.warn(`[tabchain] peer identity not loaded before the network: ${(e as Error).message}`);
+      return undefined;
+    });
+  return { network, profiles, profileId: profile.id, store, node, outbox, wallet, identity };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -178,6 +192,7 @@ async function startNetworking(started: StartedNode): Promise<BrowserNetwork | u
     bootstrap: boot && boot.network === started.network ? boot : null,
     iceServers,
     outbox: started.outbox,
+    ...(started.identity ? { privateKey: started.identity.privateKey } : {}),
     log: (msg) => console.debug(`[tabchain] ${msg}`),
   });
   if (isolatedWanted) net.setIsolated(true);
@@ -194,7 +209,7 @@ async function start(network: NetworkName, progress: StartupProgress): Promise<T
     profile: profileId,
     storage: () => profiles.estimate(),
     profiles,
-    peerId: () => networking?.peerId() ?? '',
+    peerId: () => networking?.peerId() ?? started.identity?.peerId ?? '',
     peers: () => networking?.peers() ?? [],
     online: () => networking?.online() ?? false,
     // Until the network runs (the bootstrap request, libp2p's lazy chunk) the tab is connecting,

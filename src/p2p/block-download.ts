@@ -25,7 +25,7 @@
  */
 import { hashToHex, hexToHash, type HeaderEntry } from '../chain/index.ts';
 import { isMutationCode, type ChainAccess } from './chain-access.ts';
-import { RemoteSyncError } from './errors.ts';
+import { errorText, RemoteSyncError } from './errors.ts';
 import type { PeerGate } from './peer-gate.ts';
 import type { BlocksResult } from './sync-client.ts';
 
@@ -205,7 +205,7 @@ export class BlockDownload {
     } catch (e) {
       // Timeouts and bad answers were charged by the sync service; ask someone else. A BUSY
       // peer may still have them: it is only passed over for a moment.
-      this.#opts.log?.(`sync: blocks from ${p.key} failed: ${(e as Error).message}`);
+      this.#opts.log?.(`sync: blocks from ${p.key} failed: ${errorText(e)}`);
       if (isBusy(e)) p.busy();
       else for (const h of hashes) this.#markFailed(h, p.key);
       for (const h of hashes) this.#inFlight.delete(h);

@@ -125,18 +125,45 @@ export function offenceOf(err: unknown): Offence | undefined {
   return undefined;
 }
 
+/** How deep {@link errorText} follows inner errors (AggregateError's, `cause`): a cycle or a hostile chain ends there. */
+const ERROR_TEXT_DEPTH = 3;
+/** How many of an AggregateError's inner errors {@link errorText} names. */
+const ERROR_TEXT_INNER = 4;
+/** Longest text {@link errorText} returns: a peer's words can end up in a thrown message. */
+const ERROR_TEXT_MAX = 500;
+
 /**
- * Words for anything thrown: an Error's message (an AggregateError's inner messages too), or for
- * what is not an Error — a browser WebSocket rejects a failed dial with its `error` Event, whose
- * `.message` is undefined — its type. For logs.
+ * Words for anything thrown: an Error's message (an AggregateError's inner messages too, and the
+ * `cause` when there is one), or for what is not an Error — a browser WebSocket rejects a failed
+ * dial with its `error` Event, whose `.message` is undefined — its type; an object's `name` and
+ * `message` when it has them. Never `undefined`, at most {@link ERROR_TEXT_MAX} characters. For logs.
  * @example errorText(new Event('error')) // 'error event (Event)'
+ * @example errorText(new AggregateError([new Error('a'), new Error('b')], 'All promises were rejected')) // 'All promises were rejected (a; b)'
  */
 export function errorText(e: unknown): string {
+  const text = describe(e, ERROR_TEXT_DEPTH);
+  return text.length > ERROR_TEXT_MAX ? `${text.slice(0, ERROR_TEXT_MAX - 1)}…` : text;
+}
+
+function describe(e: unknown, depth: number): string {
   if (e instanceof Error) {
-    const inner = e instanceof AggregateError ? e.errors.slice(0, 4).map(errorText) : [];
-    const text = e.message || e.name;
-    return inner.length > 0 ? `${text} (${inner.join('; ')})` : text;
+    const text = e.message || e.name || 'Error';
+    if (depth <= 0) return text;
+    const inner = e instanceof AggregateError && Array.isArray(e.errors) ? e.errors.slice(0, ERROR_TEXT_INNER).map((x) => describe(x, depth - 1)) : [];
+    const more = e instanceof AggregateError && Array.isArray(e.errors) && e.errors.length > ERROR_TEXT_INNER ? [`${e.errors.length - ERROR_TEXT_INNER} more`] : [];
+    const parts = [...inner, ...more];
+    const withInner = parts.length > 0 ? `${text} (${parts.join('; ')})` : text;
+    return e.cause !== undefined && e.cause !== e ? `${withInner}, caused by ${describe(e.cause, depth - 1)}` : withInner;
   }
   if (typeof Event !== 'undefined' && e instanceof Event) return `${e.type} event (${e.constructor.name})`;
+  if (typeof e === 'object' && e !== null) {
+    // Not an Error, but shaped like one (a DOMException from another realm, a library's error object).
+    const { name, message } = e as { name?: unknown; message?: unknown };
+    const words = [name, message].filter((x): x is string => typeof x === 'string' && x.length > 0);
+    if (words.length > 0) return words.join(': ');
+    const ctor = (e as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof ctor === 'string' && ctor !== 'Object' ? `a ${ctor} without a message` : 'an object without a message';
+  }
+  if (e === undefined) return 'no reason given (undefined)';
   return String(e);
 }

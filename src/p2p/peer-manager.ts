@@ -408,7 +408,7 @@ export class PeerManager {
         await this.#opts.libp2p.services.identify.identify(conn, { signal: AbortSignal.timeout(this.#t.dialTimeoutMs) });
         return;
       } catch (e) {
-        this.#opts.log?.(`peers: identify of ${id} again failed: ${(e as Error).message}`);
+        this.#opts.log?.(`peers: identify of ${id} again failed: ${errorText(e)}`);
       }
     }
   }
@@ -614,6 +614,8 @@ export class PeerManager {
     try {
       const alreadyRelayed = libp2p.getConnections().some((x) => x.remotePeer.toString() === id);
       const ordered = this.#policy(id, c.addrs);
+      // Whether a dial was tried at all: what it rejected with may itself be undefined.
+      let tried = false;
       let lastError: unknown;
       for (const ma of ordered) {
         const relayed = classifyTransport(ma) === 'relay';
@@ -640,6 +642,7 @@ export class PeerManager {
           }
           return;
         } catch (e) {
+          tried = true;
           lastError = e;
         }
       }
@@ -648,7 +651,7 @@ export class PeerManager {
         c.failures++;
         c.nextTry = Date.now() + this.#backoff(c.failures, this.#t.redialMaxMs);
       }
-      if (lastError) this.#opts.log?.(`peers: dial ${id} failed (${alreadyRelayed ? `${c.directFailures}× directly` : `${c.failures}×`}): ${(lastError as Error).message}`);
+      if (tried) this.#opts.log?.(`peers: dial ${id} failed (${alreadyRelayed ? `${c.directFailures}× directly` : `${c.failures}×`}): ${errorText(lastError)}`);
     } finally {
       this.#dialing.delete(id);
       this.#opts.onChange?.();

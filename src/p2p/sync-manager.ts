@@ -50,7 +50,7 @@ import {
 import { BlockDownload, type DownloadPeer } from './block-download.ts';
 import type { ChainAccess } from './chain-access.ts';
 import { Emitter } from './emitter.ts';
-import { RemoteSyncError } from './errors.ts';
+import { errorText, RemoteSyncError } from './errors.ts';
 import type { TabchainLibp2p } from './libp2p-node.ts';
 import type { SyncClient } from './sync-client.ts';
 import { MAX_BLOCKS_PER_REQUEST, MAX_HEADERS_PER_REQUEST, type SyncStatus } from './messages.ts';
@@ -323,7 +323,7 @@ export class SyncManager {
         this.#updateSynced();
       } while (this.#again && !this.#stopped);
     } catch (e) {
-      this.#opts.log?.(`sync: ${(e as Error).message}`);
+      this.#opts.log?.(`sync: ${errorText(e)}`);
     } finally {
       // Cleared in the same turn as the last look at #again: a kick can never fall in between.
       this.#running = false;
@@ -349,7 +349,7 @@ export class SyncManager {
       status = await this.#service(p).getStatus(p.id);
     } catch (e) {
       // Not yet serving (BUSY), gone, or it timed out (the sync service charged it already).
-      if (!(e instanceof RemoteSyncError)) this.#opts.log?.(`sync: status of ${key} failed: ${(e as Error).message}`);
+      if (!(e instanceof RemoteSyncError)) this.#opts.log?.(`sync: status of ${key} failed: ${errorText(e)}`);
       if ((e as Error).name === 'UnsupportedProtocolError') this.#peers.delete(key);
       // It stays stale: ask again shortly rather than at the next status poll (it may be the
       // only peer ahead of us).
@@ -516,7 +516,7 @@ export class SyncManager {
       try {
         headers = await this.#service(p).getHeaders(p.id, locator, { max: MAX_HEADERS_PER_REQUEST });
       } catch (e) {
-        this.#opts.log?.(`sync: headers from ${key} failed: ${(e as Error).message}`);
+        this.#opts.log?.(`sync: headers from ${key} failed: ${errorText(e)}`);
         if (isBusy(e)) {
           this.#pauseBusy(p);
           return 'paused';

@@ -14,7 +14,8 @@ import { fastMessageIdFn, messageIdFn } from '../../src/p2p/libp2p-node.ts';
 import { PeerGate, type PenaltyEvent } from '../../src/p2p/peer-gate.ts';
 import { classifyTransport, directFirst, peerIdOfAddr, type NetworkPeer } from '../../src/p2p/peer-manager.ts';
 import { protocolIds } from '../../src/p2p/protocol.ts';
-import { loadOrCreatePeerKey, toApiPeers } from '../../src/node/network/attach.ts';
+import { toApiPeers } from '../../src/node/network/attach.ts';
+import { loadOrCreatePeerKey, loadPeerIdentity } from '../../src/node/network/peer-key.ts';
 import { parseCliArgs, UsageError } from '../../src/node/cli.ts';
 import { MemoryStore } from '../../src/storage/memory-store.ts';
 
@@ -165,6 +166,18 @@ describe('node glue', () => {
     const k1 = await loadOrCreatePeerKey(store);
     const k2 = await loadOrCreatePeerKey(store);
     expect(peerIdFromPrivateKey(k2).toString()).toBe(peerIdFromPrivateKey(k1).toString());
+    await store.close();
+  });
+
+  it('knows the profile’s peer id before any network: the one the network will then have', async () => {
+    const store = new MemoryStore({ network: 'test' });
+    await store.open();
+    const first = await loadPeerIdentity(store); // a fresh profile: the key is made and stored
+    expect(first.peerId).toMatch(/^12D3KooW/);
+    expect(first.peerId).toBe(peerIdFromPrivateKey(first.privateKey).toString());
+    // What a network started later over the same store, without being handed the key, takes.
+    expect(peerIdFromPrivateKey(await loadOrCreatePeerKey(store)).toString()).toBe(first.peerId);
+    expect((await loadPeerIdentity(store)).peerId).toBe(first.peerId);
     await store.close();
   });
 

@@ -14,13 +14,10 @@
  * - The node's synced flag follows the network's (the miner waits for it).
  * @module
  */
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
-import type { PrivateKey } from '@libp2p/interface';
 import { encodeTx, hexToHash } from '../../chain/index.ts';
 import type { ChainAccess } from '../../p2p/chain-access.ts';
 import type { NetworkService } from '../../p2p/network-service.ts';
 import type { NetworkPeer } from '../../p2p/peer-manager.ts';
-import type { ChainStore } from '../../storage/chain-store.ts';
 import type { ApiPeer } from '../api.ts';
 import type { FullNode } from '../full-node.ts';
 
@@ -140,24 +137,3 @@ export function toApiPeers(peers: readonly NetworkPeer[]): ApiPeer[] {
   });
 }
 
-/** Meta key of the profile's libp2p identity. */
-export const PEER_KEY_META = 'p2p.privateKey';
-
-/**
- * The profile's libp2p identity (Ed25519), created and stored on first use, so a profile keeps
- * its peer id across restarts (peers' address books and bans stay meaningful).
- * @example const privateKey = await loadOrCreatePeerKey(store)
- */
-export async function loadOrCreatePeerKey(store: Pick<ChainStore, 'getMeta' | 'setMeta'>): Promise<PrivateKey> {
-  const stored = await store.getMeta(PEER_KEY_META);
-  if (stored instanceof Uint8Array) {
-    try {
-      return privateKeyFromProtobuf(stored);
-    } catch {
-      // unreadable: replace it below
-    }
-  }
-  const key = await generateKeyPair('Ed25519');
-  await store.setMeta(PEER_KEY_META, privateKeyToProtobuf(key));
-  return key;
-}

@@ -26,7 +26,8 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { ApiConnection, ApiPeer } from '../api.ts';
 import { connectionOf } from './connection-state.ts';
 import type { FullNode } from '../full-node.ts';
-import { attachNetwork, loadOrCreatePeerKey, outboxRebroadcast, toApiPeers } from './attach.ts';
+import { attachNetwork, outboxRebroadcast, toApiPeers } from './attach.ts';
+import { loadOrCreatePeerKey } from './peer-key.ts';
 import type { Outbox } from '../outbox.ts';
 import { browserOnline, onConnectivityChange, startTabMesh } from './tab-mesh.ts';
 

@@ -17,7 +17,8 @@ import type { PeerScoreConfig } from '../../p2p/peer-score.ts';
 import type { ServeBudgetConfig } from '../../p2p/serve-budget.ts';
 import type { PrivateKey } from '@libp2p/interface';
 import type { FullNode } from '../full-node.ts';
-import { attachNetwork, loadOrCreatePeerKey } from './attach.ts';
+import { attachNetwork } from './attach.ts';
+import { loadOrCreatePeerKey } from './peer-key.ts';
 
 export interface HeadlessNetworkOptions {
   /** Relay page URL: its /bootstrap.json is fetched (again on every redial). */

@@ -31,6 +31,7 @@ import {
   type BlockUndo,
   type HeaderEntry,
   type NetworkParams,
+  type StateEntry,
 } from '../chain/index.ts';
 import type { StoreSnapshot } from './chain-store.ts';
 
@@ -58,6 +59,9 @@ export type DiscrepancyKind =
   | 'BLOCKTXS_MISSING'
   | 'BLOCKTXS_WRONG'
   | 'BLOCKTXS_STRAY'
+  /** A running node's tip or state is not the stored one between processing steps (FullNode.verifyStore). */
+  | 'NODE_TIP'
+  | 'NODE_STATE'
   | 'TRUNCATED';
 
 /** One way the store disagrees with a replay of its own active chain. */
@@ -94,6 +98,23 @@ function canon(v: unknown): string {
       .map((k) => `${k}:${canon((v as Record<string, unknown>)[k])}`)
       .join(',')}}`;
   return JSON.stringify(v);
+}
+
+/**
+ * How `actual` state entries differ from `expected` ones: each key missing, different or extra.
+ * @example stateDifferences(snap.state, replayed.entries()) // [] when equal
+ */
+export function stateDifferences(actual: ReadonlyArray<readonly [string, StateEntry]>, expected: ReadonlyArray<readonly [string, StateEntry]>): Array<{ key: string; message: string }> {
+  const out: Array<{ key: string; message: string }> = [];
+  const got = new Map(actual.map(([k, v]) => [k, canon(v)]));
+  const want = new Map(expected.map(([k, v]) => [k, canon(v)]));
+  for (const [k, v] of want) {
+    const s = got.get(k);
+    if (s === undefined) out.push({ key: k, message: `state entry ${k} is missing from the store` });
+    else if (s !== v) out.push({ key: k, message: `state entry ${k} differs from the replay` });
+  }
+  for (const k of got.keys()) if (!want.has(k)) out.push({ key: k, message: `state entry ${k} is stored but not produced by the replay` });
+  return out;
 }
 
 /**
@@ -212,14 +233,7 @@ export function verifyStore(snap: StoreSnapshot, params: NetworkParams): StoreVe
 
   // --- state ------------------------------------------------------------------------------------
   if (complete) {
-    const storedState = new Map(snap.state.map(([k, v]) => [k, canon(v)]));
-    const derivedState = new Map(state.entries().map(([k, v]) => [k, canon(v)]));
-    for (const [k, v] of derivedState) {
-      const s = storedState.get(k);
-      if (s === undefined) report({ kind: 'STATE_MISMATCH', message: `state entry ${k} is missing from the store`, key: k });
-      else if (s !== v) report({ kind: 'STATE_MISMATCH', message: `state entry ${k} differs from the replay`, key: k });
-    }
-    for (const k of storedState.keys()) if (!derivedState.has(k)) report({ kind: 'STATE_MISMATCH', message: `state entry ${k} is stored but not produced by the replay`, key: k });
+    for (const d of stateDifferences(snap.state, state.entries())) report({ kind: 'STATE_MISMATCH', message: d.message, key: d.key });
 
     // --- txid index ------------------------------------------------------------------------------
     const index = new Map(snap.txIndex);

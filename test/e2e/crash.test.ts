@@ -76,7 +76,7 @@ async function untilCrashPoint(tab: Tab, target: number): Promise<'mid-sync' | '
 }
 
 describe('a tab crashed while it connects blocks', () => {
-  it(`reopens consistent after ${KILLS} crashes during runs and reorgs, then syncs and mines on`, { timeout: 120_000 + KILLS * 30_000 }, async () => {
+  it(`reopens consistent after ${KILLS} crashes during runs and reorgs, then syncs and mines on`, { timeout: 300_000 + KILLS * 60_000 }, async () => {
     console.log(`crash (browser): seed ${SEED}, ${KILLS} crashes`);
     const random = rng(SEED);
     const f = feeder!;

@@ -57,7 +57,7 @@ async function verifyDir(path: string): Promise<{ v: StoreVerification; betterSt
 }
 
 describe('headless node under SIGKILL', () => {
-  it(`reopens consistent after ${KILLS} kills during runs and reorgs, then syncs and mines on`, { timeout: 60_000 + KILLS * 30_000 }, async () => {
+  it(`reopens consistent after ${KILLS} kills during runs and reorgs, then syncs and mines on`, { timeout: 300_000 + KILLS * 60_000 }, async () => {
     console.log(`crash-headless: seed ${SEED}, ${KILLS} kills`);
     const random = rng(SEED);
     dir = await mkdtemp(join(tmpdir(), 'tabchain-crash-'));

@@ -22,6 +22,7 @@ type ChainMethods = Pick<
   | 'offers'
   | 'txStatus'
   | 'storage'
+  | 'verifyChain'
   | 'setIsolated'
   | 'isolated'
 >;
@@ -147,6 +148,11 @@ export function chainMethods(ctx: ApiContext): ChainMethods {
     }),
 
     storage: api(async () => (deps.storage ? await deps.storage() : null)),
+
+    verifyChain: api(async () => {
+      const v = await node.verifyStore();
+      return { height: v.tipHeight, tip: v.tipHash === null ? null : hashToHex(hexToBytes(v.tipHash)), replayed: v.replayed, discrepancies: v.discrepancies };
+    }),
 
     setIsolated: api(async (on: boolean) => {
       if (typeof on !== 'boolean') throw new ApiError('BAD_INPUT', 'setIsolated: on must be a boolean');

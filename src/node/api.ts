@@ -28,7 +28,7 @@
  * @module
  */
 import { encodeAddress, type Transaction } from '../chain/index.ts';
-import type { StorageUsage } from '../storage/index.ts';
+import type { Discrepancy, StorageUsage, StoreVerification } from '../storage/index.ts';
 import type { MinerStatus } from '../miner/index.ts';
 import { ApiError, toApiError, type ApiErrorDetails } from './errors.ts';
 import type { Outbox, OutboxNode, TxLocation } from './outbox.ts';
@@ -171,6 +171,13 @@ export interface TabchainApiExtended extends TabchainApi, ExplorerApi {
   /** Storage bytes used and quota, or null when unknown. */
   storage(): Promise<StorageUsage | null>;
   /**
+   * Checks this tab's stored chain (Bitcoin Core's `verifychain`): replays the stored active chain
+   * from genesis and compares the stored tip, state, undo records and txid index, and the node's
+   * tip and state, with the replay. `discrepancies` is empty exactly when all agree. Reads every
+   * stored block: seconds for thousands of blocks.
+   */
+  verifyChain(): Promise<ApiChainVerification>;
+  /**
    * The "Isolate this tab" teaching switch: on drops and refuses every peer of this tab (libp2p and
    * same-browser tabs) — an island of one — without touching the real network; off rejoins.
    */
@@ -186,6 +193,17 @@ export interface TabchainApiExtended extends TabchainApi, ExplorerApi {
   decodeTransaction(hex: string): Promise<ApiTxView>;
 }
 
+/** What {@link TabchainApiExtended.verifyChain} found. */
+export interface ApiChainVerification {
+  /** The stored tip's height and hash (display hex; null when nothing is stored). */
+  height: number;
+  tip: string | null;
+  /** Blocks replayed above genesis. */
+  replayed: number;
+  /** Each way the store or the node disagrees with the replay (`kind` is stable: verify-store.ts). */
+  discrepancies: Discrepancy[];
+}
+
 /** What the API needs of the node (FullNode provides it). */
 export interface ApiNode extends OutboxNode, ExplorerNode {
   readonly events: OutboxNode['events'];
@@ -199,6 +217,7 @@ export interface ApiNode extends OutboxNode, ExplorerNode {
     minerStatus(): MinerStatus;
   };
   setMinerPubKey(pub: Uint8Array): void;
+  verifyStore(): Promise<StoreVerification>;
 }
 
 /** Everything {@link createTabchainApi} wires together. */
@@ -306,7 +325,7 @@ export function deferTabchainApi(started: Promise<TabchainApiExtended>): Tabchai
     status: true, startMining: true, stopMining: true, mineBlocks: true, waitForHeight: true, balance: true, send: true,
     createItem: true, mintItem: true, transferItem: true, inventory: true, createOffer: true, offers: true, acceptOffer: true,
     cancelOffer: true, txStatus: true, address: true, account: true, previewTx: true, fees: true, burnItem: true, createOfferUntil: true, outbox: true,
-    rebroadcast: true, exportWallet: true, importWallet: true, storage: true, setIsolated: true, isolated: true,
+    rebroadcast: true, exportWallet: true, importWallet: true, storage: true, verifyChain: true, setIsolated: true, isolated: true,
     sendRawTransaction: true, decodeTransaction: true,
     // explorer / UI section
     chainInfo: true, block: true, latestBlocks: true, tx: true, addressView: true, headerTree: true, allItems: true,

@@ -82,6 +82,7 @@ import {
   type Transaction,
 } from '../chain/index.ts';
 import type { ChainStore } from '../storage/chain-store.ts';
+import { MAX_DISCREPANCIES, stateDifferences, verifyStore, type StoreVerification } from '../storage/verify-store.ts';
 import { ActiveChain } from './active-chain.ts';
 import { bodyMatchesHeader, decodeBlockInput, type BlockWork, type Candidate, type DecodedBlock } from './block-input.ts';
 import { ConnectBatch } from './connect-batch.ts';
@@ -782,6 +783,28 @@ export class FullNode {
       now: this.#now(),
       medianTimePast: medianTimePast(this.headers.timesForMtp(prev, this.params.medianTimeSpan), this.params.medianTimeSpan),
       block1Time: prev.height >= 1 ? this.headers.ancestorAt(prev, 1)!.header.time : undefined,
+    });
+  }
+
+  /**
+   * Checks the store against a replay of its own active chain from genesis (`verifyStore`: tip,
+   * state, undo records, txid index), and the node against the store: between processing steps
+   * every connect is written, so the node's tip and state must be exactly the stored ones. Runs
+   * between steps; reads every stored body (a check for tests and the curious, not a hot path).
+   * `discrepancies` is empty exactly when all agree.
+   * @example const { discrepancies } = await node.verifyStore()
+   */
+  verifyStore(): Promise<StoreVerification> {
+    return this.#enqueue(async () => {
+      const snap = await this.store.readAll();
+      const v = verifyStore(snap, this.params);
+      const tip = this.#chain.tip;
+      if (snap.meta.tipHash === null || !equalBytes(snap.meta.tipHash, tip.hash))
+        v.discrepancies.push({ kind: 'NODE_TIP', message: `the node is at ${tip.height} ${hashToHex(tip.hash)}, the store at ${snap.meta.tipHeight}`, height: tip.height });
+      else
+        for (const d of stateDifferences(snap.state, this.#chain.state.entries()).slice(0, MAX_DISCREPANCIES))
+          v.discrepancies.push({ kind: 'NODE_STATE', message: `the node's state and the stored state differ at ${d.key}`, key: d.key });
+      return v;
     });
   }
 

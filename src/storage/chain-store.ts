@@ -135,6 +135,25 @@ export type WriteKind =
   | 'deletePeer'
   | 'init';
 
+/**
+ * Everything a store holds about the chain, read in ONE read transaction: what
+ * {@link ChainStore.readAll} returns for verification (verify-store.ts replays it from genesis).
+ * Hashes and txids are keyed by lowercase hex of their internal-order bytes, as stored.
+ */
+export interface StoreSnapshot {
+  meta: ChainMeta;
+  headers: HeaderEntry[];
+  /** Every stored body, by hex(hash). */
+  bodies: Array<[string, Uint8Array]>;
+  /** Every undo record, by hex(hash). */
+  undo: Array<[string, BlockUndo]>;
+  state: Array<[string, StateEntry]>;
+  /** The txid index: hex(txid) → the block holding it. */
+  txIndex: Array<[string, TxLocation]>;
+  /** Each indexed block's txid list (32 bytes each, in block order), by hex(block hash). */
+  blockTxids: Array<[string, Uint8Array]>;
+}
+
 /** Options every store takes. */
 export interface StoreOptions {
   network: NetworkName;
@@ -267,6 +286,14 @@ export interface ChainStore {
    * ```
    */
   disconnectBlock(args: DisconnectBlockArgs): Promise<void>;
+
+  /**
+   * The whole chain part of the store — chain record, header index, bodies, undo records, state
+   * and txid index — in ONE read transaction, for verification (`verifyStore`, the API's
+   * `verifyChain`, crash tests). Reads every body: meant for checks, not for a hot path.
+   * @example const problems = verifyStore(await store.readAll(), params)
+   */
+  readAll(): Promise<StoreSnapshot>;
 
   /** The undo record of a connected block, or null. @example const undo = await store.getUndo(tipHash) */
   getUndo(hash: Uint8Array): Promise<BlockUndo | null>;

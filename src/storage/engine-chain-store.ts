@@ -33,6 +33,7 @@ import {
   type OutboxRecord,
   type PeerRecord,
   type StorageUsage,
+  type StoreSnapshot,
   type StoredValue,
   type StoreOptions,
   type TxLocation,
@@ -390,6 +391,32 @@ export class EngineChainStore implements ChainStore {
       const v = await this.engine.run('readonly', ['undo'], (tx) => tx.get('undo', bytesToHex(hash)));
       return (v as BlockUndo | undefined) ?? null;
     });
+  }
+
+  readAll(): Promise<StoreSnapshot> {
+    return this.serial('readAll', () =>
+      this.engine.run('readonly', ['meta', 'headers', 'blocks', 'undo', 'state'], async (tx) => {
+        const chain = await this.readChain(tx);
+        const meta: ChainMeta = { schemaVersion: this.schemaVersion, network: chain.network, tipHash: chain.tipHash, tipHeight: chain.tipHeight };
+        const txIndex: StoreSnapshot['txIndex'] = [];
+        const blockTxids: StoreSnapshot['blockTxids'] = [];
+        for (const [k, v] of await tx.getAll('meta')) {
+          if (k.startsWith(TX_KEY)) {
+            const r = v as TxIndexRecord;
+            txIndex.push([k.slice(TX_KEY.length), { blockHash: r.blockHash, height: r.height }]);
+          } else if (k.startsWith(BLOCK_TXS_KEY)) blockTxids.push([k.slice(BLOCK_TXS_KEY.length), v as Uint8Array]);
+        }
+        return {
+          meta,
+          headers: (await tx.getAll('headers')).map(([, v]) => v as HeaderEntry),
+          bodies: (await tx.getAll('blocks')) as Array<[string, Uint8Array]>,
+          undo: (await tx.getAll('undo')) as Array<[string, BlockUndo]>,
+          state: (await tx.getAll('state')) as Array<[string, StateEntry]>,
+          txIndex,
+          blockTxids,
+        };
+      }),
+    );
   }
 
   getTxLocation(txid: Uint8Array): Promise<TxLocation | null> {

@@ -11,3 +11,4 @@ export * from './idb-store.ts';
 export * from './profiles.ts';
 export { EngineChainStore } from './engine-chain-store.ts';
 export { encodeValue, decodeValue } from './value-codec.ts';
+export * from './verify-store.ts';

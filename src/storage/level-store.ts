@@ -33,21 +33,50 @@ const prefix = (c: CollectionName) => `${c}:`;
 
 type BatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
 
-async function dirSize(dir: string): Promise<number> {
+/** The file system calls {@link makePrivate} and {@link dirSize} make (tests inject a racing one). */
+export interface LevelDirFs {
+  mkdir: typeof mkdir;
+  chmod: typeof chmod;
+  readdir: typeof readdir;
+  stat: typeof stat;
+}
+
+const NODE_FS: LevelDirFs = { mkdir, chmod, readdir, stat };
+
+/**
+ * `op`, except that a file which vanished since the directory was listed is no error: LevelDB
+ * deletes table and log files in the background (compaction starts right after open, at once when
+ * the open recovered the log of a killed process), so a listing is stale as soon as it is read.
+ */
+async function unlessGone<T>(op: Promise<T>): Promise<T | undefined> {
+  try {
+    return await op;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/** Bytes of the files under `dir` (those LevelDB deletes while we count are not counted). */
+export async function dirSize(dir: string, fs: LevelDirFs = NODE_FS): Promise<number> {
   let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
-    total += entry.isDirectory() ? await dirSize(p) : (await stat(p)).size;
+    total += entry.isDirectory() ? await dirSize(p, fs) : ((await unlessGone(fs.stat(p)))?.size ?? 0);
   }
   return total;
 }
 
-/** Owner-only access: the directory 0700 (created so), its regular files 0600 (see the module note). */
-async function makePrivate(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (entry.isFile()) await chmod(join(dir, entry.name), 0o600);
+/**
+ * Owner-only access: the directory 0700 (created so), its regular files 0600 (see the module
+ * note). A file LevelDB deletes meanwhile needs nothing; one it creates meanwhile is behind the
+ * 0700 directory.
+ */
+export async function makePrivate(dir: string, fs: LevelDirFs = NODE_FS): Promise<void> {
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  await fs.chmod(dir, 0o700);
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    if (entry.isFile()) await unlessGone(fs.chmod(join(dir, entry.name), 0o600));
   }
 }
 

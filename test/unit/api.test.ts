@@ -407,3 +407,23 @@ describe('balance of other addresses', () => {
     expect(await A.api.inventory(stranger)).toEqual([]);
   });
 });
+
+describe('verifyChain', () => {
+  it('replays the stored chain clean, and names what differs once the store is changed behind the node', async () => {
+    const { rig, A } = await funded(5);
+    await A.api.send(rig.profiles[1].wallet.address, TAB(1));
+    await confirm(rig);
+    const v = await A.api.verifyChain();
+    expectJson(v);
+    expect(v).toEqual({ height: 6, tip: hashToHex(rig.node.tip.hash), replayed: 6, discrepancies: [] });
+    // A state entry rewritten behind the node's back: the replay and the node both disagree with it.
+    const key = `a:${bytesToHex(A.wallet.publicKey)}`;
+    const state = rig.database.collections.get('state')!;
+    const entry = state.get(key) as { type: 'account'; value: { balance: bigint } };
+    state.set(key, { ...entry, value: { ...entry.value, balance: entry.value.balance + 1n } });
+    expect((await A.api.verifyChain()).discrepancies.map((d) => [d.kind, d.key])).toEqual([
+      ['STATE_MISMATCH', key],
+      ['NODE_STATE', key],
+    ]);
+  });
+});

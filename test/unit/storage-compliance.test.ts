@@ -501,6 +501,34 @@ describe.each(BACKENDS)('$name compliance', (backend) => {
     expect(await faulty.getTxLocation(hashOf(1, 600))).toBeNull();
   });
 
+  it('readAll reads chain record, headers, bodies, undo records, state and txid index as stored, after a reopen too', async () => {
+    const { store, model } = await chainOf(2);
+    const tx = (n: number) => hashOf(n, 700);
+    await store.connectBlock({ hash: hashOf(3), height: 3, body: Uint8Array.of(3), txids: [tx(1), tx(2)], headers: [headerEntry(3)], undo: makeUndo(model, hashOf(3), 3, [['a:3', stateEntry(15)]]) });
+    await store.setMeta('user.key', 'not part of the chain');
+    const { store: again, chain } = await reopen(store);
+    const snap = await again.readAll();
+    const hex = (h: Uint8Array) => Buffer.from(h).toString('hex');
+    expect(snap.meta).toEqual(chain.meta);
+    expect(sortedHeaders(snap.headers)).toEqual(sortedHeaders(chain.headers));
+    expect(sortedState(snap.state)).toEqual(sortedState(chain.state));
+    expect(new Map(snap.bodies).get(hex(hashOf(3)))).toEqual(Uint8Array.of(3));
+    expect(snap.undo.map(([k]) => k).sort()).toEqual([0, 1, 2, 3].map((h) => hex(hashOf(h))).sort());
+    expect(new Map(snap.undo).get(hex(hashOf(3)))).toEqual(await again.getUndo(hashOf(3)));
+    expect(snap.txIndex.sort()).toEqual([
+      [hex(tx(1)), { blockHash: hashOf(3), height: 3 }],
+      [hex(tx(2)), { blockHash: hashOf(3), height: 3 }],
+    ].sort());
+    expect(snap.blockTxids).toEqual([[hex(hashOf(3)), new Uint8Array([...tx(1), ...tx(2)])]]);
+    // A disconnect takes its undo record and index entries out of what readAll sees.
+    await again.disconnectBlock({ hash: hashOf(3), newTipHash: hashOf(2), newTipHeight: 2 });
+    const after = await again.readAll();
+    expect(after.meta.tipHeight).toBe(2);
+    expect(after.undo.map(([k]) => k)).not.toContain(hex(hashOf(3)));
+    expect(after.txIndex).toEqual([]);
+    expect(after.blockTxids).toEqual([]);
+  });
+
   it('usage is null or a consistent byte count', async () => {
     await setup();
     const store = make();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StorageError } from '../../src/storage/errors.ts';
-import { LevelStore } from '../../src/storage/level-store.ts';
+import { LevelStore, dirSize, makePrivate, type LevelDirFs } from '../../src/storage/level-store.ts';
 import { encodeValue } from '../../src/storage/value-codec.ts';
 import { hashOf, makeUndo, stateEntry } from './storage-fixtures.ts';
 
@@ -129,3 +129,54 @@ describe('LevelStore', () => {
     await store.close();
   });
 });
+
+describe('LevelStore directory upkeep racing LevelDB', () => {
+  /**
+   * A file system whose directory listing is stale by the time it is used: every listing still
+   * names the .ldb files it deletes right after reading it, as LevelDB's background compaction
+   * does right after an open that recovered a killed process's log (the crash test
+   * crash-headless.test.ts hit it: `open: ENOENT … chmod '…/000078.ldb'`, and the node could not
+   * start again).
+   */
+  function compactingFs(): LevelDirFs & { deleted: string[] } {
+    const deleted: string[] = [];
+    const racing: LevelDirFs = {
+      mkdir,
+      chmod,
+      stat,
+      readdir: (async (dir: string, opts: { withFileTypes: true }) => {
+        const listing = await readdir(dir, opts);
+        for (const e of listing) {
+          if (e.isFile() && e.name.endsWith('.ldb')) {
+            await rm(join(dir, e.name));
+            deleted.push(e.name);
+          }
+        }
+        return listing;
+      }) as unknown as LevelDirFs['readdir'],
+    };
+    return Object.assign(racing, { deleted });
+  }
+
+  it('makePrivate and dirSize pass over files deleted since the listing, and still tighten the rest', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, '000078.ldb'), 'table', { mode: 0o644 });
+    await writeFile(join(dir, 'MANIFEST-000079'), 'manifest', { mode: 0o644 });
+    const fs = compactingFs();
+    await makePrivate(dir, fs);
+    expect(fs.deleted).toEqual(['000078.ldb']);
+    expect((await stat(join(dir, 'MANIFEST-000079'))).mode & 0o777).toBe(0o600);
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    await writeFile(join(dir, '000080.ldb'), 'another table');
+    expect(await dirSize(dir, compactingFs())).toBe('manifest'.length);
+  });
+
+  it('a real error of chmod still fails', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'CURRENT'), 'x');
+    const denied = Object.assign(new Error('EPERM: operation not permitted'), { code: 'EPERM' });
+    const fs: LevelDirFs = { mkdir, readdir, stat, chmod: (async (p: string, m: number) => (p.endsWith('CURRENT') ? Promise.reject(denied) : chmod(p, m))) as LevelDirFs['chmod'] };
+    await expect(makePrivate(dir, fs)).rejects.toThrow(/EPERM/);
+  });
+});
+

@@ -162,6 +162,7 @@ async function everyMethod(call: Call, tag: string, outside: { address: string; 
   expect(await ok('getTransaction', created)).toMatchObject({ txid: created });
   expect(await ok('txStatus', created)).toMatchObject({ state: 'pending' });
   await ok('rebroadcast');
+  expect(await ok('verifyChain')).toMatchObject({ discrepancies: [] });
   await ok('mineBlocks', '1');
   expect(await ok('txStatus', created)).toMatchObject({ state: 'confirmed' });
   expect((await ok<unknown[]>('outbox')).length).toBeGreaterThanOrEqual(7);

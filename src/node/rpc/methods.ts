@@ -83,6 +83,7 @@ export const RPC_METHODS: ReadonlyMap<string, RpcMethod> = new Map<string, RpcMe
   same('latestBlocks', [opt(I('count'))], 'the newest blocks, one line each'),
   same('headerTree', [opt(I('depth'))], 'the header tree near the tip, side branches included'),
   ['getTransaction', { params: [S('txid')], help: 'a transaction by txid, confirmed or pending (null if unknown)', call: ({ api }, [id]) => api.tx(id as string) }],
+  same('verifyChain', [], 'replay the stored chain from genesis; lists where store or node disagree (empty: consistent)'),
   same('txStatus', [S('txid')], 'pending, confirmed (with confirmations), rejected or unknown'),
   [
     'getMempool',

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_SIM_OPTIONS, runSim, type SimOptions, type SimResult } from './sim-network.ts';
+import { DEFAULT_SIM_OPTIONS, describeViews, runSim, type SimOptions, type SimResult } from './sim-network.ts';
 
 const USAGE = `npm run sim -- [options]
   --nodes N         nodes (default ${DEFAULT_SIM_OPTIONS.nodes})
@@ -87,6 +87,7 @@ export function describeSim(r: SimResult): string[] {
     `stale blocks ${r.staleBlocks} of ${r.blocksMined} (${(r.staleRate * 100).toFixed(1)}%)`,
     `convergence after heal: ${r.convergenceMs === undefined ? (o.partitionS > 0 ? 'NOT converged' : 'no partition') : `${f1(r.convergenceMs)} ms`}`,
     `bytes sent per node per block ${f1(r.bytesPerNodePerBlock)} (all traffic), ${f1(r.blockBytesPerNodePerBlock)} less background (${f1(r.idleBytesPerNodePerS)} B/s per node when idle); peers per node ${r.peersMean.toFixed(1)} mean, ${r.peersMax} max`,
+    ...(r.notConverged ? ['NOT converged; tips and peers per node:', ...describeViews(r.notConverged)] : []),
     `wall ${(r.wallMs.total / 1000).toFixed(1)} s (setup ${(r.wallMs.setup / 1000).toFixed(1)}, mining ${(r.wallMs.mining / 1000).toFixed(1)}, teardown ${(r.wallMs.teardown / 1000).toFixed(1)}); CPU ${r.cpuS.toFixed(1)} s; load ${r.loadAvg.start.map((x) => x.toFixed(2)).join(' ')} → ${r.loadAvg.end.map((x) => x.toFixed(2)).join(' ')} on ${r.machine.cpus} × ${r.machine.cpu ?? '?'}`,
   ];
 }

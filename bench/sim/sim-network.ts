@@ -115,6 +115,8 @@ export interface SimResult {
   tipsAtHeal: number;
   /** Every node ended on the same tip. */
   converged: boolean;
+  /** Only when not converged: each node's view at the end of the wait, so a failure explains itself. */
+  notConverged?: NodeView[];
   finalHeight: number;
   /** Bytes sent at the transport layer per node per mined block, mining phase (all traffic). */
   bytesPerNodePerBlock: number;
@@ -130,6 +132,35 @@ export interface SimResult {
   cpuS: number;
   loadAvg: { start: number[]; end: number[] };
   machine: { cpus: number; cpu: string | undefined; node: string };
+}
+
+/** One node at the end of a run that did not converge. */
+export interface NodeView {
+  node: number;
+  /** Its half of the partition (0 or 1); undefined without a partition. */
+  side?: 0 | 1;
+  height: number;
+  /** Its tip, the first 16 hex digits. */
+  tip: string;
+  /** The nodes it is connected to (chain peers), by index, and which of them is its extra peer being tried. */
+  peers: number[];
+  extraPeer?: number;
+}
+
+/**
+ * The tips and peers of every node, one line each, nodes on the same tip together: what a run
+ * that did not converge prints.
+ * @example describeViews(r.notConverged ?? [])
+ */
+export function describeViews(views: NodeView[]): string[] {
+  const byTip = new Map<string, NodeView[]>();
+  for (const v of views) byTip.set(v.tip, [...(byTip.get(v.tip) ?? []), v]);
+  const lines: string[] = [];
+  for (const [tip, vs] of byTip) {
+    lines.push(`tip ${tip} (height ${vs[0].height}): ${vs.length} nodes`);
+    for (const v of vs) lines.push(`  node ${v.node}${v.side === undefined ? '' : ` (side ${v.side})`}: peers [${v.peers.join(', ')}]${v.extraPeer === undefined ? '' : `, extra ${v.extraPeer}`}`);
+  }
+  return lines;
 }
 
 /** Seeded PRNG (mulberry32): the topology, shares, intervals and miners repeat for a seed. */
@@ -384,6 +415,24 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
       heal();
     }
     const converged = await waitFor(allOnOneTip, o.settleTimeoutMs);
+    const views = (): NodeView[] =>
+      sims.map((s, i) => {
+        const extra = s.net.net.peerManager.extraPeer;
+        return {
+          node: i,
+          ...(o.partitionS > 0 ? { side: sideOf(i) } : {}),
+          height: s.node.height,
+          tip: tips[i].slice(0, 16),
+          peers: s.net.net
+            .peers()
+            .filter((p) => !p.isRelay)
+            .map((p) => indexOfPeer.get(p.id) ?? -1)
+            .sort((a, b) => a - b),
+          ...(extra === undefined ? {} : { extraPeer: indexOfPeer.get(extra) ?? -1 }),
+        };
+      });
+    const notConverged = converged ? undefined : views();
+    if (notConverged) for (const line of describeViews(notConverged)) log(`  not converged: ${line}`);
     const miningMs = performance.now() - miningFrom;
     const miningBytes = wire.totalBytes() - bytes0;
     // Background traffic once every node is on one tip and no block comes: pings, sync status
@@ -422,6 +471,7 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
       ...(healedAt !== undefined && convergedAt !== undefined ? { convergenceMs: convergedAt - healedAt } : {}),
       tipsAtHeal,
       converged,
+      ...(notConverged ? { notConverged } : {}),
       finalHeight: ref.height,
       bytesPerNodePerBlock: perNodePerBlock(miningBytes),
       blockBytesPerNodePerBlock: perNodePerBlock(Math.max(0, miningBytes - idleBytesPerNodePerS * n * (miningMs / 1000))),

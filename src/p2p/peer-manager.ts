@@ -638,7 +638,8 @@ export class PeerManager {
     let pickAt = Infinity;
     let ties = 0;
     for (const [id, c] of this.#candidates) {
-      if (connected.has(id) || this.#dialing.has(id) || c.nextTry > now || this.#bootstrapIds.has(id) || this.#opts.gate.denies(id)) continue;
+      // Relays (bootstrap or seen speaking only circuit relay) carry no chain: never the extra.
+      if (connected.has(id) || this.#dialing.has(id) || c.nextTry > now || this.#relayIds.has(id) || this.#opts.gate.denies(id)) continue;
       const at = c.extraAt ?? 0;
       if (at < pickAt) {
         pick = id;

@@ -235,6 +235,8 @@ const SETTLE_MS = 3000;
  * they were still spreading when it came.
  */
 const SPLIT_MARGIN_MS = 1000;
+/** Longest wait, before the split, for every node to be on one tip (then it splits anyway). */
+const PRE_SPLIT_WAIT_MS = 10_000;
 /**
  * After the planned blocks: when no node's tip has changed for this long (or for two mean block
  * intervals, if longer) and the nodes are not on one tip, they sit on a fork that only a further
@@ -424,7 +426,7 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
         // The split comes once every node has the blocks so far (on a loaded machine a block can
         // take seconds to spread): what it cuts is the network, not a block in flight.
         await Promise.all(mining);
-        if (!(await waitFor(allOnOneTip, o.settleTimeoutMs))) log(`  not on one tip before the split: splitting anyway`);
+        if (!(await waitFor(allOnOneTip, Math.min(PRE_SPLIT_WAIT_MS, o.settleTimeoutMs)))) log(`  not on one tip before the split: splitting anyway`);
         splitFrom = performance.now() - SPLIT_MARGIN_MS;
         split(sims, wire, indexOfPeer, sideOf);
         healAt = performance.now() + o.partitionS * 1000;

@@ -83,7 +83,7 @@ export function describeSim(r: SimResult): string[] {
   return [
     `nodes ${o.nodes}, degree ${o.degree}, latency ${o.latencyMs}±${o.jitterMs} ms, loss ${o.loss}, partition ${o.partitionS} s, seed ${o.seed}`,
     `blocks mined ${r.blocksMined} (mean interval ${r.meanIntervalS.toFixed(2)} s${r.settleBlocks ? `; ${r.settleBlocks} after the planned ones to settle a fork` : ''}), final height ${r.finalHeight}, all on one tip: ${r.converged ? 'yes' : 'NO'}`,
-    `propagation p50 ${f1(r.propagationMs.p50)} ms, p95 ${f1(r.propagationMs.p95)} ms, p99 ${f1(r.propagationMs.p99)} ms, max ${f1(r.propagationMs.max)} ms (${r.propagationMs.count} arrivals, ${(r.propagationCoverage * 100).toFixed(1)}% of pairs${r.missedBlocks.length ? `; ${r.missedBlocks.length} blocks missed some nodes, ${r.missedBlocks.filter((m) => m.stale).length} of them stale` : ''})`,
+    `propagation p50 ${f1(r.propagationMs.p50)} ms, p95 ${f1(r.propagationMs.p95)} ms, p99 ${f1(r.propagationMs.p99)} ms, max ${f1(r.propagationMs.max)} ms (${r.propagationMs.count} arrivals, ${(r.propagationCoverage * 100).toFixed(1)}% of final-chain pairs${r.missedBlocks.length ? `; ${r.missedBlocks.length} blocks missed some nodes, ${r.missedBlocks.filter((m) => m.stale).length} of them stale` : ''})`,
     `stale blocks ${r.staleBlocks} of ${r.blocksMined} (${(r.staleRate * 100).toFixed(1)}%)`,
     `convergence after heal: ${r.convergenceMs === undefined ? (o.partitionS > 0 ? 'NOT converged' : 'no partition') : `${f1(r.convergenceMs)} ms`}`,
     `bytes sent per node per block ${f1(r.bytesPerNodePerBlock)} (all traffic), ${f1(r.blockBytesPerNodePerBlock)} less background (${f1(r.idleBytesPerNodePerS)} B/s per node when idle); peers per node ${r.peersMean.toFixed(1)} mean, ${r.peersMax} max`,

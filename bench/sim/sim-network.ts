@@ -107,7 +107,12 @@ export interface SimResult {
   staleRate: number;
   /** Block propagation, creation → arrival at each other node, ms (blocks mined while whole). */
   propagationMs: Percentiles;
-  /** Share of (block, node) pairs in `propagationMs` whose block arrived. */
+  /**
+   * Share of (block, node) pairs whose block arrived, over the blocks of `propagationMs` that are
+   * on the final chain. A stale block is left out: one mined on an old tip has less work than
+   * the receivers' tip, and nodes refuse it (low work: not stored, not forwarded) — the stale rate
+   * counts it; it is not a block the network failed to carry.
+   */
   propagationCoverage: number;
   /** The blocks of `propagationMs` that did not reach every node (so a low coverage explains itself). */
   missedBlocks: MissedBlock[];
@@ -503,16 +508,20 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
     const stale = [...mined.keys()].filter((h) => !onMain(h)).length;
     const delays: number[] = [];
     let pairs = 0;
+    let arrivedOnMain = 0;
     const missedBlocks: MissedBlock[] = [];
     const sinceMining = (t: number | undefined) => (t === undefined || !Number.isFinite(t) ? undefined : (t - miningFrom) / 1000);
     for (const [hash, m] of mined) {
       if (m.at >= splitFrom && m.at <= splitUntil) continue; // mined while the network was not whole
       const reached = m.arrived.filter((t) => !Number.isNaN(t)).length;
-      if (reached < n) missedBlocks.push({ block: hash.slice(0, 16), miner: m.miner, atS: sinceMining(m.at)!, reached, stale: !onMain(hash) });
+      const stale = !onMain(hash);
+      if (reached < n) missedBlocks.push({ block: hash.slice(0, 16), miner: m.miner, atS: sinceMining(m.at)!, reached, stale });
       for (let i = 0; i < n; i++) {
         if (i === m.miner) continue;
-        pairs++;
-        if (!Number.isNaN(m.arrived[i])) delays.push(m.arrived[i] - m.at);
+        if (!stale) pairs++;
+        if (Number.isNaN(m.arrived[i])) continue;
+        delays.push(m.arrived[i] - m.at);
+        if (!stale) arrivedOnMain++;
       }
     }
     const t1 = performance.now();
@@ -523,7 +532,7 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
       staleBlocks: stale,
       staleRate: mined.size ? stale / mined.size : 0,
       propagationMs: percentiles(delays),
-      propagationCoverage: pairs ? delays.length / pairs : 0,
+      propagationCoverage: pairs ? arrivedOnMain / pairs : 0,
       missedBlocks,
       timeline: Object.fromEntries(
         Object.entries({ splitS: sinceMining(splitFrom === Infinity ? undefined : splitFrom + 1000), healS: sinceMining(healedAt), convergedS: sinceMining(convergedAt) }).filter(([, v]) => v !== undefined),

@@ -17,7 +17,7 @@ export default async function (ctx: BenchContext): Promise<BenchRow[]> {
   return [
     row('wall time', r.wallMs.total / 1000, 's', `setup ${(r.wallMs.setup / 1000).toFixed(0)} s, mining ${(r.wallMs.mining / 1000).toFixed(0)} s; CPU ${r.cpuS.toFixed(0)} s`, o.nodes === 200 ? '< 300' : undefined),
     row('propagation p50', r.propagationMs.p50, 'ms'),
-    row('propagation p95', r.propagationMs.p95, 'ms', `${r.propagationMs.count} arrivals, ${(r.propagationCoverage * 100).toFixed(1)}% of pairs`),
+    row('propagation p95', r.propagationMs.p95, 'ms', `${r.propagationMs.count} arrivals, ${(r.propagationCoverage * 100).toFixed(1)}% of final-chain pairs`),
     row('propagation p99', r.propagationMs.p99, 'ms'),
     row('stale rate', r.staleRate * 100, '%', `${r.staleBlocks} of ${r.blocksMined} blocks`),
     row('convergence after heal', r.convergenceMs ?? NaN, 'ms', r.converged ? `${r.tipsAtHeal} tips at the heal` : 'NOT converged'),

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_SIM_OPTIONS, runSim, type SimOptions, type SimResult } from './sim-network.ts';
+import { DEFAULT_SIM_OPTIONS, describeViews, runSim, type SimOptions, type SimResult } from './sim-network.ts';
 
 const USAGE = `npm run sim -- [options]
   --nodes N         nodes (default ${DEFAULT_SIM_OPTIONS.nodes})
@@ -82,11 +82,12 @@ export function describeSim(r: SimResult): string[] {
   const o = r.options;
   return [
     `nodes ${o.nodes}, degree ${o.degree}, latency ${o.latencyMs}±${o.jitterMs} ms, loss ${o.loss}, partition ${o.partitionS} s, seed ${o.seed}`,
-    `blocks mined ${r.blocksMined} (mean interval ${r.meanIntervalS.toFixed(2)} s), final height ${r.finalHeight}, all on one tip: ${r.converged ? 'yes' : 'NO'}`,
-    `propagation p50 ${f1(r.propagationMs.p50)} ms, p95 ${f1(r.propagationMs.p95)} ms, p99 ${f1(r.propagationMs.p99)} ms, max ${f1(r.propagationMs.max)} ms (${r.propagationMs.count} arrivals, ${(r.propagationCoverage * 100).toFixed(1)}% of pairs)`,
+    `blocks mined ${r.blocksMined} (mean interval ${r.meanIntervalS.toFixed(2)} s${r.settleBlocks ? `; ${r.settleBlocks} after the planned ones to settle a fork` : ''}), final height ${r.finalHeight}, all on one tip: ${r.converged ? 'yes' : 'NO'}`,
+    `propagation p50 ${f1(r.propagationMs.p50)} ms, p95 ${f1(r.propagationMs.p95)} ms, p99 ${f1(r.propagationMs.p99)} ms, max ${f1(r.propagationMs.max)} ms (${r.propagationMs.count} arrivals, ${(r.propagationCoverage * 100).toFixed(1)}% of final-chain pairs${r.missedBlocks.length ? `; ${r.missedBlocks.length} blocks missed some nodes, ${r.missedBlocks.filter((m) => m.stale).length} of them stale` : ''})`,
     `stale blocks ${r.staleBlocks} of ${r.blocksMined} (${(r.staleRate * 100).toFixed(1)}%)`,
     `convergence after heal: ${r.convergenceMs === undefined ? (o.partitionS > 0 ? 'NOT converged' : 'no partition') : `${f1(r.convergenceMs)} ms`}`,
     `bytes sent per node per block ${f1(r.bytesPerNodePerBlock)} (all traffic), ${f1(r.blockBytesPerNodePerBlock)} less background (${f1(r.idleBytesPerNodePerS)} B/s per node when idle); peers per node ${r.peersMean.toFixed(1)} mean, ${r.peersMax} max`,
+    ...(r.notConverged ? ['NOT converged; tips and peers per node:', ...describeViews(r.notConverged)] : []),
     `wall ${(r.wallMs.total / 1000).toFixed(1)} s (setup ${(r.wallMs.setup / 1000).toFixed(1)}, mining ${(r.wallMs.mining / 1000).toFixed(1)}, teardown ${(r.wallMs.teardown / 1000).toFixed(1)}); CPU ${r.cpuS.toFixed(1)} s; load ${r.loadAvg.start.map((x) => x.toFixed(2)).join(' ')} → ${r.loadAvg.end.map((x) => x.toFixed(2)).join(' ')} on ${r.machine.cpus} × ${r.machine.cpu ?? '?'}`,
   ];
 }

@@ -107,14 +107,27 @@ export interface SimResult {
   staleRate: number;
   /** Block propagation, creation → arrival at each other node, ms (blocks mined while whole). */
   propagationMs: Percentiles;
-  /** Share of (block, node) pairs in `propagationMs` whose block arrived. */
+  /**
+   * Share of (block, node) pairs whose block arrived, over the blocks of `propagationMs` that are
+   * on the final chain. A stale block is left out: one mined on an old tip has less work than
+   * the receivers' tip, and nodes refuse it (low work: not stored, not forwarded) — the stale rate
+   * counts it; it is not a block the network failed to carry.
+   */
   propagationCoverage: number;
+  /** The blocks of `propagationMs` that did not reach every node (so a low coverage explains itself). */
+  missedBlocks: MissedBlock[];
+  /** When the split came, healed and converged, s from the start of mining (absent: did not happen). */
+  timeline: { splitS?: number; healS?: number; convergedS?: number };
   /** Heal → every node on one tip, ms (undefined: no partition, or not converged). */
   convergenceMs?: number;
   /** Distinct tips among the nodes when the partition healed (0: no partition). */
   tipsAtHeal: number;
   /** Every node ended on the same tip. */
   converged: boolean;
+  /** Blocks mined after the planned ones because the nodes sat on a fork of equal work (see STUCK_MS); in `blocksMined`. */
+  settleBlocks: number;
+  /** Only when not converged: each node's view at the end of the wait, so a failure explains itself. */
+  notConverged?: NodeView[];
   finalHeight: number;
   /** Bytes sent at the transport layer per node per mined block, mining phase (all traffic). */
   bytesPerNodePerBlock: number;
@@ -130,6 +143,48 @@ export interface SimResult {
   cpuS: number;
   loadAvg: { start: number[]; end: number[] };
   machine: { cpus: number; cpu: string | undefined; node: string };
+}
+
+/** A block mined while the network was whole that some nodes never stored. */
+export interface MissedBlock {
+  /** Its hash, the first 16 hex digits. */
+  block: string;
+  miner: number;
+  /** When it was mined, s from the start of mining. */
+  atS: number;
+  /** Nodes that stored it, its miner included. */
+  reached: number;
+  /** Not on the final chain. */
+  stale: boolean;
+}
+
+/** One node at the end of a run that did not converge. */
+export interface NodeView {
+  node: number;
+  /** Its half of the partition (0 or 1); undefined without a partition. */
+  side?: 0 | 1;
+  height: number;
+  /** Its tip, the first 16 hex digits. */
+  tip: string;
+  /** The nodes it is connected to (chain peers), by index, and which of them is its extra peer being tried. */
+  peers: number[];
+  extraPeer?: number;
+}
+
+/**
+ * The tips and peers of every node, one line each, nodes on the same tip together: what a run
+ * that did not converge prints.
+ * @example describeViews(r.notConverged ?? [])
+ */
+export function describeViews(views: NodeView[]): string[] {
+  const byTip = new Map<string, NodeView[]>();
+  for (const v of views) byTip.set(v.tip, [...(byTip.get(v.tip) ?? []), v]);
+  const lines: string[] = [];
+  for (const [tip, vs] of byTip) {
+    lines.push(`tip ${tip} (height ${vs[0].height}): ${vs.length} nodes`);
+    for (const v of vs) lines.push(`  node ${v.node}${v.side === undefined ? '' : ` (side ${v.side})`}: peers [${v.peers.join(', ')}]${v.extraPeer === undefined ? '' : `, extra ${v.extraPeer}`}`);
+  }
+  return lines;
 }
 
 /** Seeded PRNG (mulberry32): the topology, shares, intervals and miners repeat for a seed. */
@@ -174,14 +229,26 @@ interface SimNode {
 interface Mined {
   at: number;
   miner: number;
-  /** Mined while the network was not whole (from just before the split until converged). */
-  split: boolean;
   /** Arrival time at each node, ms (NaN: not yet). */
   arrived: Float64Array;
 }
 
 /** Time given to gossipsub meshes to form once everyone is connected (its heartbeat is 1 s). */
 const SETTLE_MS = 3000;
+/**
+ * Blocks mined this long before the split are counted with the split (not in `propagationMs`):
+ * they were still spreading when it came.
+ */
+const SPLIT_MARGIN_MS = 1000;
+/** Longest wait, before the split, for every node to be on one tip (then it splits anyway). */
+const PRE_SPLIT_WAIT_MS = 10_000;
+/**
+ * After the planned blocks: when no node's tip has changed for this long (or for two mean block
+ * intervals, if longer) and the nodes are not on one tip, they sit on a fork that only a further
+ * block can settle (two tips of equal work: each node keeps the one it saw first), so one more
+ * block is mined — a real network does not stop mining.
+ */
+const STUCK_MS = 5000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -233,10 +300,12 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
   let healedAt: number | undefined;
   let tipsAtHeal = 0;
   let convergedAt: number | undefined;
+  let tipChangedAt = performance.now();
 
   const noteTip = (i: number, hash: string) => {
     const old = tips[i];
     if (old === hash) return;
+    tipChangedAt = performance.now();
     if (old !== undefined) tipCount.set(old, (tipCount.get(old) ?? 1) - 1);
     tips[i] = hash;
     const c = (tipCount.get(hash) ?? 0) + 1;
@@ -252,10 +321,10 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
     const kind = m.replace(/12D3Koo\w+|\d+/g, '#').slice(0, 60);
     logKinds.set(kind, (logKinds.get(kind) ?? 0) + 1);
   };
-  const topLogs = () =>
+  const topLogs = (k = 4) =>
     [...logKinds.entries()]
       .sort((a, b) => b[1] - a[1])
-      .slice(0, 4)
+      .slice(0, k)
       .map(([k, c]) => `${c}× ${k}`)
       .join('; ');
   // Event-loop delay and heap: one process carries every node, so its health is every link's.
@@ -296,7 +365,7 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
         if (source === 'miner') {
           const arrived = new Float64Array(n).fill(NaN);
           arrived[i] = t;
-          mined.set(hash, { at: t, miner: i, split: t >= splitFrom && t <= splitUntil, arrived });
+          mined.set(hash, { at: t, miner: i, arrived });
           return;
         }
         const m = mined.get(hash);
@@ -359,7 +428,11 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
     const mining: Promise<unknown>[] = [];
     for (let k = 0; k < o.blocks; k++) {
       if (k === splitAtBlock) {
-        splitFrom = performance.now() - 1000; // blocks still spreading when the split came
+        // The split comes once every node has the blocks so far (on a loaded machine a block can
+        // take seconds to spread): what it cuts is the network, not a block in flight.
+        await Promise.all(mining);
+        if (!(await waitFor(allOnOneTip, Math.min(PRE_SPLIT_WAIT_MS, o.settleTimeoutMs)))) log(`  not on one tip before the split: splitting anyway`);
+        splitFrom = performance.now() - SPLIT_MARGIN_MS;
         split(sims, wire, indexOfPeer, sideOf);
         healAt = performance.now() + o.partitionS * 1000;
         log(`  split into halves at block ${k} for ${o.partitionS} s (and until both halves mined)`);
@@ -383,7 +456,40 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
       await sleep(Math.max(0, healAt - performance.now()));
       heal();
     }
-    const converged = await waitFor(allOnOneTip, o.settleTimeoutMs);
+    // Every node on one tip, within settleTimeoutMs; a fork nothing moves is settled by one more block.
+    let settleBlocks = 0;
+    const settleEnd = performance.now() + o.settleTimeoutMs;
+    const stuckMs = Math.max(STUCK_MS, 2 * meanIntervalMs);
+    let converged = allOnOneTip();
+    while (!converged && performance.now() < settleEnd) {
+      converged = await waitFor(allOnOneTip, Math.min(settleEnd, tipChangedAt + stuckMs) - performance.now());
+      if (converged || performance.now() >= settleEnd || performance.now() - tipChangedAt < stuckMs) continue;
+      log(`  no tip changed for ${(stuckMs / 1000).toFixed(1)} s, ${[...tipCount.values()].filter((c) => c > 0).length} tips: one more block`);
+      settleBlocks++;
+      tipChangedAt = performance.now();
+      await sims[pickMiner()].node.miner.mineBlocks(1).catch((e: Error) => log(`  mining failed: ${e.message}`));
+    }
+    const views = (): NodeView[] =>
+      sims.map((s, i) => {
+        const extra = s.net.net.peerManager.extraPeer;
+        return {
+          node: i,
+          ...(o.partitionS > 0 ? { side: sideOf(i) } : {}),
+          height: s.node.height,
+          tip: tips[i].slice(0, 16),
+          peers: s.net.net
+            .peers()
+            .filter((p) => !p.isRelay)
+            .map((p) => indexOfPeer.get(p.id) ?? -1)
+            .sort((a, b) => a - b),
+          ...(extra === undefined ? {} : { extraPeer: indexOfPeer.get(extra) ?? -1 }),
+        };
+      });
+    const notConverged = converged ? undefined : views();
+    if (notConverged) {
+      for (const line of describeViews(notConverged)) log(`  not converged: ${line}`);
+      log(`  not converged; what the nodes logged most: ${topLogs(12)}`);
+    }
     const miningMs = performance.now() - miningFrom;
     const miningBytes = wire.totalBytes() - bytes0;
     // Background traffic once every node is on one tip and no block comes: pings, sync status
@@ -402,12 +508,20 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
     const stale = [...mined.keys()].filter((h) => !onMain(h)).length;
     const delays: number[] = [];
     let pairs = 0;
-    for (const m of mined.values()) {
-      if (m.split) continue;
+    let arrivedOnMain = 0;
+    const missedBlocks: MissedBlock[] = [];
+    const sinceMining = (t: number | undefined) => (t === undefined || !Number.isFinite(t) ? undefined : (t - miningFrom) / 1000);
+    for (const [hash, m] of mined) {
+      if (m.at >= splitFrom && m.at <= splitUntil) continue; // mined while the network was not whole
+      const reached = m.arrived.filter((t) => !Number.isNaN(t)).length;
+      const stale = !onMain(hash);
+      if (reached < n) missedBlocks.push({ block: hash.slice(0, 16), miner: m.miner, atS: sinceMining(m.at)!, reached, stale });
       for (let i = 0; i < n; i++) {
         if (i === m.miner) continue;
-        pairs++;
-        if (!Number.isNaN(m.arrived[i])) delays.push(m.arrived[i] - m.at);
+        if (!stale) pairs++;
+        if (Number.isNaN(m.arrived[i])) continue;
+        delays.push(m.arrived[i] - m.at);
+        if (!stale) arrivedOnMain++;
       }
     }
     const t1 = performance.now();
@@ -418,10 +532,16 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
       staleBlocks: stale,
       staleRate: mined.size ? stale / mined.size : 0,
       propagationMs: percentiles(delays),
-      propagationCoverage: pairs ? delays.length / pairs : 0,
+      propagationCoverage: pairs ? arrivedOnMain / pairs : 0,
+      missedBlocks,
+      timeline: Object.fromEntries(
+        Object.entries({ splitS: sinceMining(splitFrom === Infinity ? undefined : splitFrom + 1000), healS: sinceMining(healedAt), convergedS: sinceMining(convergedAt) }).filter(([, v]) => v !== undefined),
+      ),
       ...(healedAt !== undefined && convergedAt !== undefined ? { convergenceMs: convergedAt - healedAt } : {}),
       tipsAtHeal,
       converged,
+      settleBlocks,
+      ...(notConverged ? { notConverged } : {}),
       finalHeight: ref.height,
       bytesPerNodePerBlock: perNodePerBlock(miningBytes),
       blockBytesPerNodePerBlock: perNodePerBlock(Math.max(0, miningBytes - idleBytesPerNodePerS * n * (miningMs / 1000))),

@@ -121,6 +121,7 @@ export class NetworkService {
       log: opts.log,
       onChainPeer: (id) => this.sync.addPeer(id),
       onPeerGone: (id) => this.sync.removePeer(id),
+      isAhead: (id) => this.sync.isAhead(id),
       onChange: () => this.#peersChanged(),
     });
     this.sync = new SyncManager({ libp2p: opts.libp2p, gate: opts.gate, statusEveryMs: opts.timing?.statusEveryMs, window: opts.syncWindow, log: opts.log });

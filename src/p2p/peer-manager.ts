@@ -15,6 +15,14 @@
  * - **Address book**: chain peers we connected to are written to the profile's store
  *   (`putPeer`) with their listen addresses, at most once a minute each; on start they are loaded
  *   and redialled. Entries unseen for a week are deleted.
+ * - **Extra peer** (Bitcoin Core's extra block-relay-only peer, net.cpp `StartExtraBlockRelayPeers` /
+ *   net_processing.cpp `EvictExtraOutboundPeers`): once we have `targetPeers`, nobody is dialled any
+ *   more, so two groups that filled their slots from their own side — the halves of a healed
+ *   partition — would never meet again. Every `extraPeerEveryMs` (60 s; 0: off) one more candidate
+ *   is dialled, one at a time. It is **kept** if it showed us a chain we lacked (`isAhead`: its
+ *   headers passed our checks, so it cannot be faked without proof of work), and then our youngest
+ *   other outbound peer is hung up to come back to the target; otherwise it is **dropped** as soon
+ *   as its status shows nothing new, or after `extraPeerProbeMs` (20 s) if we never learn.
  * - **RTT**: each peer is pinged when identified and every `pingEveryMs`.
  * - **Bans**: a penalty that ends in a ban (PeerGate) hangs the peer up; the gater refuses it
  *   for the ban's duration. **Isolation** (PeerGate.setIsolated) hangs up everyone not allowed.
@@ -121,6 +129,17 @@ const PING_PROTOCOL = '/ipfs/ping/1.0.0';
 const WEBRTC_PROBE_MS = 10_000;
 /** Unanswered pings in a row after which a direct connection is taken for dead and closed. */
 const MAX_PING_FAILURES = 2;
+/**
+ * Default period of the extra peer, ms. Bitcoin Core tries an extra block-relay-only peer every
+ * 5 minutes; tabs come and go far faster than full nodes, and one dial, identify and status
+ * request a minute is little.
+ */
+export const EXTRA_PEER_EVERY_MS = 60_000;
+/**
+ * Default time the extra peer has to show us a chain we lacked before it is dropped, ms: a dial,
+ * identify, a status request and a headers request, over WebRTC from a busy tab.
+ */
+export const EXTRA_PEER_PROBE_MS = 20_000;
 
 export interface PeerManagerTiming {
   /** Period of the dial/keep-alive check, ms (default 2000). */
@@ -133,6 +152,10 @@ export interface PeerManagerTiming {
   pingEveryMs?: number;
   /** Time one dial may take, ms (default 10 s). */
   dialTimeoutMs?: number;
+  /** Period of the extra peer (see the module note), ms (default {@link EXTRA_PEER_EVERY_MS}); 0: no extra peer. */
+  extraPeerEveryMs?: number;
+  /** Time the extra peer has to prove useful, ms (default {@link EXTRA_PEER_PROBE_MS}). */
+  extraPeerProbeMs?: number;
 }
 
 export interface PeerManagerOptions {
@@ -149,6 +172,11 @@ export interface PeerManagerOptions {
   onChainPeer?: (id: PeerId) => void;
   /** A peer's last connection closed. */
   onPeerGone?: (id: string) => void;
+  /**
+   * Whether a peer showed us a chain we lacked (the sync manager's `isAhead`): true keeps the
+   * extra peer, false drops it, undefined is not known yet. Without it the extra is always dropped.
+   */
+  isAhead?: (id: string) => boolean | undefined;
   /** The peer list changed (connections, RTTs). */
   onChange?: () => void;
   log?: (msg: string) => void;
@@ -166,6 +194,15 @@ interface Candidate {
    */
   directFailures: number;
   nextDirectTry: number;
+  /** When it was last picked as the extra peer (ms): the one picked longest ago goes next. */
+  extraAt?: number;
+}
+
+/** The extra peer being tried: dialled, then given until `deadline` to prove useful. */
+interface ExtraPeer {
+  id: string;
+  dialing: boolean;
+  deadline: number;
 }
 
 /**
@@ -203,6 +240,10 @@ export class PeerManager {
   #offs: (() => void)[] = [];
   #started = false;
   #maintaining = false;
+  /** The one extra peer being tried, if any. */
+  #extra: ExtraPeer | undefined;
+  /** When the next extra peer may be dialled (ms). */
+  #nextExtraAt = 0;
 
   constructor(opts: PeerManagerOptions) {
     this.#opts = opts;
@@ -215,7 +256,12 @@ export class PeerManager {
       redialMaxMs: t.redialMaxMs ?? 60_000,
       pingEveryMs: t.pingEveryMs ?? 15_000,
       dialTimeoutMs: t.dialTimeoutMs ?? 10_000,
+      extraPeerEveryMs: t.extraPeerEveryMs ?? EXTRA_PEER_EVERY_MS,
+      extraPeerProbeMs: t.extraPeerProbeMs ?? EXTRA_PEER_PROBE_MS,
     };
+    if (!(this.#t.extraPeerEveryMs >= 0 && this.#t.extraPeerProbeMs > 0)) {
+      throw new RangeError(`PeerManager: extraPeerEveryMs must be ≥ 0 and extraPeerProbeMs > 0 (got ${this.#t.extraPeerEveryMs}, ${this.#t.extraPeerProbeMs})`);
+    }
     if (Array.isArray(opts.bootstrap)) this.#noteBootstrap(opts.bootstrap);
   }
 
@@ -278,6 +324,7 @@ export class PeerManager {
       this.#rtt.delete(id);
       this.#pingFailures.delete(id);
       this.#chainPeers.delete(id);
+      if (this.#extra?.id === id && !this.#extra.dialing) this.#extra = undefined;
       this.#opts.gate.scores.disconnected(id);
       this.#opts.onPeerGone?.(id);
       this.#opts.onChange?.();
@@ -290,6 +337,7 @@ export class PeerManager {
       }),
     );
     await this.#loadBook();
+    this.#nextExtraAt = Date.now() + this.#t.extraPeerEveryMs;
     this.#timers.push(setInterval(() => void this.maintain(), this.#t.maintainEveryMs));
     this.#timers.push(setInterval(() => void this.#pingAll(), this.#t.pingEveryMs));
     for (const t of this.#timers) (t as { unref?: () => void }).unref?.();
@@ -299,10 +347,16 @@ export class PeerManager {
   /** Stops timers and listeners (libp2p is stopped by the caller). @example pm.stop() */
   stop(): void {
     this.#started = false;
+    this.#extra = undefined;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     for (const off of this.#offs) off();
     this.#offs = [];
+  }
+
+  /** The extra peer being tried now (see the module note), if any. @example pm.extraPeer */
+  get extraPeer(): string | undefined {
+    return this.#extra?.id;
   }
 
   /** Peer ids of the bootstrap relays. @example pm.bootstrapIds */
@@ -601,14 +655,93 @@ export class PeerManager {
         need--;
       }
       for (const id of picks) void this.#dial(id);
+      this.#rotateExtra(connected, now);
     } finally {
       this.#maintaining = false;
     }
   }
 
-  async #dial(id: string): Promise<void> {
+  /**
+   * The extra peer (see the module note): judges the one being tried — kept, dropped, or not
+   * known yet — or, when its period has come and we are at the target, dials the next one.
+   */
+  #rotateExtra(connected: Set<string>, now: number): void {
+    if (this.#t.extraPeerEveryMs === 0 || this.#opts.gate.isolated) return;
+    const x = this.#extra;
+    if (x) {
+      if (x.dialing) return;
+      const ahead = this.#opts.isAhead?.(x.id);
+      if (ahead === true) this.#keepExtra(x.id);
+      else if (ahead === false || now >= x.deadline) {
+        // A peer went meanwhile and the extra fills its slot: it stays, as an ordinary peer.
+        if (this.#chainPeers.has(x.id) && this.#directChainPeers() <= this.#target) this.#extra = undefined;
+        else this.#dropExtra(x.id, ahead === false ? 'nothing new' : 'nothing shown in time');
+      }
+      return;
+    }
+    if (now < this.#nextExtraAt || this.#directChainPeers() < this.#target) return;
+    this.#nextExtraAt = now + this.#t.extraPeerEveryMs;
+    // The candidate tried as extra longest ago (never: first), ties broken at random so that
+    // the whole book is visited.
+    let pick: string | undefined;
+    let pickAt = Infinity;
+    let ties = 0;
+    for (const [id, c] of this.#candidates) {
+      // Relays (bootstrap or seen speaking only circuit relay) carry no chain: never the extra.
+      if (connected.has(id) || this.#dialing.has(id) || c.nextTry > now || this.#relayIds.has(id) || this.#opts.gate.denies(id)) continue;
+      const at = c.extraAt ?? 0;
+      if (at < pickAt) {
+        pick = id;
+        pickAt = at;
+        ties = 1;
+      } else if (at === pickAt && Math.random() * ++ties < 1) pick = id;
+    }
+    if (pick === undefined) return;
+    this.#candidates.get(pick)!.extraAt = now;
+    const extra: ExtraPeer = { id: pick, dialing: true, deadline: Infinity };
+    this.#extra = extra;
+    void this.#dial(pick).then((ok) => {
+      if (this.#extra !== extra) return;
+      if (!ok) {
+        this.#extra = undefined;
+        return;
+      }
+      extra.dialing = false;
+      extra.deadline = Date.now() + this.#t.extraPeerProbeMs;
+    });
+  }
+
+  /**
+   * The extra peer showed us a chain we lacked: it stays, as an ordinary peer, and — as Bitcoin
+   * Core does — the youngest other outbound chain peer goes if we are now over the target (the
+   * older ones have lasted: they are the harder to plant).
+   */
+  #keepExtra(id: string): void {
+    this.#extra = undefined;
+    this.#opts.log?.(`peers: extra peer ${id} showed a chain we lacked: kept`);
+    if (this.#directChainPeers() <= this.#target) return;
+    let youngest: { id: string; at: number } | undefined;
+    for (const c of this.#opts.libp2p.getConnections()) {
+      const peer = c.remotePeer.toString();
+      if (peer === id || c.status !== 'open' || c.direction !== 'outbound' || this.#transportOf(c) === 'relay') continue;
+      if (!this.#chainPeers.has(peer) || this.#bootstrapIds.has(peer)) continue;
+      if (!youngest || c.timeline.open > youngest.at) youngest = { id: peer, at: c.timeline.open };
+    }
+    if (!youngest) return;
+    this.#opts.log?.(`peers: ${youngest.id} hung up to make room for the extra peer`);
+    this.#hangUp(youngest.id);
+  }
+
+  #dropExtra(id: string, why: string): void {
+    this.#extra = undefined;
+    this.#opts.log?.(`peers: extra peer ${id} dropped (${why})`);
+    this.#hangUp(id);
+  }
+
+  /** Dials a candidate, its addresses in the policy's order; true once connected. */
+  async #dial(id: string): Promise<boolean> {
     const c = this.#candidates.get(id);
-    if (!c) return;
+    if (!c) return false;
     this.#dialing.add(id);
     const libp2p = this.#opts.libp2p;
     try {
@@ -621,7 +754,7 @@ export class PeerManager {
         const relayed = classifyTransport(ma) === 'relay';
         // Relayed connections are a fallback: only while short of direct peers, and never to replace a relayed one.
         if (relayed && (alreadyRelayed || this.#directChainPeers() >= this.#target)) continue;
-        if (this.#opts.gate.denies(id)) return;
+        if (this.#opts.gate.denies(id)) return false;
         try {
           const conn = await libp2p.dial(ma, { signal: AbortSignal.timeout(this.#t.dialTimeoutMs) });
           if (this.#transportOf(conn) === 'webrtc' && !this.#carried.has(conn)) {
@@ -630,7 +763,7 @@ export class PeerManager {
             // decides: a stream carried drops the relayed connection and clears the failures; none
             // closes it and counts as a failed dial (#probe). Dropping the circuit here cut off a
             // tab that only the relay can reach, again at every retry (NAT lab, relay 1 killed).
-            return;
+            return true;
           }
           c.failures = 0;
           c.nextTry = 0;
@@ -640,7 +773,7 @@ export class PeerManager {
             c.nextDirectTry = 0;
             this.#dropRelayedTo(id, conn);
           }
-          return;
+          return true;
         } catch (e) {
           tried = true;
           lastError = e;
@@ -652,6 +785,7 @@ export class PeerManager {
         c.nextTry = Date.now() + this.#backoff(c.failures, this.#t.redialMaxMs);
       }
       if (tried) this.#opts.log?.(`peers: dial ${id} failed (${alreadyRelayed ? `${c.directFailures}× directly` : `${c.failures}×`}): ${errorText(lastError)}`);
+      return false;
     } finally {
       this.#dialing.delete(id);
       this.#opts.onChange?.();

@@ -134,6 +134,8 @@ interface PeerSync {
   askedAt?: number;
   /** It answered BUSY: not asked for anything until then (ms). */
   busyUntil?: number;
+  /** The last tip it claimed that our header index did not hold when it claimed it (see isAhead). */
+  newTip?: Uint8Array;
 }
 
 /**
@@ -188,6 +190,26 @@ export class SyncManager {
   /** Last known status of a peer. @example sync.statusOf(id)?.height */
   statusOf(peer: string): SyncStatus | undefined {
     return this.#peers.get(peer)?.status;
+  }
+
+  /**
+   * Whether a peer showed us a chain we lacked since it connected (the peer manager keeps an extra
+   * peer for it, peer-manager.ts): it claimed a tip our header index did not hold, and that tip is
+   * now in the index and not invalid — its headers passed our checks, proof of work included, so
+   * the claim cannot be faked cheaply. false: its status is known and it has shown nothing new (or
+   * its claim is ignored as unbacked); undefined: no status yet, or a claim of more work than our
+   * best header whose headers are still to come.
+   * @example sync.isAhead('12D3KooW…') // true once its better chain's headers are ours
+   */
+  isAhead(peer: string): boolean | undefined {
+    const p = this.#peers.get(peer);
+    const chain = this.#chain;
+    if (!p?.status || !chain) return undefined;
+    if (p.newTip === undefined) return false;
+    const entry = chain.headers.get(p.newTip);
+    if (entry) return entry.status !== 'invalid';
+    const finding = this.#helpful(p) && equalBytes(p.status.tipHash, p.newTip) && p.status.chainwork > chain.headers.bestTip().chainwork;
+    return finding ? undefined : false;
   }
 
   /** Starts the periodic status poll. @example sync.start() */
@@ -367,6 +389,7 @@ export class SyncManager {
       return;
     }
     if (p.unhelpful !== undefined && p.unhelpful.tip !== hashToHex(status.tipHash)) p.unhelpful = undefined;
+    if (!chain.headers.get(status.tipHash)) p.newTip = status.tipHash;
     p.status = status;
     p.stale = false;
     this.events.emit('status', { peer: key, status });

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/wait.ts';
-import { hashToHex } from '../../src/chain/index.ts';
+import { NETWORKS, hashToHex } from '../../src/chain/index.ts';
 import { FullNode } from '../../src/node/full-node.ts';
 import { chainAccessOf } from '../../src/node/network/attach.ts';
 import { RemoteSyncError, SyncTimeoutError } from '../../src/p2p/errors.ts';
@@ -14,6 +14,7 @@ import { PeerGate } from '../../src/p2p/peer-gate.ts';
 import { SyncClient, serveSyncPort } from '../../src/p2p/sync-client.ts';
 import { SyncManager } from '../../src/p2p/sync-manager.ts';
 import { MemoryStore } from '../../src/storage/memory-store.ts';
+import { ChainBuilder } from './helpers/chain-builder.ts';
 import { portPair, servedChain, type ServedChain } from './helpers/p2p-chain.ts';
 
 const NO_LIBP2P = {} as TabchainLibp2p;
@@ -121,5 +122,54 @@ describe('SyncManager', () => {
     // The status poll is a minute away: only a retry after BUSY can bring the chain in this soon.
     await waitUntil(() => node.height === 80, `height 80 (now ${node.height}, ${calls.headers} headers and ${calls.blocks} blocks requests)`, 15_000);
     expect(gate.scores.score('busy')).toBe(0);
+  });
+
+  describe('isAhead: whether a peer showed us a chain we lacked (the peer manager keeps its extra peer for it)', () => {
+    it('a peer with a chain we lacked: unknown before its status, ahead once its headers passed our checks', async () => {
+      const served = servedChain(40);
+      const { node } = await freshNode(served);
+      const sync = startSync(node);
+      expect(sync.isAhead('ahead')).toBeUndefined(); // not a peer
+      sync.addVirtualPeer('ahead', clientFor(served));
+      expect(sync.isAhead('ahead')).toBeUndefined(); // no status yet
+      await waitUntil(() => node.height === 40, () => `height 40 (now ${node.height})`, 15_000);
+      expect(sync.isAhead('ahead')).toBe(true);
+    });
+
+    it('a peer on our own chain, or on a shorter branch we did not know, is not ahead', async () => {
+      // main: 40 blocks; branch: 5 other blocks on main's first 20 (less work, a tip we never saw).
+      const main = new ChainBuilder(NETWORKS.test);
+      while (main.height < 20) main.mine();
+      const fork = main.fork();
+      for (let i = 0; i < 5; i++) fork.mine({ extraNonce: 1n });
+      const servedMain = servedChain(40, main);
+      const servedBranch = servedChain(25, fork);
+      const { node } = await freshNode(servedMain);
+      const sync = startSync(node);
+      sync.addVirtualPeer('first', clientFor(servedMain));
+      await waitUntil(() => node.height === 40, () => `height 40 (now ${node.height})`, 15_000);
+      sync.addVirtualPeer('same', clientFor(servedMain));
+      sync.addVirtualPeer('branch', clientFor(servedBranch));
+      await waitUntil(() => sync.isAhead('same') !== undefined && sync.isAhead('branch') !== undefined, 'both statuses', 15_000);
+      expect(sync.isAhead('same')).toBe(false);
+      expect(sync.isAhead('branch')).toBe(false);
+      expect(sync.isAhead('first')).toBe(true); // it did bring us main
+      expect(node.height).toBe(40);
+    });
+
+    it('a liar claiming more work on a tip it cannot back with headers is never ahead', async () => {
+      const served = servedChain(10);
+      const { node } = await freshNode(served);
+      const liar = clientFor(served);
+      const getStatus = liar.getStatus.bind(liar);
+      liar.getStatus = async (opts) => ({ ...(await getStatus(opts)), height: 1_000_000, chainwork: 2n ** 200n, tipHash: new Uint8Array(32).fill(0xab) });
+      liar.getHeaders = async () => [];
+      const sync = startSync(node);
+      const seen: (boolean | undefined)[] = [];
+      sync.addVirtualPeer('liar', liar);
+      await waitUntil(() => (seen.push(sync.isAhead('liar')), seen.at(-1) === false), () => `liar judged (seen ${[...new Set(seen)].join(', ')})`, 15_000);
+      expect(seen).not.toContain(true);
+      expect(node.height).toBe(0);
+    });
   });
 });

@@ -122,16 +122,17 @@ describe('four nodes and the relay', () => {
   });
 
   it('the relay restarts mid-run: nodes keep talking directly, reconnect to it, and a newcomer finds them', async () => {
-    const lostRelay = new Set<string>();
-    for (const n of nodes) {
-      n.net.libp2p.addEventListener('peer:disconnect', (e) => {
-        if (e.detail.toString() === relay.relay.peerId) lostRelay.add(n.name);
-      });
-    }
+    // Each node's connections to the relay as it goes down: every one must end.
+    const toRelay = (n: NetNode) => n.net.libp2p.getConnections().filter((c) => c.remotePeer.toString() === relay.relay.peerId);
+    await waitUntil(() => nodes.every((n) => toRelay(n).some((c) => c.status === 'open')), 'every node on the relay before it restarts');
+    const before = new Map(nodes.map((n) => [n.name, toRelay(n)]));
     await relay.restart();
     const [tip] = await b.node.miner.mineBlocks(1);
     await waitUntil(() => sameTip(nodes, tip), 'the block at every node while the relay restarts');
-    await waitUntil(() => lostRelay.size === nodes.length, 'every node noticed the relay go away');
+    // Ended: closed, or reset when the relay's end went away first. The test reads the connections
+    // themselves: a 'peer:disconnect' listener missed some of these ends (3 runs in 3 failed).
+    const notClosed = () => [...before].filter(([, conns]) => conns.some((c) => c.timeline.close === undefined)).map(([name]) => name);
+    await waitUntil(() => notClosed().length === 0, () => `every node's old connection to the relay ended (still open: ${notClosed().join(', ')})`);
     for (const n of nodes) await waitUntil(() => n.net.peers().some((p) => p.isRelay && p.id === relay.relay.peerId), `${n.name} back on the relay`, 30_000);
     // The restarted relay (same key, same page port, a new WebSocket port) sees them all again.
     const atRelay = () => new Set(relay.relay.node.getConnections().map((conn) => conn.remotePeer.toString()));

@@ -9,11 +9,10 @@
  * Usage from a shell: `npx tsx scripts/chromium.ts` prints the path (installing if needed).
  * @module
  */
-import { spawnSync } from 'node:child_process';
-import { accessSync, constants, realpathSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type LaunchOptions } from 'playwright-core';
+import { ensureBrowser, findBrowser, isExecutable, type SystemBrowser } from './system-browser.ts';
 
 /** The Debian command that installs Chromium. */
 export const INSTALL_COMMAND = 'apt-get update && apt-get install -y chromium';
@@ -29,33 +28,22 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--disable-sync',
 ];
 
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Where Chromium is looked for, and how Debian installs it. */
+const CHROMIUM: SystemBrowser = {
+  label: 'Chromium',
+  envVar: 'CHROMIUM_PATH',
+  names: ['chromium', 'chromium-browser', 'google-chrome'],
+  fallback: '/usr/bin/chromium',
+  installCommand: INSTALL_COMMAND,
+  envHint: 'a Chromium/Chrome executable',
+};
 
 /**
  * The Chromium executable, or null if there is none.
  * @example findChromium() // '/usr/bin/chromium'
  */
 export function findChromium(): string | null {
-  const fromEnv = process.env.CHROMIUM_PATH;
-  if (fromEnv) {
-    if (isExecutable(fromEnv)) return fromEnv;
-    throw new Error(`CHROMIUM_PATH=${fromEnv} is not an executable file`);
-  }
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
-      const file = join(dir, name);
-      if (isExecutable(file)) return file;
-    }
-  }
-  return isExecutable('/usr/bin/chromium') ? '/usr/bin/chromium' : null;
+  return findBrowser(CHROMIUM);
 }
 
 /**
@@ -64,21 +52,7 @@ export function findChromium(): string | null {
  * @example const path = ensureChromium();
  */
 export function ensureChromium(log: (msg: string) => void = (m) => console.error(m)): string {
-  const found = findChromium();
-  if (found) return found;
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const hasApt = isExecutable('/usr/bin/apt-get');
-  if (!isRoot || !hasApt) {
-    throw new Error(`Chromium not found (looked at CHROMIUM_PATH, PATH and /usr/bin/chromium). Install it with:\n  sudo sh -c '${INSTALL_COMMAND}'\nor set CHROMIUM_PATH to a Chromium/Chrome executable.`);
-  }
-  log(`Chromium not found; installing Debian's package: ${INSTALL_COMMAND}`);
-  const r = spawnSync('sh', ['-c', INSTALL_COMMAND], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  const again = findChromium();
-  if (r.status !== 0 || !again) {
-    const tail = `${r.stdout?.toString() ?? ''}${r.stderr?.toString() ?? ''}`.split('\n').slice(-15).join('\n');
-    throw new Error(`installing Chromium failed (exit ${r.status}). Run it yourself:\n  ${INSTALL_COMMAND}\n${tail}`);
-  }
-  return again;
+  return ensureBrowser(CHROMIUM, log);
 }
 
 /**

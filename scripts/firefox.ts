@@ -11,11 +11,10 @@
  * Usage from a shell: `npx tsx scripts/firefox.ts` prints the path (installing if needed).
  * @module
  */
-import { spawnSync } from 'node:child_process';
-import { accessSync, constants, realpathSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type LaunchOptions } from 'puppeteer-core';
+import { ensureBrowser, findBrowser, type SystemBrowser } from './system-browser.ts';
 
 /** The Debian command that installs Firefox ESR. */
 export const FIREFOX_INSTALL_COMMAND = 'apt-get update && apt-get install -y firefox-esr';
@@ -38,33 +37,22 @@ export const FIREFOX_PREFS: Readonly<Record<string, unknown>> = {
   'toolkit.telemetry.enabled': false,
 };
 
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Where Firefox is looked for, and how Debian installs it. */
+const FIREFOX: SystemBrowser = {
+  label: 'Firefox',
+  envVar: 'FIREFOX_PATH',
+  names: ['firefox-esr', 'firefox'],
+  fallback: '/usr/bin/firefox-esr',
+  installCommand: FIREFOX_INSTALL_COMMAND,
+  envHint: 'a Firefox executable',
+};
 
 /**
  * The Firefox executable, or null if there is none.
  * @example findFirefox() // '/usr/bin/firefox-esr'
  */
 export function findFirefox(): string | null {
-  const fromEnv = process.env.FIREFOX_PATH;
-  if (fromEnv) {
-    if (isExecutable(fromEnv)) return fromEnv;
-    throw new Error(`FIREFOX_PATH=${fromEnv} is not an executable file`);
-  }
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    for (const name of ['firefox-esr', 'firefox']) {
-      const file = join(dir, name);
-      if (isExecutable(file)) return file;
-    }
-  }
-  return isExecutable('/usr/bin/firefox-esr') ? '/usr/bin/firefox-esr' : null;
+  return findBrowser(FIREFOX);
 }
 
 /**
@@ -73,20 +61,7 @@ export function findFirefox(): string | null {
  * @example const path = ensureFirefox();
  */
 export function ensureFirefox(log: (msg: string) => void = (m) => console.error(m)): string {
-  const found = findFirefox();
-  if (found) return found;
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (!isRoot || !isExecutable('/usr/bin/apt-get')) {
-    throw new Error(`Firefox not found (looked at FIREFOX_PATH, PATH and /usr/bin/firefox-esr). Install it with:\n  sudo sh -c '${FIREFOX_INSTALL_COMMAND}'\nor set FIREFOX_PATH to a Firefox executable.`);
-  }
-  log(`Firefox not found; installing Debian's package: ${FIREFOX_INSTALL_COMMAND}`);
-  const r = spawnSync('sh', ['-c', FIREFOX_INSTALL_COMMAND], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  const again = findFirefox();
-  if (r.status !== 0 || !again) {
-    const tail = `${r.stdout?.toString() ?? ''}${r.stderr?.toString() ?? ''}`.split('\n').slice(-15).join('\n');
-    throw new Error(`installing Firefox failed (exit ${r.status}). Run it yourself:\n  ${FIREFOX_INSTALL_COMMAND}\n${tail}`);
-  }
-  return again;
+  return ensureBrowser(FIREFOX, log);
 }
 
 /**

@@ -30,6 +30,12 @@
  * Transport of a connection, from its remote address: a limited connection → 'relay' (whatever
  * its address); `/webrtc` → 'webrtc' (also when signalled through a relay); `/p2p-circuit` → 'relay'; `/ws`, `/wss`, `/tls/ws` →
  * 'websocket'; plain `/tcp` → 'tcp'.
+ *
+ * Size (~880 lines): the bootstrap redial, the dial queue, the extra peer, the WebRTC probe and
+ * the direct-after-relayed retries all read and change one table of candidates and one view of the
+ * connections, and each decision needs the others' state (an unproven WebRTC dial is neither a
+ * success nor a failure until the probe says). The next split, if it grows, is the extra peer's
+ * rotation into a unit of its own over a narrow view of that table.
  * @module
  */
 import type { Connection, PeerId, PeerInfo, IdentifyResult } from '@libp2p/interface';

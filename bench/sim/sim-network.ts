@@ -38,6 +38,7 @@ import { startHeadlessNetwork, type HeadlessNetwork, type HeadlessNetworkOptions
 import type { AddressBook, AddressRecord } from '../../src/p2p/peer-manager.ts';
 import { MemoryStore } from '../../src/storage/memory-store.ts';
 import { SimWire, simAddress, type LinkModel } from './sim-transport.ts';
+import { seededRandom } from './seeded-random.ts';
 
 /** Expected hashes per block by default: the main network's genesis difficulty (~5·10^7). */
 export const DEFAULT_BLOCK_WORK = Number(workForBits(NETWORKS.main.genesisBits));
@@ -185,18 +186,6 @@ export function describeViews(views: NodeView[]): string[] {
     for (const v of vs) lines.push(`  node ${v.node}${v.side === undefined ? '' : ` (side ${v.side})`}: peers [${v.peers.join(', ')}]${v.extraPeer === undefined ? '' : `, extra ${v.extraPeer}`}`);
   }
   return lines;
-}
-
-/** Seeded PRNG (mulberry32): the topology, shares, intervals and miners repeat for a seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -15,7 +15,8 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToHex } from '../../src/chain/index.ts';
 import type { ApiChainVerification } from '../../src/node/api.ts';
-import { batchesBeforeKill, rng } from '../support/crash-chain.ts';
+import { seededRandom } from '../../bench/sim/seeded-random.ts';
+import { batchesBeforeKill } from '../support/crash-chain.ts';
 import { startFeeder, type Feeder } from '../integration/helpers/crash-feeder.ts';
 import { startE2e, untilStatus, type E2e } from './harness.ts';
 import { Tab } from './net-harness.ts';
@@ -78,7 +79,7 @@ async function untilCrashPoint(tab: Tab, target: number): Promise<'mid-sync' | '
 describe('a tab crashed while it connects blocks', () => {
   it(`reopens consistent after ${KILLS} crashes during runs and reorgs, then syncs and mines on`, { timeout: 300_000 + KILLS * 60_000 }, async () => {
     console.log(`crash (browser): seed ${SEED}, ${KILLS} crashes`);
-    const random = rng(SEED);
+    const random = seededRandom(SEED);
     const f = feeder!;
     const context = await e2e!.browser.newContext();
     const first = await context.newPage();

@@ -18,7 +18,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { NETWORKS, bytesToHex, hashToHex } from '../../src/chain/index.ts';
 import { LevelStore } from '../../src/storage/level-store.ts';
 import { verifyStore, type StoreVerification } from '../../src/storage/verify-store.ts';
-import { batchesBeforeKill, rng } from '../support/crash-chain.ts';
+import { seededRandom } from '../../bench/sim/seeded-random.ts';
+import { batchesBeforeKill } from '../support/crash-chain.ts';
 import { startFeeder, type Feeder } from './helpers/crash-feeder.ts';
 import { killNodes, spawnNode } from './helpers/node-process.ts';
 
@@ -59,7 +60,7 @@ async function verifyDir(path: string): Promise<{ v: StoreVerification; betterSt
 describe('headless node under SIGKILL', () => {
   it(`reopens consistent after ${KILLS} kills during runs and reorgs, then syncs and mines on`, { timeout: 300_000 + KILLS * 60_000 }, async () => {
     console.log(`crash-headless: seed ${SEED}, ${KILLS} kills`);
-    const random = rng(SEED);
+    const random = seededRandom(SEED);
     dir = await mkdtemp(join(tmpdir(), 'tabchain-crash-'));
     feeder = await startFeeder('test', INITIAL_BLOCKS);
     const bootstrap = feeder.net.net.multiaddrs().find((m) => m.includes('/tcp/') && !m.includes('/ws'))!;

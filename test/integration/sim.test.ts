@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseSimArgs } from '../../bench/sim/main.ts';
-import { describeViews, percentiles, runSim, seededRandom } from '../../bench/sim/sim-network.ts';
+import { seededRandom } from '../../bench/sim/seeded-random.ts';
+import { describeViews, percentiles, runSim } from '../../bench/sim/sim-network.ts';
 import { FAST_TIMING } from './helpers/net-nodes.ts';
 
 describe('simulation', () => {

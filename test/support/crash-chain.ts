@@ -3,8 +3,8 @@
  * scripts/stress-crash.ts): a branch builder that mines real blocks on 'test' or 'dev' with the
  * fastest scan kernel (dev's ~15,000 hashes a block would take the pure-JS loop of
  * chain-builder.ts ~50 ms), each with a signed transfer once rewards mature, so state, undo
- * records and the txid index all have something to disagree about; forks at any height; and a
- * seeded random source so a failing run can be replayed (`CRASH_SEED`).
+ * records and the txid index all have something to disagree about; forks at any height. The tests'
+ * kill points come from bench/sim/seeded-random.ts, so a failing run replays from `CRASH_SEED`.
  */
 import {
   ChainState,
@@ -39,18 +39,6 @@ const PAYER = key('payer');
 /** Blocks paying the payer at the start of a chain (their rewards fund the transfers). */
 const FUNDING_BLOCKS = 4;
 const FEE = 5_000n;
-
-/** mulberry32: a small seeded PRNG (reproducible kill points). @example const r = rng(1); r() */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One branch of blocks from genesis, with its state, able to fork at any height. */
 export class Branch {

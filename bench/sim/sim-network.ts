@@ -238,6 +238,8 @@ const PRE_SPLIT_WAIT_MS = 10_000;
  * block is mined — a real network does not stop mining.
  */
 const STUCK_MS = 5000;
+/** How often the mining phase prints a progress line. */
+const PROGRESS_EVERY_MS = 20_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -325,6 +327,7 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
     return h;
   };
   const allOnOneTip = () => tipCount.get(tips[0]) === n;
+  let progress: ReturnType<typeof setInterval> | undefined;
 
   try {
     // --- setup: nodes join one after another ------------------------------------------------
@@ -415,6 +418,11 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
     const minedInSplit = [false, false];
     const mayHeal = (at: number) => at >= healAt && minedInSplit[0] && minedInSplit[1];
     const mining: Promise<unknown>[] = [];
+    // A progress line every 20 s: a run that goes wrong shows how while it happens.
+    progress = setInterval(() => {
+      const counts = sims.map(chainPeers);
+      log(`  ${mined.size} of ${o.blocks} blocks mined, ${[...tipCount.values()].filter((c) => c > 0).length} tips, peers per node ${(counts.reduce((a, b) => a + b, 0) / n).toFixed(1)} mean (${counts.filter((c) => c < wanted).length} short); ${health()}; logs: ${topLogs()}`);
+    }, PROGRESS_EVERY_MS);
     for (let k = 0; k < o.blocks; k++) {
       if (k === splitAtBlock) {
         // The split comes once every node has the blocks so far (on a loaded machine a block can
@@ -458,6 +466,7 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
       tipChangedAt = performance.now();
       await sims[pickMiner()].node.miner.mineBlocks(1).catch((e: Error) => log(`  mining failed: ${e.message}`));
     }
+    clearInterval(progress);
     const views = (): NodeView[] =>
       sims.map((s, i) => {
         const extra = s.net.net.peerManager.extraPeer;
@@ -551,6 +560,7 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
     result.loadAvg.end = os.loadavg();
     return result;
   } finally {
+    clearInterval(progress);
     await stopAll(sims);
   }
 }

@@ -49,6 +49,12 @@
  * turns ready txs into futures for a moment never evicts them; the next add restores the quotas.
  *
  * Pure: time is passed in (seconds); no events — the caller announces changes.
+ *
+ * Size (~710 lines, ~60 of them this note): one unit on purpose. The seven policy steps above,
+ * the sender-chain check, the future bookkeeping and the eviction plan all read and change the
+ * same indexes (by txid, by sender, the future set and its byte/count totals) and must keep them
+ * consistent within one add; the largest separable piece, the eviction plan (~70 lines), walks
+ * those indexes directly, so moving it out would only hand the pool's private state across files.
  * @module
  */
 import { applyTx, matureRewards } from './apply.ts';

@@ -9,6 +9,7 @@
  */
 import type { RuleCode } from '../chain/errors.ts';
 import type { MinerStatus } from '../miner/service.ts';
+import type { BlockVerdict, TxVerdict } from '../p2p/chain-access.ts';
 
 /** Where a block or transaction came from. */
 export type Source = 'local' | 'miner' | 'peer' | 'storage';
@@ -29,12 +30,8 @@ export type Source = 'local' | 'miner' | 'peer' | 'storage';
  * - `invalid`: breaks a rule (`code`); its header is marked invalid unless only the body was
  *   wrong (a mutated block, BAD_MERKLE / DUPLICATE_TX), so the right body can still come.
  */
-export interface ProcessBlockResult {
-  status: 'extended' | 'reorged' | 'orphan' | 'duplicate' | 'side' | 'held' | 'low-work' | 'invalid';
+export interface ProcessBlockResult extends BlockVerdict {
   code?: RuleCode;
-  /** Display hex; '' when the bytes were too short to hold a header. */
-  hash: string;
-  height?: number;
 }
 
 /**
@@ -42,12 +39,8 @@ export interface ProcessBlockResult {
  * behind a nonce gap of its sender (Mempool policy): kept here but not to be relayed, since its
  * fee is not shown to be payable until the gap fills.
  */
-export interface ProcessTxResult {
-  status: 'accepted' | 'duplicate' | 'invalid';
-  future?: true;
+export interface ProcessTxResult extends TxVerdict {
   code?: RuleCode;
-  /** Display hex; '' when the bytes did not decode. */
-  txid: string;
 }
 
 /** Why a transaction left the mempool. `replaced`: a tx with the same (from, nonce) and a higher fee took its place. */

@@ -45,7 +45,7 @@
  *
  * Starting never replays the chain: the header index and the state are loaded as stored.
  *
- * Size (~800 lines, ~90 of them this note): what is left is the block path's steps above as
+ * Size (~820 lines, ~90 of them this note): what is left is the block path's steps above as
  * private methods, each a few lines, sharing the queue, the step's batch and the preverifier;
  * every step with more to it than a check already lives in its own file (listed at the top).
  * Moving the checks out too would only pass the node's private state across files.

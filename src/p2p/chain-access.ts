@@ -11,7 +11,11 @@
  */
 import { MUTATION_CODES, type BlockHeader, type HeaderEntry, type HeaderIndex, type RuleCode } from '../chain/index.ts';
 
-/** What became of a block (FullNode `ProcessBlockResult`). */
+/**
+ * What became of a block. FullNode's `ProcessBlockResult` (src/node/events.ts, where each status
+ * is explained) is this with `code` narrowed to a RuleCode: the statuses are written once, here,
+ * since src/p2p may not import src/node.
+ */
 export interface BlockVerdict {
   status: 'extended' | 'reorged' | 'orphan' | 'duplicate' | 'side' | 'held' | 'low-work' | 'invalid';
   code?: string;
@@ -20,12 +24,13 @@ export interface BlockVerdict {
   height?: number;
 }
 
-/** What became of a transaction (FullNode `ProcessTxResult`). */
+/** What became of a transaction (FullNode's `ProcessTxResult` is this with `code` a RuleCode). */
 export interface TxVerdict {
   status: 'accepted' | 'duplicate' | 'invalid';
   /** Accepted only as waiting behind a nonce gap: kept, not relayed. */
   future?: true;
   code?: string;
+  /** Display hex; '' when the bytes did not decode. */
   txid: string;
 }
 

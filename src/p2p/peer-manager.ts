@@ -15,7 +15,7 @@
  * - **Address book**: chain peers we connected to are written to the profile's store
  *   (`putPeer`) with their listen addresses, at most once a minute each; on start they are loaded
  *   and redialled. Entries unseen for a week are deleted.
- * - **Extra peer** (Bitcoin Core's extra block-relay-only peer, net.cpp `StartExtraBlockRelayPeers` /
+ * - **Extra peer** (extra-peer.ts; Bitcoin Core's extra block-relay-only peer, net.cpp `StartExtraBlockRelayPeers` /
  *   net_processing.cpp `EvictExtraOutboundPeers`): once we have `targetPeers`, nobody is dialled any
  *   more, so two groups that filled their slots from their own side — the halves of a healed
  *   partition — would never meet again. Every `extraPeerEveryMs` (60 s; 0: off) one more candidate
@@ -31,11 +31,11 @@
  * its address); `/webrtc` → 'webrtc' (also when signalled through a relay); `/p2p-circuit` → 'relay'; `/ws`, `/wss`, `/tls/ws` →
  * 'websocket'; plain `/tcp` → 'tcp'.
  *
- * Size (~880 lines): the bootstrap redial, the dial queue, the extra peer, the WebRTC probe and
- * the direct-after-relayed retries all read and change one table of candidates and one view of the
+ * Size (~830 lines): the bootstrap redial, the dial queue, the WebRTC probe, the ping and the
+ * direct-after-relayed retries all read and change one table of candidates and one view of the
  * connections, and each decision needs the others' state (an unproven WebRTC dial is neither a
- * success nor a failure until the probe says). The next split, if it grows, is the extra peer's
- * rotation into a unit of its own over a narrow view of that table.
+ * success nor a failure until the probe says). The extra peer's rotation, which needs only a
+ * narrow view of that table, is its own unit (extra-peer.ts, `ExtraPeerRotation`).
  * @module
  */
 import type { Connection, PeerId, PeerInfo, IdentifyResult } from '@libp2p/interface';
@@ -44,6 +44,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { TabchainLibp2p } from './libp2p-node.ts';
 import type { PeerGate } from './peer-gate.ts';
 import { errorText } from './errors.ts';
+import { EXTRA_PEER_EVERY_MS, EXTRA_PEER_PROBE_MS, ExtraPeerRotation, type ExtraPeerView, type OutboundChainPeer } from './extra-peer.ts';
 
 /** How a peer is connected. 'tab' is the same-browser BroadcastChannel mesh (not libp2p). */
 export type PeerTransport = 'webrtc' | 'relay' | 'websocket' | 'tcp' | 'tab';
@@ -136,16 +137,9 @@ const WEBRTC_PROBE_MS = 10_000;
 /** Unanswered pings in a row after which a direct connection is taken for dead and closed. */
 const MAX_PING_FAILURES = 2;
 /**
- * Default period of the extra peer, ms. Bitcoin Core tries an extra block-relay-only peer every
- * 5 minutes; tabs come and go far faster than full nodes, and one dial, identify and status
- * request a minute is little.
+ * The extra peer's default period and probe time, ms (they live in extra-peer.ts, with the rotation).
  */
-export const EXTRA_PEER_EVERY_MS = 60_000;
-/**
- * Default time the extra peer has to show us a chain we lacked before it is dropped, ms: a dial,
- * identify, a status request and a headers request, over WebRTC from a busy tab.
- */
-export const EXTRA_PEER_PROBE_MS = 20_000;
+export { EXTRA_PEER_EVERY_MS, EXTRA_PEER_PROBE_MS };
 
 export interface PeerManagerTiming {
   /** Period of the dial/keep-alive check, ms (default 2000). */
@@ -204,13 +198,6 @@ interface Candidate {
   extraAt?: number;
 }
 
-/** The extra peer being tried: dialled, then given until `deadline` to prove useful. */
-interface ExtraPeer {
-  id: string;
-  dialing: boolean;
-  deadline: number;
-}
-
 /**
  * Dialling, keeping and describing peers.
  * @example
@@ -246,10 +233,8 @@ export class PeerManager {
   #offs: (() => void)[] = [];
   #started = false;
   #maintaining = false;
-  /** The one extra peer being tried, if any. */
-  #extra: ExtraPeer | undefined;
-  /** When the next extra peer may be dialled (ms). */
-  #nextExtraAt = 0;
+  /** The extra peer's rotation (extra-peer.ts). */
+  readonly #extraPeer: ExtraPeerRotation;
 
   constructor(opts: PeerManagerOptions) {
     this.#opts = opts;
@@ -265,9 +250,8 @@ export class PeerManager {
       extraPeerEveryMs: t.extraPeerEveryMs ?? EXTRA_PEER_EVERY_MS,
       extraPeerProbeMs: t.extraPeerProbeMs ?? EXTRA_PEER_PROBE_MS,
     };
-    if (!(this.#t.extraPeerEveryMs >= 0 && this.#t.extraPeerProbeMs > 0)) {
-      throw new RangeError(`PeerManager: extraPeerEveryMs must be ≥ 0 and extraPeerProbeMs > 0 (got ${this.#t.extraPeerEveryMs}, ${this.#t.extraPeerProbeMs})`);
-    }
+    // Refuses hostile timing values (RangeError naming the option).
+    this.#extraPeer = new ExtraPeerRotation(this.#extraPeerView(), { everyMs: this.#t.extraPeerEveryMs, probeMs: this.#t.extraPeerProbeMs });
     if (Array.isArray(opts.bootstrap)) this.#noteBootstrap(opts.bootstrap);
   }
 
@@ -330,7 +314,7 @@ export class PeerManager {
       this.#rtt.delete(id);
       this.#pingFailures.delete(id);
       this.#chainPeers.delete(id);
-      if (this.#extra?.id === id && !this.#extra.dialing) this.#extra = undefined;
+      this.#extraPeer.peerGone(id);
       this.#opts.gate.scores.disconnected(id);
       this.#opts.onPeerGone?.(id);
       this.#opts.onChange?.();
@@ -343,7 +327,7 @@ export class PeerManager {
       }),
     );
     await this.#loadBook();
-    this.#nextExtraAt = Date.now() + this.#t.extraPeerEveryMs;
+    this.#extraPeer.start(Date.now());
     this.#timers.push(setInterval(() => void this.maintain(), this.#t.maintainEveryMs));
     this.#timers.push(setInterval(() => void this.#pingAll(), this.#t.pingEveryMs));
     for (const t of this.#timers) (t as { unref?: () => void }).unref?.();
@@ -353,7 +337,7 @@ export class PeerManager {
   /** Stops timers and listeners (libp2p is stopped by the caller). @example pm.stop() */
   stop(): void {
     this.#started = false;
-    this.#extra = undefined;
+    this.#extraPeer.stop();
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     for (const off of this.#offs) off();
@@ -362,7 +346,7 @@ export class PeerManager {
 
   /** The extra peer being tried now (see the module note), if any. @example pm.extraPeer */
   get extraPeer(): string | undefined {
-    return this.#extra?.id;
+    return this.#extraPeer.current;
   }
 
   /** Peer ids of the bootstrap relays. @example pm.bootstrapIds */
@@ -661,87 +645,45 @@ export class PeerManager {
         need--;
       }
       for (const id of picks) void this.#dial(id);
-      this.#rotateExtra(connected, now);
+      this.#extraPeer.tick(now, connected);
     } finally {
       this.#maintaining = false;
     }
   }
 
-  /**
-   * The extra peer (see the module note): judges the one being tried — kept, dropped, or not
-   * known yet — or, when its period has come and we are at the target, dials the next one.
-   */
-  #rotateExtra(connected: Set<string>, now: number): void {
-    if (this.#t.extraPeerEveryMs === 0 || this.#opts.gate.isolated) return;
-    const x = this.#extra;
-    if (x) {
-      if (x.dialing) return;
-      const ahead = this.#opts.isAhead?.(x.id);
-      if (ahead === true) this.#keepExtra(x.id);
-      else if (ahead === false || now >= x.deadline) {
-        // A peer went meanwhile and the extra fills its slot: it stays, as an ordinary peer.
-        if (this.#chainPeers.has(x.id) && this.#directChainPeers() <= this.#target) this.#extra = undefined;
-        else this.#dropExtra(x.id, ahead === false ? 'nothing new' : 'nothing shown in time');
-      }
-      return;
-    }
-    if (now < this.#nextExtraAt || this.#directChainPeers() < this.#target) return;
-    this.#nextExtraAt = now + this.#t.extraPeerEveryMs;
-    // The candidate tried as extra longest ago (never: first), ties broken at random so that
-    // the whole book is visited.
-    let pick: string | undefined;
-    let pickAt = Infinity;
-    let ties = 0;
+  /** The narrow view of our table and connections that the extra peer's rotation works on. */
+  #extraPeerView(): ExtraPeerView {
+    return {
+      target: this.#target,
+      isolated: () => this.#opts.gate.isolated,
+      directChainPeers: () => this.#directChainPeers(),
+      isChainPeer: (id) => this.#chainPeers.has(id),
+      eligible: (now, connected) => this.#extraCandidates(now, connected),
+      dial: (id) => this.#dial(id),
+      outboundChainPeers: () => this.#outboundChainPeers(),
+      hangUp: (id) => this.#hangUp(id),
+      isAhead: (id) => this.#opts.isAhead?.(id),
+      log: (msg) => this.#opts.log?.(msg),
+    };
+  }
+
+  /** Candidates that may be dialled as the extra peer now. */
+  *#extraCandidates(now: number, connected: ReadonlySet<string>): Generator<[string, Candidate]> {
     for (const [id, c] of this.#candidates) {
       // Relays (bootstrap or seen speaking only circuit relay) carry no chain: never the extra.
       if (connected.has(id) || this.#dialing.has(id) || c.nextTry > now || this.#relayIds.has(id) || this.#opts.gate.denies(id)) continue;
-      const at = c.extraAt ?? 0;
-      if (at < pickAt) {
-        pick = id;
-        pickAt = at;
-        ties = 1;
-      } else if (at === pickAt && Math.random() * ++ties < 1) pick = id;
+      yield [id, c];
     }
-    if (pick === undefined) return;
-    this.#candidates.get(pick)!.extraAt = now;
-    const extra: ExtraPeer = { id: pick, dialing: true, deadline: Infinity };
-    this.#extra = extra;
-    void this.#dial(pick).then((ok) => {
-      if (this.#extra !== extra) return;
-      if (!ok) {
-        this.#extra = undefined;
-        return;
-      }
-      extra.dialing = false;
-      extra.deadline = Date.now() + this.#t.extraPeerProbeMs;
-    });
   }
 
-  /**
-   * The extra peer showed us a chain we lacked: it stays, as an ordinary peer, and — as Bitcoin
-   * Core does — the youngest other outbound chain peer goes if we are now over the target (the
-   * older ones have lasted: they are the harder to plant).
-   */
-  #keepExtra(id: string): void {
-    this.#extra = undefined;
-    this.#opts.log?.(`peers: extra peer ${id} showed a chain we lacked: kept`);
-    if (this.#directChainPeers() <= this.#target) return;
-    let youngest: { id: string; at: number } | undefined;
+  /** Open direct outbound connections to chain peers that are not bootstrap relays. */
+  *#outboundChainPeers(): Generator<OutboundChainPeer> {
     for (const c of this.#opts.libp2p.getConnections()) {
       const peer = c.remotePeer.toString();
-      if (peer === id || c.status !== 'open' || c.direction !== 'outbound' || this.#transportOf(c) === 'relay') continue;
+      if (c.status !== 'open' || c.direction !== 'outbound' || this.#transportOf(c) === 'relay') continue;
       if (!this.#chainPeers.has(peer) || this.#bootstrapIds.has(peer)) continue;
-      if (!youngest || c.timeline.open > youngest.at) youngest = { id: peer, at: c.timeline.open };
+      yield { id: peer, openedAt: c.timeline.open };
     }
-    if (!youngest) return;
-    this.#opts.log?.(`peers: ${youngest.id} hung up to make room for the extra peer`);
-    this.#hangUp(youngest.id);
-  }
-
-  #dropExtra(id: string, why: string): void {
-    this.#extra = undefined;
-    this.#opts.log?.(`peers: extra peer ${id} dropped (${why})`);
-    this.#hangUp(id);
   }
 
   /** Dials a candidate, its addresses in the policy's order; true once connected. */

@@ -194,7 +194,7 @@ export class SyncManager {
 
   /**
    * Whether a peer showed us a chain we lacked since it connected (the peer manager keeps an extra
-   * peer for it, peer-manager.ts): it claimed a tip our header index did not hold, and that tip is
+   * peer for it, extra-peer.ts): it claimed a tip our header index did not hold, and that tip is
    * now in the index and not invalid — its headers passed our checks, proof of work included, so
    * the claim cannot be faked cheaply. false: its status is known and it has shown nothing new (or
    * its claim is ignored as unbacked); undefined: no status yet, or a claim of more work than our

@@ -34,19 +34,18 @@ export const arbGetBlocks: fc.Arbitrary<SyncRequest> = fc.record({ type: fc.cons
 
 export const arbRequest: fc.Arbitrary<SyncRequest> = fc.oneof(arbGetStatus, arbGetHeaders, arbGetBlocks);
 
+/** The body of a status answer: any value each field may take on the wire. */
+export const arbChainStatus = fc.record({
+  network: arbNetworkName,
+  chainId: fc.integer({ min: 0, max: 0xffffffff }),
+  height: fc.integer({ min: 0, max: 0xffffffff }),
+  tipHash: arbHash,
+  chainwork: fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }),
+  genesisHash: arbHash,
+});
+
 export const arbResponse: fc.Arbitrary<SyncResponse> = fc.oneof(
-  fc.record({
-    type: fc.constant('status' as const),
-    id: arbRequestId,
-    status: fc.record({
-      network: arbNetworkName,
-      chainId: fc.integer({ min: 0, max: 0xffffffff }),
-      height: fc.integer({ min: 0, max: 0xffffffff }),
-      tipHash: arbHash,
-      chainwork: fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }),
-      genesisHash: arbHash,
-    }),
-  }),
+  fc.record({ type: fc.constant('status' as const), id: arbRequestId, status: arbChainStatus }),
   fc.record({ type: fc.constant('headers' as const), id: arbRequestId, headers: fc.array(arbHeader, { maxLength: 20 }) }),
   fc
     .record({ blocks: fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 6 }), notFound: fc.array(arbHash, { maxLength: 6 }), id: arbRequestId })

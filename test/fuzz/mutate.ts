@@ -10,6 +10,7 @@
  * @module
  */
 import fc from 'fast-check';
+import { concatBytes } from '../../src/chain/bytes.ts';
 
 /** Byte values that steer parsers: small tags, flags, ASCII bounds, UTF-8 lead bytes, CompactSize markers. */
 export const EDGE_BYTES = [0, 1, 2, 3, 9, 0x1f, 0x20, 0x7e, 0x7f, 0x80, 0xbf, 0xc0, 0xc3, 0xe2, 0xed, 0xef, 0xf0, 0xf4, 0xfc, 0xfd, 0xfe, 0xff] as const;
@@ -75,16 +76,6 @@ const arbEdit: fc.Arbitrary<Edit> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant('prefix' as const), at: pos, known: fc.boolean(), size: arbHugeCompactSize, replace: fc.boolean() }) },
 );
 
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** Where a valid encoding has its CompactSize prefixes (so tampering can hit real ones). */
 export type PrefixOffsets = (valid: Uint8Array) => number[];
 
@@ -112,29 +103,29 @@ export function applyEdits(src: Uint8Array, donor: Uint8Array, edits: readonly E
         break;
       case 'insert': {
         const at = e.at % (n + 1);
-        b = cat(b.subarray(0, at), e.bytes, b.subarray(at));
+        b = concatBytes(b.subarray(0, at), e.bytes, b.subarray(at));
         break;
       }
       case 'delete': {
         const at = e.at % (n + 1);
-        b = cat(b.subarray(0, at), b.subarray(at + e.len));
+        b = concatBytes(b.subarray(0, at), b.subarray(at + e.len));
         break;
       }
       case 'truncate':
         b = b.slice(0, e.at % (n + 1));
         break;
       case 'extend':
-        b = cat(b, e.bytes);
+        b = concatBytes(b, e.bytes);
         break;
       case 'splice': {
         const at = e.at % (n + 1);
         const from = donor.length > 0 ? e.from % donor.length : 0;
-        b = cat(b.subarray(0, at), donor.subarray(from, from + e.len), b.subarray(at));
+        b = concatBytes(b.subarray(0, at), donor.subarray(from, from + e.len), b.subarray(at));
         break;
       }
       case 'duplicate': {
         const at = e.at % (n + 1);
-        b = cat(b.subarray(0, at + e.len), b.subarray(at));
+        b = concatBytes(b.subarray(0, at + e.len), b.subarray(at));
         break;
       }
       case 'prefix': {
@@ -142,7 +133,7 @@ export function applyEdits(src: Uint8Array, donor: Uint8Array, edits: readonly E
         // edits if those did not move it), or anywhere; replacing the old prefix byte or not.
         const at = e.known && known.length > 0 ? known[e.at % known.length] : e.at % (n + 1);
         const cut = Math.min(n, at + (e.replace ? 1 : 0));
-        b = cat(b.subarray(0, Math.min(at, n)), e.size, b.subarray(cut));
+        b = concatBytes(b.subarray(0, Math.min(at, n)), e.size, b.subarray(cut));
         break;
       }
     }

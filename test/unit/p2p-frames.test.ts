@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { concatBytes } from '../../src/chain/bytes.ts';
 import { decodeFrames, encodeFrame, FrameDecoder, MAX_FRAME_BYTES } from '../../src/p2p/frames.ts';
 import { FrameTooLargeError, FrameTruncatedError, offenceOf } from '../../src/p2p/errors.ts';
 import { chunked } from '../fuzz/mutate.ts';
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 describe('frames', () => {
   it('a frame is a u32 little-endian length then the payload', () => {
@@ -23,7 +14,7 @@ describe('frames', () => {
   it('decodes any sequence of frames however the bytes are chunked', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 20 }), (payloads, cuts) => {
-        const wire = concat(payloads.map((p) => encodeFrame(p)));
+        const wire = concatBytes(...payloads.map((p) => encodeFrame(p)));
         const decoder = new FrameDecoder();
         const got: Uint8Array[] = [];
         for (const chunk of chunked(wire, cuts)) got.push(...decoder.push(chunk));

@@ -18,25 +18,14 @@ import {
   type SyncMessage,
 } from '../../src/p2p/messages.ts';
 import { arbHash, arbHeader } from './arbitraries.ts';
+import { arbChainStatus } from '../fuzz/arb-p2p.ts';
 
 const arbId = fc.integer({ min: 0, max: 0xffffffff });
-const arbNetwork = fc.constantFrom('main', 'dev', 'test', 'x', 'a-very-long-network-name-0123456');
 const arbErrorCode = fc.constantFrom('BAD_REQUEST' as const, 'BUSY' as const, 'INTERNAL' as const);
 
 const arbMessage: fc.Arbitrary<SyncMessage> = fc.oneof(
   fc.record({ type: fc.constant('getStatus' as const), id: arbId }),
-  fc.record({
-    type: fc.constant('status' as const),
-    id: arbId,
-    status: fc.record({
-      network: arbNetwork,
-      chainId: fc.integer({ min: 0, max: 0xffffffff }),
-      height: fc.integer({ min: 0, max: 0xffffffff }),
-      tipHash: arbHash,
-      chainwork: fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }),
-      genesisHash: arbHash,
-    }),
-  }),
+  fc.record({ type: fc.constant('status' as const), id: arbId, status: arbChainStatus }),
   fc.record({
     type: fc.constant('getHeaders' as const),
     id: arbId,

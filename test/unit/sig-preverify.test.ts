@@ -6,14 +6,11 @@
  * whatever got no YES.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ed25519, ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js';
-import { sha512 } from '@noble/hashes/sha2.js';
 import {
   NETWORKS,
   RuleError,
   SignatureCache,
   checkBlockSanity,
-  concatBytes,
   encodeBlock,
   encodeTx,
   signingHash,
@@ -28,7 +25,7 @@ import { inlineSigWorker, SignaturePool } from '../../src/node/sig-pool.ts';
 import { SignaturePreverifier } from '../../src/node/sig-preverify.ts';
 import { webCryptoEd25519 } from '../../src/node/native-ed25519.ts';
 import { ChainBuilder, mineHeader, wallet } from './helpers/chain-builder.ts';
-import { countingNative } from './helpers/sig-corpus.ts';
+import { countingNative, mixedOrderSig } from './helpers/sig-corpus.ts';
 
 const params = NETWORKS.test;
 const G = params.genesis.header.time;
@@ -36,23 +33,13 @@ const alice = wallet('alice');
 const bob = wallet('bob');
 const TXS = 100; // above the pool's worker threshold (64)
 
-const L = 2n ** 252n + 27742317777372353535851937790883648493n;
-const le = (b: Uint8Array) => b.reduceRight((v, x) => (v << 8n) | BigInt(x), 0n);
-const toLE = (n: bigint) => Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt(8 * i)) & 0xffn));
-
 /**
  * Signs with R = r·B + T (T of order 8): valid by our cofactored rule, refused by the
  * platforms' cofactorless one — a signature only the pure-JS verifier can accept.
  */
 function signWithTorsion<T extends UnsignedTransaction>(unsigned: T, priv: Uint8Array): T & { signature: Uint8Array } {
-  const msg = signingHash(unsigned);
-  const { scalar: a, pointBytes: A } = ed25519.utils.getExtendedPublicKey(priv);
-  const r = 123456789n;
-  const R = ed25519.Point.BASE.multiply(r).add(ed25519.Point.fromHex(ED25519_TORSION_SUBGROUP[3])).toBytes();
-  const k = le(sha512(concatBytes(R, A, msg))) % L;
-  return { ...unsigned, signature: concatBytes(R, toLE((r + k * a) % L)) };
+  return { ...unsigned, signature: mixedOrderSig(priv, 123456789n, signingHash(unsigned), 3, 0).sig };
 }
-
 
 /** The funded chain (alice holds a mature reward) and `TXS` transfers from alice to bob. */
 function fixture(): { chain: ChainBuilder; txs: Transaction[] } {

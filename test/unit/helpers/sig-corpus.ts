@@ -44,8 +44,11 @@ export function vectorCases(): SigCase[] {
 /** Counts of {@link vectorCases}, for the report. */
 export const VECTOR_COUNTS = { wycheproof: wycheproof.testGroups.reduce((n, g) => n + g.tests.length, 0), speccheck: speccheck.length };
 
-/** A signature by secret scalar `a` whose R and A may carry torsion components T_R, T_A. */
-function mixedOrderSig(seed: Uint8Array, r: bigint, msg: Uint8Array, tR: number, tA: number): { sig: Uint8Array; pub: Uint8Array } {
+/**
+ * A signature by the key of `seed` whose R and A carry the torsion components
+ * ED25519_TORSION_SUBGROUP[tR] and [tA] (index 0 is the identity: none), with nonce scalar `r`.
+ */
+export function mixedOrderSig(seed: Uint8Array, r: bigint, msg: Uint8Array, tR: number, tA: number): { sig: Uint8Array; pub: Uint8Array } {
   const { scalar: a, point } = ed25519.utils.getExtendedPublicKey(seed);
   const R = Point.BASE.multiply(r).add(Point.fromBytes(TORSION[tR]));
   const A = point.add(Point.fromBytes(TORSION[tA]));

@@ -135,6 +135,9 @@ export function fastMessageIdFn(ids: { blocksTopic: string }): (msg: RPC.Message
   };
 }
 
+/** How often libp2p's connection monitor measures each connection's RTT, ms (its default is 10 s; the peer manager pings direct peers every 15 s as well). */
+const CONNECTION_MONITOR_EVERY_MS = 30_000;
+
 /**
  * Creates the libp2p node (not started unless `start: true`).
  * @example
@@ -155,6 +158,11 @@ export async function createLibp2pNode(opts: Libp2pNodeOptions): Promise<Tabchai
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: gate.gater({ denyDialMultiaddr: opts.denyDialMultiaddr }),
+    // RTTs of every connection (relayed ones too), but no verdicts: libp2p aborts a connection
+    // at one ping slower than 5 s, and a stall of our own loop (a phone, a background tab, many
+    // nodes on one thread) failed them all at once — every link cut, then a redial storm (bench/sim
+    // at 200 nodes). The peer manager judges silence instead, allowing for our loop's own lag.
+    connectionMonitor: { abortConnectionOnPingFailure: false, pingInterval: CONNECTION_MONITOR_EVERY_MS },
     connectionManager: {
       maxConnections: opts.maxConnections ?? 64,
       // Tests and classrooms open many connections from one host (127.0.0.1, one NAT).

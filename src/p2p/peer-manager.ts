@@ -44,6 +44,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { TabchainLibp2p } from './libp2p-node.ts';
 import type { PeerGate } from './peer-gate.ts';
 import { errorText } from './errors.ts';
+import { sharedLoopLag, type LoopLag } from './loop-lag.ts';
 import { EXTRA_PEER_EVERY_MS, EXTRA_PEER_PROBE_MS, ExtraPeerRotation, type ExtraPeerView, type OutboundChainPeer } from './extra-peer.ts';
 
 /** How a peer is connected. 'tab' is the same-browser BroadcastChannel mesh (not libp2p). */
@@ -136,6 +137,13 @@ const PING_PROTOCOL = '/ipfs/ping/1.0.0';
 const WEBRTC_PROBE_MS = 10_000;
 /** Unanswered pings in a row after which a direct connection is taken for dead and closed. */
 const MAX_PING_FAILURES = 2;
+/** How long a ping may take, ms. */
+const PING_TIMEOUT_MS = 5000;
+/**
+ * Our own loop's worst lag during a ping's wait (ms) from which an unanswered ping is not the
+ * peer's fault and is not counted (loop-lag.ts says why).
+ */
+export const PING_STALL_EXCUSE_MS = 500;
 /**
  * The extra peer's default period and probe time, ms (they live in extra-peer.ts, with the rotation).
  */
@@ -180,6 +188,8 @@ export interface PeerManagerOptions {
   /** The peer list changed (connections, RTTs). */
   onChange?: () => void;
   log?: (msg: string) => void;
+  /** Our event loop's lag, asked before a silent peer is blamed (default: the thread's {@link sharedLoopLag}). */
+  loopLag?: LoopLag;
 }
 
 interface Candidate {
@@ -215,6 +225,9 @@ export class PeerManager {
   readonly #candidates = new Map<string, Candidate>();
   readonly #dialing = new Set<string>();
   readonly #rtt = new Map<string, number>();
+  readonly #loopLag: LoopLag;
+  /** Unanswered pings not counted against their peer because our own loop stalled meanwhile. */
+  #stallExcused = 0;
   /** Unanswered pings in a row, per peer (entries only for connected peers: cleared on disconnect). */
   readonly #pingFailures = new Map<string, number>();
   readonly #chainPeers = new Set<string>();
@@ -230,6 +243,8 @@ export class PeerManager {
   #bootstrapListAt = 0;
   #bootstrapListing = false;
   #timers: ReturnType<typeof setInterval>[] = [];
+  /** Releases our hold on the loop-lag sampler (set while started). */
+  #releaseLoopLag: (() => void) | undefined;
   #offs: (() => void)[] = [];
   #started = false;
   #maintaining = false;
@@ -238,6 +253,7 @@ export class PeerManager {
 
   constructor(opts: PeerManagerOptions) {
     this.#opts = opts;
+    this.#loopLag = opts.loopLag ?? sharedLoopLag;
     this.#target = opts.targetPeers ?? 8;
     this.#policy = opts.dialPolicy ?? directFirst;
     const t = opts.timing ?? {};
@@ -328,6 +344,7 @@ export class PeerManager {
     );
     await this.#loadBook();
     this.#extraPeer.start(Date.now());
+    this.#releaseLoopLag = this.#loopLag.acquire();
     this.#timers.push(setInterval(() => void this.maintain(), this.#t.maintainEveryMs));
     this.#timers.push(setInterval(() => void this.#pingAll(), this.#t.pingEveryMs));
     for (const t of this.#timers) (t as { unref?: () => void }).unref?.();
@@ -338,10 +355,20 @@ export class PeerManager {
   stop(): void {
     this.#started = false;
     this.#extraPeer.stop();
+    this.#releaseLoopLag?.();
+    this.#releaseLoopLag = undefined;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     for (const off of this.#offs) off();
     this.#offs = [];
+  }
+
+  /**
+   * Unanswered pings not counted against their peers because our own loop stalled meanwhile (for
+   * logs, metrics and tests). @example pm.pingsExcused // 0 on a healthy thread
+   */
+  get pingsExcused(): number {
+    return this.#stallExcused;
   }
 
   /** The extra peer being tried now (see the module note), if any. @example pm.extraPeer */
@@ -792,22 +819,32 @@ export class PeerManager {
     // unplanned direct dial, which between tabs races the WebRTC dial being signalled through that
     // very connection. Ping over direct connections only (a relayed peer shows no RTT).
     if (!this.#opts.libp2p.getConnections(peer).some((c) => c.status === 'open' && c.limits === undefined)) return;
+    const from = performance.now();
     try {
-      const rtt = await this.#opts.libp2p.services.ping.ping(peer, { signal: AbortSignal.timeout(5000) });
+      const rtt = await this.#opts.libp2p.services.ping.ping(peer, { signal: AbortSignal.timeout(PING_TIMEOUT_MS) });
       this.#rtt.set(peer.toString(), rtt);
       this.#pingFailures.delete(peer.toString());
       this.#opts.onChange?.();
     } catch {
       // No answer this time (the connection monitor may still know an RTT). Twice in a row: the
       // direct connection carries nothing — a WebRTC connection whose ICE never completed was seen
-      // listed as open for good — so it is closed, and the peer redialled (relayed if need be).
+      // listed as open for good — so it is closed, and the peer redialled (relayed if need be; a
+      // relay by the bootstrap keeper). This is the node's one liveness verdict: libp2p's
+      // connection monitor measures RTTs but closes nothing (libp2p-node.ts), because it cannot
+      // tell a silent peer from our own stalled loop — and here, when our loop stalled during the
+      // wait, the silence may be ours and is not counted.
       const id = peer.toString();
+      const stalled = this.#loopLag.worstSince(from);
+      if (stalled >= PING_STALL_EXCUSE_MS) {
+        this.#stallExcused++;
+        return;
+      }
       const n = (this.#pingFailures.get(id) ?? 0) + 1;
       this.#pingFailures.set(id, n);
       if (n < MAX_PING_FAILURES) return;
       this.#pingFailures.delete(id);
       for (const c of this.#opts.libp2p.getConnections(peer)) {
-        if (c.status === 'open' && c.limits === undefined && !this.#relayIds.has(id)) {
+        if (c.status === 'open' && c.limits === undefined) {
           this.#opts.log?.(`peers: direct connection to ${id} answers no ping (${n}×): closing it`);
           c.abort(new Error(`no ping answered ${n} times`));
         }

@@ -327,6 +327,8 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
     return h;
   };
   const allOnOneTip = () => tipCount.get(tips[0]) === n;
+  // Unanswered pings the peer managers did not blame on their peers, the loop having stalled (loop-lag.ts).
+  const pingsExcused = () => sims.reduce((sum, s) => sum + s.net.net.peerManager.pingsExcused, 0);
   let progress: ReturnType<typeof setInterval> | undefined;
 
   try {
@@ -421,7 +423,7 @@ export async function runSim(input: Partial<SimOptions> = {}): Promise<SimResult
     // A progress line every 20 s: a run that goes wrong shows how while it happens.
     progress = setInterval(() => {
       const counts = sims.map(chainPeers);
-      log(`  ${mined.size} of ${o.blocks} blocks mined, ${[...tipCount.values()].filter((c) => c > 0).length} tips, peers per node ${(counts.reduce((a, b) => a + b, 0) / n).toFixed(1)} mean (${counts.filter((c) => c < wanted).length} short); ${health()}; logs: ${topLogs()}`);
+      log(`  ${mined.size} of ${o.blocks} blocks mined, ${[...tipCount.values()].filter((c) => c > 0).length} tips, peers per node ${(counts.reduce((a, b) => a + b, 0) / n).toFixed(1)} mean (${counts.filter((c) => c < wanted).length} short); ${health()}; ${pingsExcused()} pings excused by our own lag; logs: ${topLogs()}`);
     }, PROGRESS_EVERY_MS);
     for (let k = 0; k < o.blocks; k++) {
       if (k === splitAtBlock) {

@@ -32,7 +32,7 @@ import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { bytesToHex, equalBytes, encodeAddress, hexToBytes, KEY_BYTES, publicKeyOf, type NetworkName } from '../chain/index.ts';
-import { ApiError } from './errors.ts';
+import { ApiError, showValue } from './errors.ts';
 
 /** The `format` field of every backup. */
 export const BACKUP_FORMAT = 'tabchain-wallet-backup';
@@ -105,7 +105,7 @@ function checkCosts(k: { N: unknown; r: unknown; p: unknown }, code: 'BAD_BACKUP
     (N as number) >= BACKUP_LIMITS.minN && (N as number) <= BACKUP_LIMITS.maxN && ((N as number) & ((N as number) - 1)) === 0 &&
     (r as number) >= BACKUP_LIMITS.minR && (r as number) <= BACKUP_LIMITS.maxR && (p as number) >= 1 && (p as number) <= BACKUP_LIMITS.maxP &&
     128 * (N as number) * (r as number) <= BACKUP_LIMITS.maxMemBytes;
-  if (!ok) throw new ApiError(code, `scrypt costs N=${String(N)} r=${String(r)} p=${String(p)} are outside the supported range`);
+  if (!ok) throw new ApiError(code, `scrypt costs N=${showValue(N)} r=${showValue(r)} p=${showValue(p)} are outside the supported range`);
 }
 
 /** The authenticated header: every field but ciphertext and check, in a fixed order. */
@@ -184,7 +184,7 @@ export function parseWalletBackup(input: string | object): WalletBackup {
   }
   const b = doc as Partial<WalletBackup> | null;
   if (typeof b !== 'object' || b === null || b.format !== BACKUP_FORMAT) throw new ApiError('BAD_BACKUP', 'not a tabchain wallet backup');
-  if (b.version !== BACKUP_VERSION) throw new ApiError('BAD_BACKUP', `unsupported backup version ${String(b.version)} (this tabchain reads version ${BACKUP_VERSION})`);
+  if (b.version !== BACKUP_VERSION) throw new ApiError('BAD_BACKUP', `unsupported backup version ${showValue(b.version)} (this tabchain reads version ${BACKUP_VERSION})`);
   if (b.network !== 'main' && b.network !== 'dev' && b.network !== 'test') throw new ApiError('BAD_BACKUP', 'unknown network');
   if (typeof b.address !== 'string' || b.address.length > 100) throw new ApiError('BAD_BACKUP', 'bad address field');
   if (typeof b.createdAt !== 'string' || b.createdAt.length > 40) throw new ApiError('BAD_BACKUP', 'bad createdAt field');

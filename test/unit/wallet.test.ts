@@ -81,6 +81,10 @@ describe('wallet backup', () => {
       JSON.stringify({ ...backup, cipher: { ...backup.cipher, nonce: 'zz' } }),
       JSON.stringify({ ...backup, ciphertext: backup.ciphertext.slice(2) }),
       'x'.repeat(10_000),
+      // Found by npm run fuzz (seed 20261206): a field whose `toString` is not a function made
+      // the refusal's own message throw a TypeError.
+      JSON.stringify({ ...backup, kdf: { ...backup.kdf, r: { toString: {} } } }),
+      JSON.stringify({ ...backup, version: { toString: {}, valueOf: {} } }),
     ]) {
       expect(await codeOf(decryptWalletBackup(bad, PASS, 'tabtest'))).toBe('BAD_BACKUP');
     }

@@ -1,7 +1,8 @@
 /**
  * The SyncManager driving a real FullNode against peers served over in-memory ports (virtual
  * peers, as the tab mesh uses): bodies answered out of order still reach the node in chain order
- * as runs; a lost status or headers answer from the only peer ahead is asked again within seconds.
+ * as runs; a lost status or headers answer from the only peer ahead is asked again at once, then
+ * within seconds.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/wait.ts';
@@ -98,6 +99,54 @@ describe('SyncManager', () => {
     await waitUntil(() => node.height === 50, () => `height 50 (now ${node.height}, ${statusCalls} status and ${calls} headers requests)`, 15_000);
     expect(statusCalls).toBeGreaterThanOrEqual(2);
     expect(calls).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a first failed status and a first failed headers request are asked again at once: the chain is in when the loop goes idle, no timer needed', async () => {
+    const served = servedChain(30);
+    const { node } = await freshNode(served);
+    const flaky = clientFor(served);
+    const calls = { status: 0, headers: 0 };
+    const getStatus = flaky.getStatus.bind(flaky);
+    flaky.getStatus = async (opts) => {
+      // The connection it went over closed under it.
+      if (calls.status++ === 0) throw new Error('The connection muxer is "closed" and not "open"');
+      return getStatus(opts);
+    };
+    const getHeaders = flaky.getHeaders.bind(flaky);
+    flaky.getHeaders = async (locator, opts) => {
+      if (calls.headers++ === 0) throw new SyncTimeoutError('getHeaders timed out');
+      return getHeaders(locator, opts);
+    };
+    const logs: string[] = [];
+    const sync = new SyncManager({ libp2p: NO_LIBP2P, gate: new PeerGate(), statusEveryMs: 60_000, log: (m) => logs.push(m) });
+    sync.attach(chainAccessOf(node));
+    node.events.on('tip', () => sync.chainChanged());
+    sync.start();
+    cleanups.push(() => sync.stop());
+    sync.addVirtualPeer('flaky', flaky);
+    // A retry left to a timer (RETRY_MS) would find the loop idle with nothing synced.
+    await sync.idle();
+    expect(node.height).toBe(30);
+    expect(calls).toEqual({ status: 2, headers: 2 });
+    expect(logs).toContain('sync: status of flaky failed: The connection muxer is "closed" and not "open"');
+    expect(logs).toContain('sync: headers from flaky failed: getHeaders timed out');
+    expect(logs.join('\n')).not.toMatch(/undefined/);
+  });
+
+  it('a peer whose requests keep failing is not asked in a tight loop: after the second failure in a row it waits', async () => {
+    const served = servedChain(10);
+    const { node } = await freshNode(served);
+    const dead = clientFor(served);
+    let statusCalls = 0;
+    dead.getStatus = async () => {
+      statusCalls++;
+      throw new Error('The stream has been reset');
+    };
+    const sync = startSync(node);
+    sync.addVirtualPeer('dead', dead);
+    await sync.idle();
+    expect(statusCalls).toBe(2);
+    expect(node.height).toBe(0);
   });
 
   it('BUSY from the only peer ahead (its serving budget is spent) pauses it briefly: asked again soon, not charged, not its blocks given up', async () => {

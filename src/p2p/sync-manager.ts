@@ -485,14 +485,32 @@ export class SyncManager {
 
   // --- headers ---------------------------------------------------------------------------------
 
-  /** The peer claiming the most work above `work`, among the helpful ones. */
+  /**
+   * The peer claiming the most work above `work`, among the helpful ones; of those claiming the
+   * same, one reached directly (a WebRTC or WebSocket connection, or the tab mesh) rather than
+   * only through a relay: a request over a relayed connection first waits for a direct one to
+   * open (libp2p-sync.ts), then crosses the relay.
+   */
   #bestPeerAbove(work: bigint): PeerSync | undefined {
     let best: PeerSync | undefined;
+    let bestDirect = false;
     for (const p of this.#peers.values()) {
       if (!p.status || !this.#helpful(p) || !this.#available(p) || p.status.chainwork <= work) continue;
-      if (!best || p.status.chainwork > best.status!.chainwork) best = p;
+      const more = best === undefined || p.status.chainwork > best.status!.chainwork;
+      if (more || (p.status.chainwork === best!.status!.chainwork && !bestDirect && this.#direct(p))) {
+        best = p;
+        bestDirect = this.#direct(p);
+      }
     }
     return best;
+  }
+
+  /** Whether we reach a peer other than only through a relay: over the tab mesh, or an open unlimited libp2p connection. */
+  #direct(p: PeerSync): boolean {
+    if (this.#virtual.has(p.id.toString())) return true;
+    const libp2p = this.#opts.libp2p;
+    if (typeof libp2p.getConnections !== 'function') return false;
+    return libp2p.getConnections(p.id).some((c) => c.status === 'open' && c.limits === undefined);
   }
 
   async #headersPhase(): Promise<void> {

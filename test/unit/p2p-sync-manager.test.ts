@@ -4,6 +4,7 @@
  * as runs; a lost status or headers answer from the only peer ahead is asked again at once, then
  * within seconds.
  */
+import type { PeerId } from '@libp2p/interface';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/wait.ts';
 import { NETWORKS, hashToHex } from '../../src/chain/index.ts';
@@ -147,6 +148,40 @@ describe('SyncManager', () => {
     await sync.idle();
     expect(statusCalls).toBe(2);
     expect(node.height).toBe(0);
+  });
+
+  it('of two peers claiming the same chain, headers are asked of the one reached directly, not of the one reached only through a relay', async () => {
+    const served = servedChain(20);
+    const { node } = await freshNode(served);
+    const clients: Record<string, SyncClient> = { relayed: clientFor(served), direct: clientFor(served) };
+    const headersAsked: string[] = [];
+    const libp2p = {
+      // 'relayed' has only a limited (relayed) connection; 'direct' a WebRTC one.
+      getConnections: (peer: PeerId) => [{ status: 'open', limits: peer.toString() === 'relayed' ? { bytes: 1n << 17n } : undefined }],
+      services: {
+        sync: {
+          getStatus: (peer: PeerId) => clients[peer.toString()].getStatus(),
+          getHeaders: (peer: PeerId, locator: Uint8Array[], opts?: { max?: number }) => {
+            headersAsked.push(peer.toString());
+            return clients[peer.toString()].getHeaders(locator, opts);
+          },
+          getBlocks: (peer: PeerId, hashes: Uint8Array[]) => clients[peer.toString()].getBlocks(hashes),
+        },
+      },
+    } as unknown as TabchainLibp2p;
+    const sync = new SyncManager({ libp2p, gate: new PeerGate(), statusEveryMs: 60_000 });
+    sync.attach(chainAccessOf(node));
+    node.events.on('tip', () => sync.chainChanged());
+    // Both known before the loop first runs (their statuses arrive together); the relayed one
+    // first: the first of equal claims was the one taken.
+    sync.addPeer({ toString: () => 'relayed' } as PeerId);
+    sync.addPeer({ toString: () => 'direct' } as PeerId);
+    sync.start();
+    cleanups.push(() => sync.stop());
+    sync.kick();
+    await waitUntil(() => node.height === 20, () => `height 20 (now ${node.height})`, 15_000);
+    expect(headersAsked.length).toBeGreaterThan(0);
+    expect(headersAsked.every((p) => p === 'direct')).toBe(true);
   });
 
   it('BUSY from the only peer ahead (its serving budget is spent) pauses it briefly: asked again soon, not charged, not its blocks given up', async () => {

@@ -14,11 +14,12 @@
  *   charged as for a timeout and its claim ignored for a while (Core disconnects such a staller).
  *   A `BUSY` peer (serving budget spent) is not charged: it is only passed over for a moment.
  * - **Delivery.** Bodies go to the node's block path in chain order, as runs of consecutive
- *   blocks (`processBlocks`: one store write per run), so answers that arrive early wait for the
- *   ones before them — within {@link MAX_ARRIVED_BYTES}; beyond it everything held goes as it is
- *   (the node copes with any order). Only the first invalid block of a run is its sender's fault:
- *   `invalidBlock`, or `malformedFrame` for a body that does not match its header (then asked of
- *   someone else).
+ *   blocks (`processBlocks`: one store write per run) — in the background: an answer frees its
+ *   request slot before its blocks are connected, so the next requests are out meanwhile.
+ *   Answers that arrive early wait for the ones before them — within {@link MAX_ARRIVED_BYTES};
+ *   beyond it everything held goes as it is (the node copes with any order). Only the first
+ *   invalid block of a run is its sender's fault: `invalidBlock`, or `malformedFrame` for a body
+ *   that does not match its header (then asked of someone else).
  *
  * The sync manager creates one per bodies phase and awaits {@link BlockDownload.run}.
  * @module
@@ -238,7 +239,10 @@ export class BlockDownload {
         gate.penalize(p.key, 'timeout', `${withheld} bodies of its own chain not found`);
       }
     }
-    await this.#deliver(false);
+    // Delivered in the background (tracked like a request, so the download still ends only once
+    // it is done): this request settles now and the loop asks for more while the node connects
+    // these blocks — the download overlaps the store write instead of waiting for it.
+    this.#track(this.#deliver(false));
   }
 
   /** Delivers what can go now (the run at the cursor; everything if `all`), one delivery at a time. */

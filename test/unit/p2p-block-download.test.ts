@@ -176,6 +176,36 @@ describe('BlockDownload', () => {
     expect(c.tip()).toBe(8);
   });
 
+  it('the next request goes out while the node is still connecting the last answer: download overlaps the store write', async () => {
+    const c = fakeChain(6);
+    // The node's processBlocks waits for the test, as a store write waits for IndexedDB.
+    const connect = c.chain.processBlocks;
+    const writes: (() => void)[] = [];
+    c.chain.processBlocks = async (list) => {
+      await new Promise<void>((r) => writes.push(r));
+      return connect(list);
+    };
+    const a = new FakePeer('a', c);
+    const { done } = start(c, [a], { cap: 1 });
+    await settle();
+    expect(a.asked()).toEqual([1, 2]);
+    a.calls[0].answer();
+    await settle();
+    expect(writes).toHaveLength(1); // blocks 1–2 are being written…
+    expect(a.calls.map((x) => x.heights)).toEqual([[1, 2], [3, 4]]); // …and 3–4 already asked for
+    a.calls[1].answer();
+    await settle();
+    expect(a.calls.map((x) => x.heights)).toEqual([[1, 2], [3, 4], [5, 6]]);
+    for (let i = 0; i < 3; i++) {
+      while (writes.length > 0) writes.shift()!();
+      if (i === 0) a.calls[2].answer();
+      await settle();
+    }
+    await done;
+    expect(c.runs.flat()).toEqual(range(1, 6));
+    expect(c.tip()).toBe(6);
+  });
+
   it('a lost answer (the request failed) is asked of another peer, not of the one that lost it', async () => {
     const c = fakeChain(4);
     const a = new FakePeer('a', c);

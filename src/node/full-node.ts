@@ -97,6 +97,15 @@ import { SignaturePool, type SignaturePoolOptions } from './sig-pool.ts';
 import { SignaturePreverifier } from './sig-preverify.ts';
 import { WaitingBlocks } from './waiting-blocks.ts';
 
+/**
+ * Blocks of a {@link FullNode.processBlocks} run whose signatures are being verified ahead of the
+ * one being checked and connected. One was not enough: a block of 50 transfers is below the
+ * pool's worker batch (sig-pool.ts), so its signatures are verified natively on the calling
+ * thread, where each block's verifications were awaited one block at a time. Within the
+ * preverifier's memory of recent blocks (sig-preverify.ts RECENT_BLOCKS).
+ */
+const PREVERIFY_AHEAD = 4;
+
 export type { NodeEvents, ProcessBlockResult, ProcessTxResult, Source } from './events.ts';
 export type { NodeMinerOptions } from './node-miner.ts';
 export type { ProcessHeadersResult } from './header-acceptance.ts';
@@ -419,13 +428,13 @@ export class FullNode {
   processBlocks(blocks: readonly (Block | Uint8Array)[], source: Source): Promise<ProcessBlockResult[]> {
     if (!Array.isArray(blocks)) return Promise.reject(new TypeError('processBlocks: blocks must be an array'));
     const works: BlockWork[] = blocks.map((input) => ({ input, source }));
-    if (works.length > 0) this.#preverifyEarly(works[0]);
+    for (const w of works.slice(0, PREVERIFY_AHEAD)) this.#preverifyEarly(w);
     return this.#enqueue(() =>
       this.#runStep(async (batch) => {
         const results: ProcessBlockResult[] = [];
         for (let i = 0; i < works.length; i++) {
-          // The next block's signatures are verified while this one is checked and connected.
-          if (i + 1 < works.length) this.#preverifyEarly(works[i + 1]);
+          // The signatures of the next blocks are verified while this one is checked and connected.
+          if (i + PREVERIFY_AHEAD < works.length) this.#preverifyEarly(works[i + PREVERIFY_AHEAD]);
           results.push(await this.#processBlocks([works[i]], batch));
         }
         return results;

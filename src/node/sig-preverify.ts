@@ -16,7 +16,10 @@
 import { RuleError, SignatureCache, checkBlockStructure, signingHash, txLeafHash, type Block, type NetworkParams, type Transaction } from '../chain/index.ts';
 import type { SignatureItem, SignaturePool } from './sig-pool.ts';
 
-/** Blocks remembered as preverified (the last few: a run's current block and the one after it). */
+/**
+ * Blocks remembered as preverified (the last few: a run's current block and those after it,
+ * full-node.ts PREVERIFY_AHEAD).
+ */
 const RECENT_BLOCKS = 8;
 
 /** What one preverification did. */

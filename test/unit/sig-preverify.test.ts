@@ -135,6 +135,19 @@ describe('SignaturePreverifier', () => {
     expect(sigCache.has(keyOf(odd))).toBe(true);
   });
 
+  it('blocks(): small blocks preverified together reach the workers, each then joined by its hash', async () => {
+    const { chain, txs } = fixture();
+    // Three blocks of 30: each below the worker batch (64), 90 together.
+    const blocks = [0, 1, 2].map((i) => chain.connect(chain.build(txs.slice(30 * i, 30 * i + 30))).block);
+    const { pre, sigCache, calls } = await preverifier();
+    pre.blocks(blocks.map((block, i) => ({ block, hex: `b${i}` })));
+    const counts = await Promise.all(blocks.map((block, i) => pre.block(block, `b${i}`)));
+    expect(counts).toEqual(blocks.map(() => ({ signatures: 30, cached: 0, accepted: 30 })));
+    expect(calls()).toBe(90); // each verified once
+    expect(pre.pool.stats.onCallingThread).toBe(0);
+    for (const tx of txs.slice(0, 90)) expect(sigCache.has(keyOf(tx))).toBe(true);
+  });
+
   it('joins a preverification under way instead of starting a second', async () => {
     const { chain, txs } = fixture();
     const block = chain.build(txs);

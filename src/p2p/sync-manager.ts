@@ -104,6 +104,12 @@ const UNHELPFUL_MS = 60_000;
  * may be the only one ahead. The first failure is asked again at once.
  */
 const RETRY_MS = 3_000;
+/**
+ * How long the batch holding the oldest missing body may stay unanswered before it is also asked
+ * of another peer, ms (block-download.ts stallMs): a request to a peer whose connection stopped
+ * carrying anything otherwise holds the whole download up until its timeout (10 s).
+ */
+const STALL_MS = 3_000;
 /** Margin added to a timed kick after a pause (see #markUnhelpful). */
 const KICK_SLACK_MS = 50;
 /**
@@ -641,6 +647,7 @@ export class SyncManager {
       gate,
       window: this.#window,
       perRequest: this.#perRequest,
+      stallMs: STALL_MS,
       stopped: () => this.#stopped,
       // Peers that connected meanwhile join in as soon as their status is known.
       eachRound: () =>

@@ -14,6 +14,7 @@ import { hashToHex, HeaderIndex } from '../../src/chain/index.ts';
 import { BlockDownload, type BlockDownloadOptions, type DownloadPeer } from '../../src/p2p/block-download.ts';
 import { RemoteSyncError } from '../../src/p2p/errors.ts';
 import type { BlocksResult } from '../../src/p2p/sync-client.ts';
+import { waitUntil } from '../support/wait.ts';
 import { ChainBuilder } from './helpers/chain-builder.ts';
 
 const BODY_BYTES = 1000;
@@ -135,7 +136,7 @@ function fakeGate(cap: number) {
 }
 
 /** Starts a download over `peers` (a live list: remove a peer to take it away). */
-function start(c: Chain, peers: FakePeer[], opts: { cap?: number; window?: number; perRequest?: number; maxArrivedBytes?: number } = {}) {
+function start(c: Chain, peers: FakePeer[], opts: { cap?: number; window?: number; perRequest?: number; maxArrivedBytes?: number; stallMs?: number; now?: () => number } = {}) {
   const { gate, penalties } = fakeGate(opts.cap ?? 1);
   const download = new BlockDownload({
     chain: c.chain,
@@ -145,6 +146,8 @@ function start(c: Chain, peers: FakePeer[], opts: { cap?: number; window?: numbe
     window: opts.window ?? 1024,
     perRequest: opts.perRequest ?? 2,
     maxArrivedBytes: opts.maxArrivedBytes,
+    stallMs: opts.stallMs,
+    now: opts.now,
     progress: () => {},
   });
   let finished = false;
@@ -204,6 +207,31 @@ describe('BlockDownload', () => {
     await done;
     expect(c.runs.flat()).toEqual(range(1, 6));
     expect(c.tip()).toBe(6);
+  });
+
+  it('the batch holding the oldest missing body, unanswered past stallMs, is also asked of another peer once; the first answer wins', async () => {
+    const c = fakeChain(4);
+    const a = new FakePeer('a', c);
+    const b = new FakePeer('b', c);
+    let clock = 0;
+    const { done, penalties } = start(c, [a, b], { stallMs: 3000, now: () => clock });
+    await settle();
+    expect(a.asked()).toEqual([1, 2]);
+    expect(b.asked()).toEqual([3, 4]);
+    b.calls[0].answer();
+    await settle();
+    expect(b.calls).toHaveLength(1); // a's batch is not late yet: nothing asked twice
+    clock = 3000; // a's connection stopped carrying anything; the loop wakes at stallMs
+    await waitUntil(() => b.calls.length === 2, `b asked again (asked ${JSON.stringify(b.calls.map((x) => x.heights))})`, 5_000);
+    expect(b.calls[1].heights).toEqual([1, 2]);
+    b.calls[1].answer();
+    await settle();
+    expect(c.tip()).toBe(4); // connected without waiting for a
+    a.calls[0].answer(); // late: ignored (the phase ends once every request settled)
+    await done;
+    expect(c.runs.flat()).toEqual(range(1, 4));
+    expect(a.calls).toHaveLength(1);
+    expect(penalties).toEqual([]);
   });
 
   it('a lost answer (the request failed) is asked of another peer, not of the one that lost it', async () => {

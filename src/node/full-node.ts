@@ -97,6 +97,22 @@ import { SignaturePool, type SignaturePoolOptions } from './sig-pool.ts';
 import { SignaturePreverifier } from './sig-preverify.ts';
 import { WaitingBlocks } from './waiting-blocks.ts';
 
+/**
+ * Blocks of a {@link FullNode.processBlocks} run whose signatures are being verified ahead of the
+ * one being checked and connected, started half of them at a time as one batch. One block ahead
+ * was not enough: a block of 50 transfers is below the pool's worker batch (sig-pool.ts), so its
+ * signatures were verified natively on the calling thread, one block's after the other's; four
+ * blocks of them together reach the workers. Within the preverifier's memory of recent blocks
+ * (sig-preverify.ts RECENT_BLOCKS).
+ */
+const PREVERIFY_AHEAD = 8;
+/**
+ * Signatures of the blocks preverified ahead, at most (the first block ahead always goes): the
+ * pool gives no verdicts beyond MAX_PENDING_RECORDS (40,000) at once, and a block it refuses is
+ * verified in pure JS.
+ */
+const PREVERIFY_AHEAD_SIGNATURES = 20_000;
+
 export type { NodeEvents, ProcessBlockResult, ProcessTxResult, Source } from './events.ts';
 export type { NodeMinerOptions } from './node-miner.ts';
 export type { ProcessHeadersResult } from './header-acceptance.ts';
@@ -419,13 +435,28 @@ export class FullNode {
   processBlocks(blocks: readonly (Block | Uint8Array)[], source: Source): Promise<ProcessBlockResult[]> {
     if (!Array.isArray(blocks)) return Promise.reject(new TypeError('processBlocks: blocks must be an array'));
     const works: BlockWork[] = blocks.map((input) => ({ input, source }));
-    if (works.length > 0) this.#preverifyEarly(works[0]);
+    // The signatures of the next blocks are verified while this one is checked and connected.
+    let started = 0; // blocks before this one were sent to the preverifier (or not worth it)
+    const ahead = (from: number) => {
+      const list: DecodedBlock[] = [];
+      let signatures = 0;
+      for (let j = from; j < Math.min(works.length, from + PREVERIFY_AHEAD); j++) {
+        const d = this.#preverifiable(works[j]);
+        const n = d ? d.block.txs.length - 1 : 0;
+        if (j > from && signatures + n > PREVERIFY_AHEAD_SIGNATURES) break;
+        signatures += n;
+        if (j < started) continue;
+        started = j + 1;
+        if (d) list.push(d);
+      }
+      if (list.length > 0) this.#preverifier?.blocks(list);
+    };
+    ahead(0);
     return this.#enqueue(() =>
       this.#runStep(async (batch) => {
         const results: ProcessBlockResult[] = [];
         for (let i = 0; i < works.length; i++) {
-          // The next block's signatures are verified while this one is checked and connected.
-          if (i + 1 < works.length) this.#preverifyEarly(works[i + 1]);
+          if (i > 0 && i % (PREVERIFY_AHEAD / 2) === 0) ahead(i + 1);
           results.push(await this.#processBlocks([works[i]], batch));
         }
         return results;
@@ -619,13 +650,19 @@ export class FullNode {
    * context passing. The decoded block is kept on `work` for step 1. Never throws.
    */
   #preverifyEarly(work: BlockWork): void {
-    if (!this.#preverifier || this.#running !== 'running') return;
+    const d = this.#preverifiable(work);
+    if (d) void this.#preverifier!.block(d.block, d.hex);
+  }
+
+  /** The decoded block if its preverification may start now ({@link #preverifyEarly}'s checks); kept on `work`. Never throws. */
+  #preverifiable(work: BlockWork): DecodedBlock | undefined {
+    if (!this.#preverifier || this.#running !== 'running') return undefined;
     try {
       work.decoded ??= decodeBlockInput(work.input, this.params);
-      if ('invalid' in work.decoded) return;
-      if (this.#worthPreverifying(work.decoded, work)) void this.#preverifier.block(work.decoded.block, work.decoded.hex);
+      if ('invalid' in work.decoded) return undefined;
+      return this.#worthPreverifying(work.decoded, work) ? work.decoded : undefined;
     } catch {
-      // Left to the block path, which reports it.
+      return undefined; // left to the block path, which reports it
     }
   }
 

@@ -16,8 +16,12 @@
 import { RuleError, SignatureCache, checkBlockStructure, signingHash, txLeafHash, type Block, type NetworkParams, type Transaction } from '../chain/index.ts';
 import type { SignatureItem, SignaturePool } from './sig-pool.ts';
 
-/** Blocks remembered as preverified (the last few: a run's current block and the one after it). */
-const RECENT_BLOCKS = 8;
+/**
+ * Blocks remembered as preverified (the last few: a run's current block and those preverified
+ * ahead of it, up to two batches of full-node.ts PREVERIFY_AHEAD). One forgotten early is only
+ * looked at again: its signatures are in the cache.
+ */
+const RECENT_BLOCKS = 32;
 
 /** What one preverification did. */
 export interface PreverifyCounts {
@@ -27,6 +31,13 @@ export interface PreverifyCounts {
   cached: number;
   /** Newly accepted natively and added to the cache. */
   accepted: number;
+}
+
+/** Signatures to verify, their cache keys, and the counts so far. */
+interface Collected {
+  items: SignatureItem[];
+  keys: string[];
+  counts: PreverifyCounts;
 }
 
 /**
@@ -66,16 +77,42 @@ export class SignaturePreverifier {
     const leaves = this.#bodyMatchesHeader(block);
     if (!leaves) return Promise.resolve(null);
     if (this.#recent.has(hex)) return Promise.resolve(null);
-    let p = this.#inFlight.get(hex);
-    if (p === undefined) {
-      p = this.#preverify(block.txs, leaves).catch(() => null);
-      this.#inFlight.set(hex, p);
-      void p.then(() => {
-        this.#inFlight.delete(hex);
-        this.#recent.add(hex);
-        if (this.#recent.size > RECENT_BLOCKS) this.#recent.delete(this.#recent.values().next().value!);
-      });
+    return this.#inFlight.get(hex) ?? this.#track(hex, this.#preverify(block.txs, leaves).catch(() => null));
+  }
+
+  /**
+   * Starts the preverification of several blocks as ONE batch for the pool, each block then
+   * joined by its hash as {@link block} joins it: blocks too small to reach the pool's workers on
+   * their own (fewer signatures than its worker batch, sig-pool.ts) reach them together instead of
+   * being verified on the calling thread. Skips what block() skips. Never throws but on a bug.
+   * @example pre.blocks(run.map((b) => ({ block: b, hex: hashToHex(blockHash(b.header)) })))
+   */
+  blocks(list: readonly { block: Block; hex: string }[]): void {
+    const parts: { hex: string; c: Collected }[] = [];
+    for (const { block, hex } of list) {
+      const leaves = this.#bodyMatchesHeader(block); // first, as in block()
+      if (!leaves || this.#recent.has(hex) || this.#inFlight.has(hex) || parts.some((p) => p.hex === hex)) continue;
+      parts.push({ hex, c: this.#collect(block.txs, leaves) });
     }
+    const all: Collected = { items: parts.flatMap((p) => p.c.items), keys: parts.flatMap((p) => p.c.keys), counts: { signatures: 0, cached: 0, accepted: 0 } };
+    const shared = all.items.length > 0 ? this.#verify(all) : Promise.resolve();
+    for (const { hex, c } of parts) {
+      const counted = shared.then(() => {
+        for (const key of c.keys) if (this.#cache.has(key)) c.counts.accepted++;
+        return c.counts;
+      });
+      this.#track(hex, counted.catch(() => null));
+    }
+  }
+
+  /** Registers a block's preverification under way; once done, it is remembered as recent. */
+  #track(hex: string, p: Promise<PreverifyCounts | null>): Promise<PreverifyCounts | null> {
+    this.#inFlight.set(hex, p);
+    void p.then(() => {
+      this.#inFlight.delete(hex);
+      this.#recent.add(hex);
+      if (this.#recent.size > RECENT_BLOCKS) this.#recent.delete(this.#recent.values().next().value!);
+    });
     return p;
   }
 
@@ -117,7 +154,7 @@ export class SignaturePreverifier {
    * is its merkle leaf's (`SignatureCache.keyOfLeaf(txLeafHash(tx))` = `keyOf(encodeTx(tx))`,
    * the key consensus code looks up).
    */
-  #collect(txs: readonly Transaction[], leaves: readonly Uint8Array[]): { items: SignatureItem[]; keys: string[]; counts: PreverifyCounts } {
+  #collect(txs: readonly Transaction[], leaves: readonly Uint8Array[]): Collected {
     const items: SignatureItem[] = [];
     const keys: string[] = [];
     const counts: PreverifyCounts = { signatures: 0, cached: 0, accepted: 0 };
@@ -142,7 +179,7 @@ export class SignaturePreverifier {
     return { items, keys, counts };
   }
 
-  async #verify(c: { items: SignatureItem[]; keys: string[]; counts: PreverifyCounts }): Promise<void> {
+  async #verify(c: Collected): Promise<void> {
     const yes = await this.#pool.acceptedNatively(c.items);
     for (let i = 0; i < yes.length; i++) {
       if (yes[i] !== 1) continue;

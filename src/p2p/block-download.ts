@@ -13,12 +13,17 @@
  *   hash is not asked for it again in this phase. A peer lacking bodies of the chain it claims is
  *   charged as for a timeout and its claim ignored for a while (Core disconnects such a staller).
  *   A `BUSY` peer (serving budget spent) is not charged: it is only passed over for a moment.
+ * - **Stall.** With `stallMs`, the batch holding the oldest missing body, still unanswered after
+ *   that long, is also asked of another peer with a free slot, once; whichever answer comes first
+ *   is used (Core's BLOCK_STALLING_TIMEOUT, without disconnecting the staller): one request stuck
+ *   on a connection that stopped carrying anything no longer holds the window until its timeout.
  * - **Delivery.** Bodies go to the node's block path in chain order, as runs of consecutive
- *   blocks (`processBlocks`: one store write per run), so answers that arrive early wait for the
- *   ones before them — within {@link MAX_ARRIVED_BYTES}; beyond it everything held goes as it is
- *   (the node copes with any order). Only the first invalid block of a run is its sender's fault:
- *   `invalidBlock`, or `malformedFrame` for a body that does not match its header (then asked of
- *   someone else).
+ *   blocks (`processBlocks`: one store write per run) — in the background: an answer frees its
+ *   request slot before its blocks are connected, so the next requests are out meanwhile.
+ *   Answers that arrive early wait for the ones before them — within {@link MAX_ARRIVED_BYTES};
+ *   beyond it everything held goes as it is (the node copes with any order). Only the first
+ *   invalid block of a run is its sender's fault: `invalidBlock`, or `malformedFrame` for a body
+ *   that does not match its header (then asked of someone else).
  *
  * The sync manager creates one per bodies phase and awaits {@link BlockDownload.run}.
  * @module
@@ -67,6 +72,14 @@ export interface BlockDownloadOptions {
   perRequest: number;
   /** Received bytes held for in-order delivery at most (default {@link MAX_ARRIVED_BYTES}). */
   maxArrivedBytes?: number;
+  /**
+   * A batch holding the oldest missing body that is still unanswered after this long (ms) is also
+   * asked of another peer with a free slot (Core's BLOCK_STALLING_TIMEOUT, without the
+   * disconnect): whichever answers first is used. Off when absent.
+   */
+  stallMs?: number;
+  /** The clock of {@link stallMs}, ms (default `performance.now`). */
+  now?: () => number;
   /** Progress of the phase: blocks connected since it began, of how many. */
   progress: (done: number, total: number, force: boolean) => void;
   log?: (msg: string) => void;
@@ -100,6 +113,10 @@ export class BlockDownload {
   #refresh = true;
   readonly #received = new Set<string>();
   readonly #inFlight = new Set<string>();
+  /** The request each body in flight went out in: when, to whom, with which hashes. */
+  readonly #asked = new Map<string, { at: number; peer: string; hashes: string[] }>();
+  /** Bodies asked of a second peer because the first stalled (once each). */
+  readonly #hedged = new Set<string>();
   /** Peers that failed a hash (timeout, notFound, a mutated body): not asked for it again. */
   readonly #failedBy = new Map<string, Set<string>>();
   /** Requests (and eachRound work) not settled yet. */
@@ -139,9 +156,10 @@ export class BlockDownload {
       while (this.#lo < this.#order.length && this.#received.has(this.#order[this.#lo])) this.#lo++;
       if (this.#refresh || (this.#lo >= this.#order.length && this.#inFlight.size === 0)) await this.#plan();
       this.#assign();
+      this.#hedgeStall();
       // Nothing in flight and nothing assignable: done, or nobody can serve what is missing.
       if (this.#requests.size === 0) break;
-      await Promise.race(this.#requests);
+      await this.#nextEvent();
     }
     await Promise.all(this.#requests);
     await this.#deliver(true);
@@ -163,7 +181,8 @@ export class BlockDownload {
     this.#lo = 0;
     this.#next = 0;
     this.#refresh = false;
-    this.#received.clear();
+    // Bodies asked twice (a stall) stay marked received: the slower answer may still come.
+    for (const h of this.#received) if (!this.#hedged.has(h)) this.#received.delete(h);
   }
 
   /** Gives every peer the batches of the window it may serve, as long as it has request slots. */
@@ -180,9 +199,54 @@ export class BlockDownload {
           if (p.mayHave(chain.headers.get(h))) chunk.push(h);
         }
         if (chunk.length === 0 || !gate.scores.tryBeginRequest(p.key)) break;
-        for (const h of chunk) this.#inFlight.add(h);
+        const asked = { at: this.#now(), peer: p.key, hashes: chunk };
+        for (const h of chunk) {
+          this.#inFlight.add(h);
+          this.#asked.set(h, asked);
+        }
         this.#track(this.#request(p, chunk));
       }
+    }
+  }
+
+  /** A request settling, or (with stall detection) the moment the oldest batch out would stall. */
+  async #nextEvent(): Promise<void> {
+    const stallMs = this.#opts.stallMs;
+    const oldest = this.#lo < this.#order.length ? this.#asked.get(this.#order[this.#lo]) : undefined;
+    if (stallMs === undefined || !oldest || this.#hedged.has(this.#order[this.#lo])) return Promise.race(this.#requests);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const wake = new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, oldest.at + stallMs - this.#now()))));
+    try {
+      await Promise.race([...this.#requests, wake]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #now(): number {
+    return (this.#opts.now ?? (() => performance.now()))();
+  }
+
+  /**
+   * The oldest missing body's batch has been out longer than stallMs: ask another peer that may
+   * have it and has a free slot for that batch's bodies still missing (once).
+   */
+  #hedgeStall(): void {
+    const { stallMs } = this.#opts;
+    if (stallMs === undefined || this.#lo >= this.#order.length) return;
+    const first = this.#order[this.#lo];
+    const asked = this.#asked.get(first);
+    if (!asked || this.#hedged.has(first) || this.#now() - asked.at < stallMs) return;
+    const { chain, gate } = this.#opts;
+    const hashes = asked.hashes.filter((h) => this.#inFlight.has(h) && !this.#received.has(h));
+    for (const h of hashes) this.#hedged.add(h);
+    const peers = this.#opts.peers().sort((a, b) => gate.scores.pending(a.key) - gate.scores.pending(b.key));
+    for (const p of peers) {
+      if (p.key === asked.peer || hashes.some((h) => this.#failedBy.get(h)?.has(p.key) || !p.mayHave(chain.headers.get(h)))) continue;
+      if (!gate.scores.tryBeginRequest(p.key)) continue;
+      this.#opts.log?.(`sync: ${hashes.length} bodies from ${asked.peer} stalled for ${stallMs} ms: asked of ${p.key} too`);
+      this.#track(this.#request(p, hashes));
+      return;
     }
   }
 
@@ -213,6 +277,7 @@ export class BlockDownload {
     } finally {
       // The slot is free as soon as the answer is in: the next request overlaps our processing.
       gate.scores.endRequest(p.key);
+      for (const h of hashes) if (this.#asked.get(h)?.peer === p.key) this.#asked.delete(h);
     }
     for (const b of res.blocks) {
       const hex = hashToHex(b.hash);
@@ -238,7 +303,10 @@ export class BlockDownload {
         gate.penalize(p.key, 'timeout', `${withheld} bodies of its own chain not found`);
       }
     }
-    await this.#deliver(false);
+    // Delivered in the background (tracked like a request, so the download still ends only once
+    // it is done): this request settles now and the loop asks for more while the node connects
+    // these blocks — the download overlaps the store write instead of waiting for it.
+    this.#track(this.#deliver(false));
   }
 
   /** Delivers what can go now (the run at the cursor; everything if `all`), one delivery at a time. */

@@ -99,11 +99,17 @@ export interface SyncManagerOptions {
 /** How long a peer's unbacked claim is ignored, ms. */
 const UNHELPFUL_MS = 60_000;
 /**
- * How long a peer whose status or headers request failed (a timeout, a dropped stream) is passed
- * over before it is asked again, ms: one lost answer is not a lie, and the peer may be the only one
- * ahead.
+ * How long a peer whose status or headers request failed twice in a row (a timeout, a dropped
+ * stream) is passed over before it is asked again, ms: one lost answer is not a lie, and the peer
+ * may be the only one ahead. The first failure is asked again at once.
  */
 const RETRY_MS = 3_000;
+/**
+ * How long the batch holding the oldest missing body may stay unanswered before it is also asked
+ * of another peer, ms (block-download.ts stallMs): a request to a peer whose connection stopped
+ * carrying anything otherwise holds the whole download up until its timeout (10 s).
+ */
+const STALL_MS = 3_000;
 /** Margin added to a timed kick after a pause (see #markUnhelpful). */
 const KICK_SLACK_MS = 50;
 /**
@@ -136,6 +142,11 @@ interface PeerSync {
   busyUntil?: number;
   /** The last tip it claimed that our header index did not hold when it claimed it (see isAhead). */
   newTip?: Uint8Array;
+  /**
+   * Its status or headers requests that failed in a row (a timeout, a dropped stream or
+   * connection; not BUSY): the first is asked again at once, the next ones after {@link RETRY_MS}.
+   */
+  failures: number;
 }
 
 /**
@@ -248,7 +259,7 @@ export class SyncManager {
     if (known) {
       known.stale = true;
       if (real) known.id = id;
-    } else this.#peers.set(key, { id, stale: true });
+    } else this.#peers.set(key, { id, stale: true, failures: 0 });
     this.kick();
   }
 
@@ -373,9 +384,11 @@ export class SyncManager {
       // Not yet serving (BUSY), gone, or it timed out (the sync service charged it already).
       if (!(e instanceof RemoteSyncError)) this.#opts.log?.(`sync: status of ${key} failed: ${errorText(e)}`);
       if ((e as Error).name === 'UnsupportedProtocolError') this.#peers.delete(key);
-      // It stays stale: ask again shortly rather than at the next status poll (it may be the
-      // only peer ahead of us).
+      // It stays stale: ask again rather than at the next status poll (it may be the only peer
+      // ahead of us) — at once the first time (over whatever connection is open then: the one
+      // that failed may be gone), then after RETRY_MS.
       else if (isBusy(e)) this.#pauseBusy(p);
+      else if (p.failures++ === 0) this.kick();
       else this.#kickLater(RETRY_MS);
       return;
     } finally {
@@ -388,6 +401,7 @@ export class SyncManager {
       this.#opts.gate.ban(key, 'another chain');
       return;
     }
+    p.failures = 0;
     if (p.unhelpful !== undefined && p.unhelpful.tip !== hashToHex(status.tipHash)) p.unhelpful = undefined;
     if (!chain.headers.get(status.tipHash)) p.newTip = status.tipHash;
     p.status = status;
@@ -477,14 +491,32 @@ export class SyncManager {
 
   // --- headers ---------------------------------------------------------------------------------
 
-  /** The peer claiming the most work above `work`, among the helpful ones. */
+  /**
+   * The peer claiming the most work above `work`, among the helpful ones; of those claiming the
+   * same, one reached directly (a WebRTC or WebSocket connection, or the tab mesh) rather than
+   * only through a relay: a request over a relayed connection first waits for a direct one to
+   * open (libp2p-sync.ts), then crosses the relay.
+   */
   #bestPeerAbove(work: bigint): PeerSync | undefined {
     let best: PeerSync | undefined;
+    let bestDirect = false;
     for (const p of this.#peers.values()) {
       if (!p.status || !this.#helpful(p) || !this.#available(p) || p.status.chainwork <= work) continue;
-      if (!best || p.status.chainwork > best.status!.chainwork) best = p;
+      const more = best === undefined || p.status.chainwork > best.status!.chainwork;
+      if (more || (p.status.chainwork === best!.status!.chainwork && !bestDirect && this.#direct(p))) {
+        best = p;
+        bestDirect = this.#direct(p);
+      }
     }
     return best;
+  }
+
+  /** Whether we reach a peer other than only through a relay: over the tab mesh, or an open unlimited libp2p connection. */
+  #direct(p: PeerSync): boolean {
+    if (this.#virtual.has(p.id.toString())) return true;
+    const libp2p = this.#opts.libp2p;
+    if (typeof libp2p.getConnections !== 'function') return false;
+    return libp2p.getConnections(p.id).some((c) => c.status === 'open' && c.limits === undefined);
   }
 
   async #headersPhase(): Promise<void> {
@@ -497,6 +529,9 @@ export class SyncManager {
       if (outcome === 'busy') return;
       // It answered BUSY: it is passed over for a moment; the next peer, if any, is asked.
       if (outcome === 'paused') continue;
+      // A first failed request in a row: the next round asks again at once — this peer, over
+      // whatever connection is open then, or another peer claiming more work.
+      if (outcome === 'failed' && best.failures === 1) continue;
       // Its headers did not bring us up to the work it claims: ignore its claim for a while (a
       // short while if only a request failed) and try the next peer.
       if (this.#peers.get(best.id.toString()) === best && chain.headers.bestTip().chainwork < best.status!.chainwork) {
@@ -544,10 +579,12 @@ export class SyncManager {
           this.#pauseBusy(p);
           return 'paused';
         }
+        p.failures++;
         return 'failed';
       } finally {
         this.#opts.gate.scores.endRequest(key);
       }
+      p.failures = 0;
       if (headers.length === 0) break;
       // The work the branch has at the end of this batch (from its parent: held back or indexed).
       const continuesHeld = held.lastHash !== undefined && equalBytes(headers[0].prevHash, held.lastHash);
@@ -610,6 +647,7 @@ export class SyncManager {
       gate,
       window: this.#window,
       perRequest: this.#perRequest,
+      stallMs: STALL_MS,
       stopped: () => this.#stopped,
       // Peers that connected meanwhile join in as soon as their status is known.
       eachRound: () =>

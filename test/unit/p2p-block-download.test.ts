@@ -14,6 +14,7 @@ import { hashToHex, HeaderIndex } from '../../src/chain/index.ts';
 import { BlockDownload, type BlockDownloadOptions, type DownloadPeer } from '../../src/p2p/block-download.ts';
 import { RemoteSyncError } from '../../src/p2p/errors.ts';
 import type { BlocksResult } from '../../src/p2p/sync-client.ts';
+import { waitUntil } from '../support/wait.ts';
 import { ChainBuilder } from './helpers/chain-builder.ts';
 
 const BODY_BYTES = 1000;
@@ -135,7 +136,7 @@ function fakeGate(cap: number) {
 }
 
 /** Starts a download over `peers` (a live list: remove a peer to take it away). */
-function start(c: Chain, peers: FakePeer[], opts: { cap?: number; window?: number; perRequest?: number; maxArrivedBytes?: number } = {}) {
+function start(c: Chain, peers: FakePeer[], opts: { cap?: number; window?: number; perRequest?: number; maxArrivedBytes?: number; stallMs?: number; now?: () => number } = {}) {
   const { gate, penalties } = fakeGate(opts.cap ?? 1);
   const download = new BlockDownload({
     chain: c.chain,
@@ -145,6 +146,8 @@ function start(c: Chain, peers: FakePeer[], opts: { cap?: number; window?: numbe
     window: opts.window ?? 1024,
     perRequest: opts.perRequest ?? 2,
     maxArrivedBytes: opts.maxArrivedBytes,
+    stallMs: opts.stallMs,
+    now: opts.now,
     progress: () => {},
   });
   let finished = false;
@@ -174,6 +177,61 @@ describe('BlockDownload', () => {
     expect(c.runs).toEqual([range(1, 8)]);
     expect(download.heldBytes).toBe(0);
     expect(c.tip()).toBe(8);
+  });
+
+  it('the next request goes out while the node is still connecting the last answer: download overlaps the store write', async () => {
+    const c = fakeChain(6);
+    // The node's processBlocks waits for the test, as a store write waits for IndexedDB.
+    const connect = c.chain.processBlocks;
+    const writes: (() => void)[] = [];
+    c.chain.processBlocks = async (list) => {
+      await new Promise<void>((r) => writes.push(r));
+      return connect(list);
+    };
+    const a = new FakePeer('a', c);
+    const { done } = start(c, [a], { cap: 1 });
+    await settle();
+    expect(a.asked()).toEqual([1, 2]);
+    a.calls[0].answer();
+    await settle();
+    expect(writes).toHaveLength(1); // blocks 1–2 are being written…
+    expect(a.calls.map((x) => x.heights)).toEqual([[1, 2], [3, 4]]); // …and 3–4 already asked for
+    a.calls[1].answer();
+    await settle();
+    expect(a.calls.map((x) => x.heights)).toEqual([[1, 2], [3, 4], [5, 6]]);
+    for (let i = 0; i < 3; i++) {
+      while (writes.length > 0) writes.shift()!();
+      if (i === 0) a.calls[2].answer();
+      await settle();
+    }
+    await done;
+    expect(c.runs.flat()).toEqual(range(1, 6));
+    expect(c.tip()).toBe(6);
+  });
+
+  it('the batch holding the oldest missing body, unanswered past stallMs, is also asked of another peer once; the first answer wins', async () => {
+    const c = fakeChain(4);
+    const a = new FakePeer('a', c);
+    const b = new FakePeer('b', c);
+    let clock = 0;
+    const { done, penalties } = start(c, [a, b], { stallMs: 3000, now: () => clock });
+    await settle();
+    expect(a.asked()).toEqual([1, 2]);
+    expect(b.asked()).toEqual([3, 4]);
+    b.calls[0].answer();
+    await settle();
+    expect(b.calls).toHaveLength(1); // a's batch is not late yet: nothing asked twice
+    clock = 3000; // a's connection stopped carrying anything; the loop wakes at stallMs
+    await waitUntil(() => b.calls.length === 2, `b asked again (asked ${JSON.stringify(b.calls.map((x) => x.heights))})`, 5_000);
+    expect(b.calls[1].heights).toEqual([1, 2]);
+    b.calls[1].answer();
+    await settle();
+    expect(c.tip()).toBe(4); // connected without waiting for a
+    a.calls[0].answer(); // late: ignored (the phase ends once every request settled)
+    await done;
+    expect(c.runs.flat()).toEqual(range(1, 4));
+    expect(a.calls).toHaveLength(1);
+    expect(penalties).toEqual([]);
   });
 
   it('a lost answer (the request failed) is asked of another peer, not of the one that lost it', async () => {

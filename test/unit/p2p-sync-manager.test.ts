@@ -1,8 +1,10 @@
 /**
  * The SyncManager driving a real FullNode against peers served over in-memory ports (virtual
  * peers, as the tab mesh uses): bodies answered out of order still reach the node in chain order
- * as runs; a lost status or headers answer from the only peer ahead is asked again within seconds.
+ * as runs; a lost status or headers answer from the only peer ahead is asked again at once, then
+ * within seconds.
  */
+import type { PeerId } from '@libp2p/interface';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/wait.ts';
 import { NETWORKS, hashToHex } from '../../src/chain/index.ts';
@@ -98,6 +100,88 @@ describe('SyncManager', () => {
     await waitUntil(() => node.height === 50, () => `height 50 (now ${node.height}, ${statusCalls} status and ${calls} headers requests)`, 15_000);
     expect(statusCalls).toBeGreaterThanOrEqual(2);
     expect(calls).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a first failed status and a first failed headers request are asked again at once: the chain is in when the loop goes idle, no timer needed', async () => {
+    const served = servedChain(30);
+    const { node } = await freshNode(served);
+    const flaky = clientFor(served);
+    const calls = { status: 0, headers: 0 };
+    const getStatus = flaky.getStatus.bind(flaky);
+    flaky.getStatus = async (opts) => {
+      // The connection it went over closed under it.
+      if (calls.status++ === 0) throw new Error('The connection muxer is "closed" and not "open"');
+      return getStatus(opts);
+    };
+    const getHeaders = flaky.getHeaders.bind(flaky);
+    flaky.getHeaders = async (locator, opts) => {
+      if (calls.headers++ === 0) throw new SyncTimeoutError('getHeaders timed out');
+      return getHeaders(locator, opts);
+    };
+    const logs: string[] = [];
+    const sync = new SyncManager({ libp2p: NO_LIBP2P, gate: new PeerGate(), statusEveryMs: 60_000, log: (m) => logs.push(m) });
+    sync.attach(chainAccessOf(node));
+    node.events.on('tip', () => sync.chainChanged());
+    sync.start();
+    cleanups.push(() => sync.stop());
+    sync.addVirtualPeer('flaky', flaky);
+    // A retry left to a timer (RETRY_MS) would find the loop idle with nothing synced.
+    await sync.idle();
+    expect(node.height).toBe(30);
+    expect(calls).toEqual({ status: 2, headers: 2 });
+    expect(logs).toContain('sync: status of flaky failed: The connection muxer is "closed" and not "open"');
+    expect(logs).toContain('sync: headers from flaky failed: getHeaders timed out');
+    expect(logs.join('\n')).not.toMatch(/undefined/);
+  });
+
+  it('a peer whose requests keep failing is not asked in a tight loop: after the second failure in a row it waits', async () => {
+    const served = servedChain(10);
+    const { node } = await freshNode(served);
+    const dead = clientFor(served);
+    let statusCalls = 0;
+    dead.getStatus = async () => {
+      statusCalls++;
+      throw new Error('The stream has been reset');
+    };
+    const sync = startSync(node);
+    sync.addVirtualPeer('dead', dead);
+    await sync.idle();
+    expect(statusCalls).toBe(2);
+    expect(node.height).toBe(0);
+  });
+
+  it('of two peers claiming the same chain, headers are asked of the one reached directly, not of the one reached only through a relay', async () => {
+    const served = servedChain(20);
+    const { node } = await freshNode(served);
+    const clients: Record<string, SyncClient> = { relayed: clientFor(served), direct: clientFor(served) };
+    const headersAsked: string[] = [];
+    const libp2p = {
+      // 'relayed' has only a limited (relayed) connection; 'direct' a WebRTC one.
+      getConnections: (peer: PeerId) => [{ status: 'open', limits: peer.toString() === 'relayed' ? { bytes: 1n << 17n } : undefined }],
+      services: {
+        sync: {
+          getStatus: (peer: PeerId) => clients[peer.toString()].getStatus(),
+          getHeaders: (peer: PeerId, locator: Uint8Array[], opts?: { max?: number }) => {
+            headersAsked.push(peer.toString());
+            return clients[peer.toString()].getHeaders(locator, opts);
+          },
+          getBlocks: (peer: PeerId, hashes: Uint8Array[]) => clients[peer.toString()].getBlocks(hashes),
+        },
+      },
+    } as unknown as TabchainLibp2p;
+    const sync = new SyncManager({ libp2p, gate: new PeerGate(), statusEveryMs: 60_000 });
+    sync.attach(chainAccessOf(node));
+    node.events.on('tip', () => sync.chainChanged());
+    // Both known before the loop first runs (their statuses arrive together); the relayed one
+    // first: the first of equal claims was the one taken.
+    sync.addPeer({ toString: () => 'relayed' } as PeerId);
+    sync.addPeer({ toString: () => 'direct' } as PeerId);
+    sync.start();
+    cleanups.push(() => sync.stop());
+    sync.kick();
+    await waitUntil(() => node.height === 20, () => `height 20 (now ${node.height})`, 15_000);
+    expect(headersAsked.length).toBeGreaterThan(0);
+    expect(headersAsked.every((p) => p === 'direct')).toBe(true);
   });
 
   it('BUSY from the only peer ahead (its serving budget is spent) pauses it briefly: asked again soon, not charged, not its blocks given up', async () => {

@@ -13,6 +13,7 @@ import {
   checkBlockSanity,
   encodeBlock,
   encodeTx,
+  hashToHex,
   signingHash,
   verifySignature,
   type Block,
@@ -24,6 +25,7 @@ import { FullNode } from '../../src/node/full-node.ts';
 import { inlineSigWorker, SignaturePool } from '../../src/node/sig-pool.ts';
 import { SignaturePreverifier } from '../../src/node/sig-preverify.ts';
 import { webCryptoEd25519 } from '../../src/node/native-ed25519.ts';
+import { waitUntil } from '../support/wait.ts';
 import { ChainBuilder, mineHeader, wallet } from './helpers/chain-builder.ts';
 import { countingNative, mixedOrderSig } from './helpers/sig-corpus.ts';
 
@@ -133,6 +135,19 @@ describe('SignaturePreverifier', () => {
     expect(sigCache.has(keyOf(odd))).toBe(true);
   });
 
+  it('blocks(): small blocks preverified together reach the workers, each then joined by its hash', async () => {
+    const { chain, txs } = fixture();
+    // Three blocks of 30: each below the worker batch (64), 90 together.
+    const blocks = [0, 1, 2].map((i) => chain.connect(chain.build(txs.slice(30 * i, 30 * i + 30))).block);
+    const { pre, sigCache, calls } = await preverifier();
+    pre.blocks(blocks.map((block, i) => ({ block, hex: `b${i}` })));
+    const counts = await Promise.all(blocks.map((block, i) => pre.block(block, `b${i}`)));
+    expect(counts).toEqual(blocks.map(() => ({ signatures: 30, cached: 0, accepted: 30 })));
+    expect(calls()).toBe(90); // each verified once
+    expect(pre.pool.stats.onCallingThread).toBe(0);
+    for (const tx of txs.slice(0, 90)) expect(sigCache.has(keyOf(tx))).toBe(true);
+  });
+
   it('joins a preverification under way instead of starting a second', async () => {
     const { chain, txs } = fixture();
     const block = chain.build(txs);
@@ -236,7 +251,7 @@ describe('FullNode with signature preverification', () => {
     expect([a.status, b.status]).toEqual(['extended', 'extended']);
   });
 
-  it('preverifies a run of blocks one ahead (processBlocks) and connects them all', async () => {
+  it('preverifies a run of blocks ahead (processBlocks) and connects them all', async () => {
     const { chain, txs } = fixture();
     const { node, calls } = await countingNode();
     await feed(node, chain);
@@ -244,6 +259,38 @@ describe('FullNode with signature preverification', () => {
     const results = await node.processBlocks(runs.map(encodeBlock), 'peer');
     expect(results.map((r) => r.status)).toEqual(['extended', 'extended']);
     expect(calls()).toBe(TXS);
+  });
+
+  it('a run of small blocks whose headers are known: the signatures of several blocks ahead are under way while the first waits for its own', async () => {
+    const { chain, txs } = fixture();
+    const funded = chain.blocks.slice(1);
+    // Blocks of 5 transfers: below the pool's worker batch, so verified on the calling thread.
+    const blocks = Array.from({ length: 6 }, (_, i) => chain.connect(chain.build(txs.slice(5 * i, 5 * i + 5))).block);
+    const blockOf = new Map(blocks.flatMap((b, i) => b.txs.slice(1).map((tx) => [hashToHex(signingHash(tx as UnsignedTransaction)), i] as const)));
+    const real = (await webCryptoEd25519())!;
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const begun = new Set<number>();
+    // The native verifier holds our transactions' signatures until the test opens the gate.
+    const native = async (sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): Promise<boolean> => {
+      const i = blockOf.get(hashToHex(msg));
+      if (i !== undefined) {
+        begun.add(i);
+        await gate;
+      }
+      return real(sig, msg, pub);
+    };
+    const node = await startNode({ workers: 0, native: Promise.resolve(native) });
+    for (const b of funded) expect((await node.processBlock(encodeBlock(b), 'peer')).status).toBe('extended');
+    await node.processHeaders(blocks.map((b) => b.header)); // headers-first, as sync does
+    const results = node.processBlocks(blocks.map(encodeBlock), 'peer');
+    try {
+      await waitUntil(() => begun.size >= 4, () => `blocks with signatures under way: ${[...begun].join(', ')}`, 10_000);
+      expect(node.height).toBe(funded.length); // the first block still waits for its signatures
+    } finally {
+      open();
+    }
+    expect((await results).map((r) => r.status)).toEqual(blocks.map(() => 'extended'));
   });
 
   it('processTx: the signature is verified natively before its turn; a bad one is still refused', async () => {

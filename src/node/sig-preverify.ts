@@ -95,10 +95,13 @@ export class SignaturePreverifier {
       parts.push({ hex, c: this.#collect(block.txs, leaves) });
     }
     const all: Collected = { items: parts.flatMap((p) => p.c.items), keys: parts.flatMap((p) => p.c.keys), counts: { signatures: 0, cached: 0, accepted: 0 } };
-    const shared = all.items.length > 0 ? this.#verify(all) : Promise.resolve();
+    const shared = all.items.length > 0 ? this.#verify(all) : Promise.resolve([]);
+    let from = 0;
     for (const { hex, c } of parts) {
-      const counted = shared.then(() => {
-        for (const key of c.keys) if (this.#cache.has(key)) c.counts.accepted++;
+      // Each block counts the verdicts of its own items, as block() does.
+      const [start, end] = [from, (from += c.items.length)];
+      const counted = shared.then((yes) => {
+        for (let i = start; i < end; i++) if (yes[i] === 1) c.counts.accepted++;
         return c.counts;
       });
       this.#track(hex, counted.catch(() => null));
@@ -179,13 +182,15 @@ export class SignaturePreverifier {
     return { items, keys, counts };
   }
 
-  async #verify(c: Collected): Promise<void> {
+  /** Verifies the collected signatures, caches each YES; resolves with the pool's verdicts (1 = YES), in order. */
+  async #verify(c: Collected): Promise<ArrayLike<number>> {
     const yes = await this.#pool.acceptedNatively(c.items);
     for (let i = 0; i < yes.length; i++) {
       if (yes[i] !== 1) continue;
       this.#cache.add(c.keys[i]);
       c.counts.accepted++;
     }
+    return yes;
   }
 
   /** Closes the pool. @example pre.close() */

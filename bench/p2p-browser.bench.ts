@@ -27,7 +27,7 @@
  *
  * `BENCH_P2P_ONLY` picks parts, `BENCH_SYNC_BLOCKS` / `BENCH_TRANSFER_BLOCKS` / `BENCH_JOINERS`
  * shrink them (quick runs while developing), `BENCH_P2P_LOGS=1` prints the tabs' consoles and
- * each joining tab's timeline.
+ * each joining tab's timeline, `BENCH_P2P_DEBUG` sets libp2p's debug namespaces in the tabs.
  * @module
  */
 import { rm } from 'node:fs/promises';
@@ -57,6 +57,8 @@ const JOINERS = Number(process.env.BENCH_JOINERS ?? 5);
  * only those parts (to iterate on one figure).
  */
 const PARTS = new Set((process.env.BENCH_P2P_ONLY ?? 'join,sync,transfers,load').split(','));
+/** `BENCH_P2P_DEBUG='libp2p:webrtc*'` turns on libp2p's debug logs in every tab (with `BENCH_P2P_LOGS=1` to see them). */
+const DEBUG_NAMESPACES = process.env.BENCH_P2P_DEBUG;
 /** `BENCH_P2P_LOGS=1` prints the tabs' console, each line with its tab and the time (ms, mod 100 s). */
 const TAB_LOGS = process.env.BENCH_P2P_LOGS === '1';
 const params = NETWORKS.dev;
@@ -66,6 +68,7 @@ type Status = { peerId: string; height: number; peers: { id: string; transport: 
 /** Opens a fresh isolated tab without waiting for anything but the navigation. */
 async function openTab(e2e: E2e): Promise<Page> {
   const context = await e2e.browser.newContext();
+  if (DEBUG_NAMESPACES) await context.addInitScript((d) => localStorage.setItem('debug', d), DEBUG_NAMESPACES);
   const page = await context.newPage();
   if (TAB_LOGS) {
     const tab = ++tabsOpened;

@@ -149,6 +149,15 @@ export const PING_STALL_EXCUSE_MS = 500;
  */
 export { EXTRA_PEER_EVERY_MS, EXTRA_PEER_PROBE_MS };
 
+/**
+ * How long a relayed connection to a peer stays open once a direct one to it has carried a
+ * stream, ms: a newcomer asks for status and headers over the relayed connection at once
+ * (libp2p-sync.ts), and closing it the moment WebRTC was up cut those requests off half-way
+ * ("sync session closed with requests unanswered"), to be asked again over WebRTC ~0.5 s later.
+ * New requests take the direct connection meanwhile.
+ */
+export const RELAYED_GRACE_MS = 2_000;
+
 export interface PeerManagerTiming {
   /** Period of the dial/keep-alive check, ms (default 2000). */
   maintainEveryMs?: number;
@@ -164,6 +173,8 @@ export interface PeerManagerTiming {
   extraPeerEveryMs?: number;
   /** Time the extra peer has to prove useful, ms (default {@link EXTRA_PEER_PROBE_MS}). */
   extraPeerProbeMs?: number;
+  /** How long a relayed connection outlives the direct connection that replaces it, ms (default {@link RELAYED_GRACE_MS}). */
+  relayedGraceMs?: number;
 }
 
 export interface PeerManagerOptions {
@@ -243,6 +254,8 @@ export class PeerManager {
   #bootstrapListAt = 0;
   #bootstrapListing = false;
   #timers: ReturnType<typeof setInterval>[] = [];
+  /** Pending drops of relayed connections ({@link RELAYED_GRACE_MS}): one per direct connection made within that time. */
+  #graceTimers = new Set<ReturnType<typeof setTimeout>>();
   /** Releases our hold on the loop-lag sampler (set while started). */
   #releaseLoopLag: (() => void) | undefined;
   #offs: (() => void)[] = [];
@@ -265,6 +278,7 @@ export class PeerManager {
       dialTimeoutMs: t.dialTimeoutMs ?? 10_000,
       extraPeerEveryMs: t.extraPeerEveryMs ?? EXTRA_PEER_EVERY_MS,
       extraPeerProbeMs: t.extraPeerProbeMs ?? EXTRA_PEER_PROBE_MS,
+      relayedGraceMs: t.relayedGraceMs ?? RELAYED_GRACE_MS,
     };
     // Refuses hostile timing values (RangeError naming the option).
     this.#extraPeer = new ExtraPeerRotation(this.#extraPeerView(), { everyMs: this.#t.extraPeerEveryMs, probeMs: this.#t.extraPeerProbeMs });
@@ -359,6 +373,8 @@ export class PeerManager {
     this.#releaseLoopLag = undefined;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    for (const t of this.#graceTimers) clearTimeout(t);
+    this.#graceTimers.clear();
     for (const off of this.#offs) off();
     this.#offs = [];
   }
@@ -536,9 +552,17 @@ export class PeerManager {
 
   /** Closes the relayed connections to `id` other than `keep` (a direct connection that carried a stream, or a non-WebRTC one). */
   #dropRelayedTo(id: string, keep: Connection): void {
-    for (const x of this.#opts.libp2p.getConnections()) {
-      if (x !== keep && x.remotePeer.toString() === id && this.#transportOf(x) === 'relay') void x.close().catch((e: Error) => x.abort(e));
-    }
+    const drop = () => {
+      this.#graceTimers.delete(timer);
+      // The direct connection died meanwhile: the relayed one carries the peer again.
+      if (!this.#started || keep.status !== 'open') return;
+      for (const x of this.#opts.libp2p.getConnections()) {
+        if (x !== keep && x.remotePeer.toString() === id && this.#transportOf(x) === 'relay') void x.close().catch((e: Error) => x.abort(e));
+      }
+    };
+    const timer = setTimeout(drop, this.#t.relayedGraceMs);
+    (timer as { unref?: () => void }).unref?.();
+    this.#graceTimers.add(timer);
   }
 
   /**

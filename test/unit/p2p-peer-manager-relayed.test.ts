@@ -76,6 +76,8 @@ function fakeLibp2p(onDial: (ma: Multiaddr) => Promise<Connection>) {
 }
 
 const MAX_DIALS = 20;
+/** The relayed connection's grace after the direct one carried a stream (short here; 2 s by default). */
+const GRACE_MS = 30;
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
 describe('PeerManager: a peer reached only through a relay', () => {
@@ -94,7 +96,7 @@ describe('PeerManager: a peer reached only through a relay', () => {
     const relayed = fakeConnection(`${CIRCUIT}/p2p/${PEER}`, true, async () => ({}));
     f.connections.push(relayed.conn);
     // Long timers: nothing runs but what the test calls.
-    const pm = new PeerManager({ libp2p: f.libp2p, gate: new PeerGate(), syncProtocol: '/tabchain/test/sync/1', timing: { maintainEveryMs: 3_600_000, pingEveryMs: 3_600_000, redialBaseMs: 60_000 } });
+    const pm = new PeerManager({ libp2p: f.libp2p, gate: new PeerGate(), syncProtocol: '/tabchain/test/sync/1', timing: { maintainEveryMs: 3_600_000, pingEveryMs: 3_600_000, redialBaseMs: 60_000, relayedGraceMs: GRACE_MS } });
     managers.push(pm);
     await pm.start();
     f.target.dispatchEvent(new CustomEvent('peer:discovery', { detail: { id: peerIdFromString(PEER), multiaddrs: [multiaddr(`${CIRCUIT}/webrtc/p2p/${PEER}`)] } }));
@@ -112,8 +114,21 @@ describe('PeerManager: a peer reached only through a relay', () => {
     expect(relayed.closed()).toBe(false);
     pass();
     await tick();
+    // The probe passed: the relayed connection still finishes what it carries, for its grace…
+    expect(relayed.closed()).toBe(false);
+    await tick(GRACE_MS * 3);
+    // …then goes.
     expect(relayed.closed()).toBe(true);
     expect(webrtc[0].closed()).toBe(false);
+  });
+
+  it('keeps the relayed connection when the direct one dies within the grace', async () => {
+    const { relayed, webrtc } = await setup(async () => ({}));
+    await tick();
+    expect(webrtc).toHaveLength(1);
+    await webrtc[0].conn.close();
+    await tick(GRACE_MS * 3);
+    expect(relayed.closed()).toBe(false);
   });
 
   it('a WebRTC connection that carries nothing is closed, the relayed one kept, and the peer not dialled again at once', async () => {

@@ -8,7 +8,8 @@
  * - a timeout on a relayed connection is charged like on any other;
  * - an answer longer than the largest honest answer to its request is refused at its prefix;
  * - a peer we hold only a relayed connection to is asked over it, not dialled (a WebRTC dial to a
- *   tab behind a symmetric NAT never connects: every request to it timed out).
+ *   tab behind a symmetric NAT never connects: every request to it timed out);
+ * - status and headers cross a relayed connection at once, blocks wait for a direct one.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { streamPair } from '@libp2p/utils';
@@ -228,5 +229,56 @@ describe('sync service limits', () => {
     expect(status.height).toBe((await chain.view.status()).height);
     expect(dials).toBe(0);
     expect(svc.offences).toEqual([]);
+  });
+
+  it('status and headers cross a relayed connection at once; blocks wait for the direct one that opens', async () => {
+    const server = await newPeerId();
+    /** A connection whose far end answers honestly, one request per stream; counts its streams. */
+    const answering = (relayed: boolean) => {
+      const used = { streams: 0 };
+      const conn = fakeConnection(server, {
+        relayed,
+        newStream: async () => {
+          used.streams++;
+          const [ours, theirs] = await streamPair();
+          void (async () => {
+            const req = decodeRequest(await readOneFrame(theirs, AbortSignal.timeout(5_000)));
+            theirs.send(encodeFrame(encodeMessage(await handleSyncRequest(req, chain.view))));
+            await theirs.close();
+          })();
+          return ours;
+        },
+      });
+      return { conn, used };
+    };
+    const relayed = answering(true);
+    const direct = answering(false);
+    const events = new EventTarget();
+    let connections = [relayed.conn];
+    const svc = await service({ sessions: false, timeoutMs: 10_000, getConnections: (peer) => (peer?.equals(server) ? connections : []), events });
+    const opensDirect = () => {
+      connections = [relayed.conn, direct.conn];
+      events.dispatchEvent(new CustomEvent('connection:open', { detail: direct.conn }));
+    };
+
+    // The direct connection opens right after each request is made (the request has chosen its
+    // connection by then, or is waiting for one): status and headers have gone over the relay.
+    const status = svc.sync.getStatus(server);
+    opensDirect();
+    expect((await status).height).toBe((await chain.view.status()).height);
+    connections = [relayed.conn];
+    const headers = svc.sync.getHeaders(server, [chain.builder.entries[0].hash]);
+    opensDirect();
+    expect((await headers).length).toBeGreaterThan(0);
+    expect(relayed.used.streams).toBe(2);
+    expect(direct.used.streams).toBe(0);
+
+    // Blocks wait for the direct connection, and take it.
+    connections = [relayed.conn];
+    const blocks = svc.sync.getBlocks(server, [chain.builder.entries[1].hash]);
+    opensDirect();
+    expect((await blocks).blocks).toHaveLength(1);
+    expect(relayed.used.streams).toBe(2);
+    expect(direct.used.streams).toBe(1);
   });
 });

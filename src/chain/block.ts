@@ -61,6 +61,16 @@ export function blockSize(b: Block): number {
 }
 
 /**
+ * {@link blockSize} of a block whose transactions encode (`encodeTx`, in order) to `encodings`.
+ * @example blockSizeOfEncodings(block.txs.map(encodeTx)) === blockSize(block)
+ */
+export function blockSizeOfEncodings(encodings: readonly Uint8Array[]): number {
+  let n = HEADER_BYTES + varintSize(encodings.length);
+  for (const enc of encodings) n += varintSize(enc.length) + enc.length;
+  return n;
+}
+
+/**
  * Parses a block. Throws RuleError `BLOCK_TOO_LARGE` if `bytes` is longer than
  * `limits.maxBlockBytes` (checked first), and DecodeError for anything else that is not exactly
  * one canonical encoding: a count over maxBlockTxs, a transaction length over maxTxBytes (both

@@ -514,9 +514,26 @@ function checkFields(tx: Transaction): void {
  * ```
  */
 export function checkTxSanity(tx: Transaction, params: Pick<NetworkParams, 'chainId' | 'maxTxBytes'>, sigCache?: SignatureCache): void {
+  txSanity(tx, params, sigCache, undefined, undefined);
+}
+
+/**
+ * {@link checkTxSanity} for a transaction whose encoding and merkle leaf the caller has just
+ * computed from this same object — checkBlockSanity, which encodes and hashes every transaction
+ * for the block size and merkle root first: the same checks in the same order with the same
+ * errors, without encoding and hashing it twice more (size, signature cache key). `encoding` must
+ * be `encodeTx(tx)` and `leaf` `txLeafHash(tx)` (= sha256d(encoding)); anything else is a bug of
+ * the caller.
+ * @example checkEncodedTxSanity(tx, params, sigCache, encodings[i], leaves[i])
+ */
+export function checkEncodedTxSanity(tx: Transaction, params: Pick<NetworkParams, 'chainId' | 'maxTxBytes'>, sigCache: SignatureCache | undefined, encoding: Uint8Array, leaf: Uint8Array): void {
+  txSanity(tx, params, sigCache, encoding, leaf);
+}
+
+function txSanity(tx: Transaction, params: Pick<NetworkParams, 'chainId' | 'maxTxBytes'>, sigCache: SignatureCache | undefined, encoding: Uint8Array | undefined, leaf: Uint8Array | undefined): void {
   if (tx?.chainId !== params.chainId) throw new RuleError('WRONG_CHAIN', `chainId ${tx?.chainId} is not ${params.chainId}`);
   checkFields(tx);
-  const size = txSize(tx);
+  const size = encoding ? encoding.length : txSize(tx);
   if (size > params.maxTxBytes) throw new RuleError('TX_TOO_LARGE', `${size} bytes > ${params.maxTxBytes}`);
   if (tx.kind === 'coinbase') {
     if (!equalBytes(tx.from, ZERO_32) || tx.nonce !== 0 || tx.fee !== 0n || !equalBytes(tx.signature, ZERO_64)) {
@@ -526,7 +543,7 @@ export function checkTxSanity(tx: Transaction, params: Pick<NetworkParams, 'chai
   }
   if (tx.nonce < 1) throw new RuleError('BAD_NONCE', 'nonce must be at least 1');
   if (sigCache) {
-    const key = SignatureCache.keyOf(encodeTx(tx));
+    const key = leaf ? SignatureCache.keyOfLeaf(leaf) : SignatureCache.keyOf(encodeTx(tx));
     if (sigCache.has(key)) return;
     if (!verifyTxSignature(tx)) throw new RuleError('BAD_SIGNATURE');
     sigCache.add(key);

@@ -14,13 +14,14 @@
 import { applyBlock } from './apply.ts';
 import type { BlockContext } from './apply.ts';
 import { nextBits } from './asert.ts';
-import { blockSize, computeMerkle, txLeafHash } from './block.ts';
+import { blockSizeOfEncodings, computeMerkle } from './block.ts';
 import { bytesToHex } from './bytes.ts';
 import { RuleError, fail } from './errors.ts';
+import { sha256d } from './hash.ts';
 import { blockHash } from './header.ts';
 import { checkProofOfWork } from './pow.ts';
 import type { ChainState } from './state.ts';
-import { checkTxSanity } from './tx.ts';
+import { checkEncodedTxSanity, encodeTx } from './tx.ts';
 import type { SignatureCache } from './sigcache.ts';
 import type { Block, BlockHeader, BlockUndo, HeaderEntry, NetworkParams } from './types.ts';
 
@@ -70,8 +71,8 @@ export function checkBlockSanity(block: Block, params: NetworkParams, opts: { si
   const { header, txs } = block;
   if (!(header.version >= MIN_BLOCK_VERSION)) fail('BAD_VERSION', `version ${header.version}`);
   checkProofOfWork(blockHash(header), header.bits, params.powLimit);
-  checkBlockStructure(block, params);
-  for (const tx of txs) checkTxSanity(tx, params, opts.sigCache);
+  const { encodings, leaves } = blockBody(block, params);
+  for (let i = 0; i < txs.length; i++) checkEncodedTxSanity(txs[i], params, opts.sigCache, encodings[i], leaves[i]);
 }
 
 /**
@@ -89,13 +90,23 @@ export function checkBlockSanity(block: Block, params: NetworkParams, opts: { si
  * @example checkBlockStructure(block, params) // throws RuleError
  */
 export function checkBlockStructure(block: Block, params: Pick<NetworkParams, 'maxBlockBytes' | 'maxBlockTxs'>): Uint8Array[] {
+  return blockBody(block, params).leaves;
+}
+
+/**
+ * {@link checkBlockStructure}, also returning the encoding of each transaction (`encodeTx`), which
+ * it computes once for the block size and the merkle leaves (`txLeafHash` = sha256d of it).
+ */
+function blockBody(block: Block, params: Pick<NetworkParams, 'maxBlockBytes' | 'maxBlockTxs'>): { encodings: Uint8Array[]; leaves: Uint8Array[] } {
   const { header, txs } = block;
   if (txs.length === 0) fail('BAD_COINBASE', 'block has no transactions');
   if (txs.length > params.maxBlockTxs) fail('BLOCK_TOO_LARGE', `${txs.length} transactions > ${params.maxBlockTxs}`);
-  const size = blockSize(block);
+  // Encoded in order, as blockSize(block) encodes them (the same TypeError for the same tx).
+  const encodings = txs.map(encodeTx);
+  const size = blockSizeOfEncodings(encodings);
   if (size > params.maxBlockBytes) fail('BLOCK_TOO_LARGE', `${size} bytes > ${params.maxBlockBytes}`);
 
-  const leaves = txs.map(txLeafHash);
+  const leaves = encodings.map(sha256d); // = txs.map(txLeafHash)
   const { root, mutated } = computeMerkle(leaves);
   if (!equal(root, header.merkleRoot)) fail('BAD_MERKLE', 'merkle root does not match the header');
   // CVE-2012-2459: [a, b, c] and [a, b, c, c] have the same root. Core catches it with the
@@ -110,7 +121,7 @@ export function checkBlockStructure(block: Block, params: Pick<NetworkParams, 'm
 
   if (txs[0].kind !== 'coinbase') fail('BAD_COINBASE', 'first transaction is not a coinbase');
   for (let i = 1; i < txs.length; i++) if (txs[i].kind === 'coinbase') fail('BAD_COINBASE', `coinbase at position ${i}`);
-  return leaves;
+  return { encodings, leaves };
 }
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {

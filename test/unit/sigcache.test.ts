@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ruleCodeOf as codeOf } from '../support/codes.ts';
-import { NETWORKS, SignatureCache, checkBlockStructure, checkTxSanity, encodeTx, makeCoinbase, merkleRoot, signTx, txLeafHash, type Transaction } from '../../src/chain/index.ts';
-import { wallet } from './helpers/chain-builder.ts';
+import { NETWORKS, SignatureCache, blockSize, blockSizeOfEncodings, checkBlockSanity, checkBlockStructure, checkEncodedTxSanity, checkTxSanity, encodeTx, makeCoinbase, merkleRoot, signTx, txLeafHash, type Block, type Transaction } from '../../src/chain/index.ts';
+import { mineHeader, wallet } from './helpers/chain-builder.ts';
 
 const params = NETWORKS.test;
 const alice = wallet('alice');
@@ -39,6 +39,36 @@ describe('SignatureCache', () => {
     for (const tx of txs) expect(SignatureCache.keyOfLeaf(txLeafHash(tx))).toBe(SignatureCache.keyOf(encodeTx(tx)));
     const leaves = checkBlockStructure({ header: { version: 1, prevHash: new Uint8Array(32), merkleRoot: merkleRoot(txs), time: 0, bits: params.genesisBits, nonce: 0 }, txs }, params);
     expect(leaves.map((l) => SignatureCache.keyOfLeaf(l))).toEqual(txs.map((tx) => SignatureCache.keyOf(encodeTx(tx))));
+  });
+
+  it('checkEncodedTxSanity (the block path, encoding and leaf given) caches and refuses exactly as checkTxSanity', () => {
+    const good = transfer(5n);
+    const forged = { ...good, signature: good.signature.map((b, i) => (i === 0 ? b ^ 1 : b)) };
+    const big = { ...good, amount: 7n };
+    for (const tx of [good, forged, big]) {
+      const [a, b] = [new SignatureCache(), new SignatureCache()];
+      const enc = encodeTx(tx);
+      expect(codeOf(() => checkEncodedTxSanity(tx, params, a, enc, txLeafHash(tx)))).toBe(codeOf(() => checkTxSanity(tx, params, b)));
+      expect(a.has(SignatureCache.keyOf(enc))).toBe(b.has(SignatureCache.keyOf(enc)));
+      // TX_TOO_LARGE is judged on the given encoding's length, as on the transaction's size.
+      const small = { ...params, maxTxBytes: enc.length - 1 };
+      expect(codeOf(() => checkEncodedTxSanity(tx, small, undefined, enc, txLeafHash(tx)))).toBe('TX_TOO_LARGE');
+    }
+  });
+
+  it('checkBlockSanity looks each transaction up under keyOf(encodeTx(tx)), caches it there, and a cached twin vouches for nothing', () => {
+    const txs = [makeCoinbase(params, 1, bob.pub, 0n), transfer(1n), transfer(2n)];
+    const block: Block = { header: mineHeader({ version: 1, prevHash: new Uint8Array(32), merkleRoot: merkleRoot(txs), time: 0, bits: params.genesisBits, nonce: 0 }), txs };
+    expect(blockSizeOfEncodings(txs.map(encodeTx))).toBe(blockSize(block));
+    const cache = new SignatureCache();
+    checkBlockSanity(block, params, { sigCache: cache });
+    expect(txs.slice(1).map((tx) => cache.has(SignatureCache.keyOf(encodeTx(tx))))).toEqual([true, true]);
+    expect(cache.size).toBe(2);
+    // A block whose second transfer's signature is corrupted: its twin's key is cached, it is not.
+    const forged = { ...txs[2], signature: txs[2].signature.map((b, i) => (i === 0 ? b ^ 1 : b)) };
+    const bad: Block = { header: mineHeader({ ...block.header, merkleRoot: merkleRoot([txs[0], txs[1], forged]) }), txs: [txs[0], txs[1], forged] };
+    expect(codeOf(() => checkBlockSanity(bad, params, { sigCache: cache }))).toBe('BAD_SIGNATURE');
+    expect(cache.size).toBe(2);
   });
 
   it('forgets the oldest entries beyond its capacity', () => {

@@ -15,7 +15,7 @@
  * as before.
  * @module
  */
-import { bytesToHex, hexToBytes, type NativeVerify } from '../chain/index.ts';
+import { bytesToHex, hexToBytes, type NativeVerify, type SyncNativeVerify } from '../chain/index.ts';
 import { isNodeRuntime } from '../miner/worker-transport.ts';
 
 /** Most imported public keys a verifier keeps (a key object is small; a block has ≤ 10,000 senders). */
@@ -33,6 +33,18 @@ export interface NativeEd25519Options {
   subtle?: SubtleCrypto;
   /** Key cache capacity; default {@link NATIVE_KEY_CACHE_ENTRIES}. */
   maxKeys?: number;
+}
+
+/** The synchronous forms of the verifiers that have one (nodeCryptoEd25519's), by verifier. */
+const syncForms = new WeakMap<NativeVerify, SyncNativeVerify>();
+
+/**
+ * The synchronous form of `native`, when it has one: node:crypto's verifier (the same function
+ * its promise wraps, so the probe vouched for it too); undefined for WebCrypto and any other.
+ * @example const sync = syncNativeOf(native); if (sync) acceptedNativelySync(sig, msg, pub, sync);
+ */
+export function syncNativeOf(native: NativeVerify): SyncNativeVerify | undefined {
+  return syncForms.get(native);
 }
 
 /** A bounded cache of imported keys by public key bytes; a failed import is not kept. */
@@ -111,7 +123,10 @@ export async function nodeCryptoEd25519(opts: Pick<NativeEd25519Options, 'maxKey
     der.set(pub, SPKI_PREFIX.length);
     return crypto.createPublicKey({ key: der, format: 'der', type: 'spki' });
   });
-  return probed(async (sig, msg, pub) => crypto.verify(null, msg, keyOf(pub), sig));
+  const sync: SyncNativeVerify = (sig, msg, pub) => crypto.verify(null, msg, keyOf(pub), sig);
+  const verifier = await probed(async (sig, msg, pub) => sync(sig, msg, pub));
+  if (verifier) syncForms.set(verifier, sync);
+  return verifier;
 }
 
 /**

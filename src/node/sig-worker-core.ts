@@ -10,8 +10,8 @@
  * with the pure-JS verifier as it always did (src/chain/sig-precheck.ts).
  * @module
  */
-import { acceptedNatively, type NativeVerify } from '../chain/index.ts';
-import { platformEd25519 } from './native-ed25519.ts';
+import { acceptedNatively, acceptedNativelySync, type NativeVerify } from '../chain/index.ts';
+import { platformEd25519, syncNativeOf } from './native-ed25519.ts';
 
 /** Bytes of one record: public key, 32-byte message, signature. */
 export const SIG_RECORD_BYTES = 128;
@@ -44,7 +44,8 @@ export type ToSigWorker = VerifyRequest;
 export type FromSigWorker = VerifiedReply | VerifyError;
 
 /**
- * P ∧ N for each record of `records` (module doc), all native verifications in flight at once.
+ * P ∧ N for each record of `records` (module doc): one after the other with a synchronous
+ * verifier (node:crypto: no promise per record), else all native verifications in flight at once.
  * Throws RangeError on a malformed batch.
  * @example const accepted = await acceptRecords(records, native);
  */
@@ -52,6 +53,14 @@ export async function acceptRecords(records: Uint8Array, native: NativeVerify): 
   if (!(records instanceof Uint8Array) || records.length % SIG_RECORD_BYTES !== 0) throw new RangeError('signature batch: not a whole number of records');
   const n = records.length / SIG_RECORD_BYTES;
   if (n > MAX_SIG_RECORDS) throw new RangeError(`signature batch: ${n} records > ${MAX_SIG_RECORDS}`);
+  const sync = syncNativeOf(native);
+  if (sync) {
+    const out = new Uint8Array(n);
+    for (let i = 0, o = 0; i < n; i++, o += SIG_RECORD_BYTES) {
+      out[i] = acceptedNativelySync(records.subarray(o + 64, o + 128), records.subarray(o + 32, o + 64), records.subarray(o, o + 32), sync) ? 1 : 0;
+    }
+    return out;
+  }
   const verdicts = await Promise.all(
     Array.from({ length: n }, (_, i) => {
       const o = i * SIG_RECORD_BYTES;

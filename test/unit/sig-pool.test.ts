@@ -7,7 +7,7 @@ import { ed25519, ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js';
 import { verifySignature } from '../../src/chain/index.ts';
 import { inlineSigWorker, MAX_WORKER_FAILURES, SignaturePool, type SigWorker, type SignatureItem } from '../../src/node/sig-pool.ts';
 import { acceptRecords, createSigWorkerHandler, SIG_RECORD_BYTES, type FromSigWorker } from '../../src/node/sig-worker-core.ts';
-import { webCryptoEd25519 } from '../../src/node/native-ed25519.ts';
+import { nodeCryptoEd25519, syncNativeOf, webCryptoEd25519 } from '../../src/node/native-ed25519.ts';
 import { countingNative } from './helpers/sig-corpus.ts';
 
 const pools: SignaturePool[] = [];
@@ -166,5 +166,23 @@ describe('signature worker protocol', () => {
       records.set(x.sig, i * SIG_RECORD_BYTES + 64);
     });
     expect([...(await acceptRecords(records, (await webCryptoEd25519())!))]).toEqual(truth(xs));
+  });
+
+  it('acceptRecords with node:crypto takes the synchronous path and gives the same bytes: bad items refused, the rest accepted', async () => {
+    const xs = items(80); // flipped bits and small-order keys among them
+    const records = new Uint8Array(xs.length * SIG_RECORD_BYTES);
+    xs.forEach((x, i) => {
+      records.set(x.pub, i * SIG_RECORD_BYTES);
+      records.set(x.msg, i * SIG_RECORD_BYTES + 32);
+      records.set(x.sig, i * SIG_RECORD_BYTES + 64);
+    });
+    const openssl = (await nodeCryptoEd25519())!;
+    expect(syncNativeOf(openssl)).toBeTypeOf('function');
+    const got = [...(await acceptRecords(records, openssl))];
+    expect(got).toEqual(truth(xs));
+    expect(got.filter((v) => v === 0).length).toBeGreaterThan(10);
+    // Bounds first, whichever path: a malformed or oversized batch is refused before any verification.
+    await expect(acceptRecords(records.subarray(1), openssl)).rejects.toThrow(RangeError);
+    await expect(acceptRecords(new Uint8Array(SIG_RECORD_BYTES * 10_001), openssl)).rejects.toThrow(RangeError);
   });
 });

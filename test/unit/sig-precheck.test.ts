@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ed25519, ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js';
 import { verifySignature } from '../../src/chain/keys.ts';
-import { acceptedNatively, precheckSignature, verifySignatureNativeFirst, type NativeVerify } from '../../src/chain/sig-precheck.ts';
-import { nodeCryptoEd25519, webCryptoEd25519 } from '../../src/node/native-ed25519.ts';
+import { acceptedNatively, acceptedNativelySync, precheckSignature, verifySignatureNativeFirst, type NativeVerify } from '../../src/chain/sig-precheck.ts';
+import { nodeCryptoEd25519, syncNativeOf, webCryptoEd25519 } from '../../src/node/native-ed25519.ts';
 import { arbSigCase, lenientCofactorless, vectorCases, VECTOR_COUNTS, zip215, type SigCase } from './helpers/sig-corpus.ts';
 
 // The construction of src/chain/sig-precheck.ts: verdict = P ∧ (N ∨ V) must equal V — our
@@ -177,5 +177,33 @@ describe('WebCrypto Ed25519 adapter', () => {
     const bad = new Uint8Array(32).fill(0xff); // y ≥ p
     expect(await verifySignatureNativeFirst(sig, msg, bad, native)).toBe(false);
     expect(await acceptedNatively(sig, msg, pub, native)).toBe(true);
+  });
+});
+
+describe('the synchronous form (node:crypto, the worker fast path)', () => {
+  it('only node:crypto has one, and it says what its promise says', async () => {
+    expect(syncNativeOf(openssl)).toBeTypeOf('function');
+    expect(syncNativeOf(webcrypto)).toBeUndefined();
+    expect(syncNativeOf(zip215)).toBeUndefined();
+  });
+
+  it(`acceptedNativelySync is acceptedNatively on every vector and on ${CORPUS} random and mutated signatures`, async () => {
+    const sync = syncNativeOf(openssl)!;
+    const throws = () => {
+      throw new Error('native failure');
+    };
+    let fast = 0;
+    const same = async (c: SigCase) => {
+      const yes = acceptedNativelySync(c.sig, c.msg, c.pub, sync);
+      expect(yes, c.label).toBe(await acceptedNatively(c.sig, c.msg, c.pub, openssl));
+      if (yes) expect(verifySignature(c.sig, c.msg, c.pub), `P ∧ N ⇒ V: ${c.label}`).toBe(true);
+      // A throw is a refusal; a non-boolean is not a YES.
+      expect(acceptedNativelySync(c.sig, c.msg, c.pub, throws)).toBe(false);
+      expect(acceptedNativelySync(c.sig, c.msg, c.pub, () => 1 as unknown as boolean)).toBe(false);
+      if (yes) fast++;
+    };
+    for (const c of vectorCases()) await same(c);
+    await fc.assert(fc.asyncProperty(arbSigCase, same), { numRuns: CORPUS });
+    expect(fast).toBeGreaterThan(0);
   });
 });

@@ -326,6 +326,18 @@ export function signingHash(tx: UnsignedTransaction): Uint8Array {
 }
 
 /**
+ * {@link signingHash} of the transaction whose complete encoding (`encodeTx(tx)`) is `encoding`:
+ * that encoding is the unsigned encoding followed by the 64-byte signature, so the caller that
+ * already encoded the transaction (a block's merkle leaves) need not encode it again. Throws
+ * TypeError on fewer than 64 bytes.
+ * @example signingHashOfEncoding(encodeTx(tx)) // equals signingHash(tx)
+ */
+export function signingHashOfEncoding(encoding: Uint8Array): Uint8Array {
+  if (!(encoding instanceof Uint8Array) || encoding.length < SIG) throw new TypeError('signingHashOfEncoding: not a transaction encoding');
+  return sha256(concatBytes(DOMAIN_BYTES, encoding.subarray(0, encoding.length - SIG)));
+}
+
+/**
  * Signs an unsigned transaction with the secret key of `from`. Throws RuleError `BAD_SIGNATURE`
  * if the key is not the one of `tx.from` (such a signature could never verify).
  * @example

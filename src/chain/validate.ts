@@ -94,9 +94,15 @@ export function checkBlockStructure(block: Block, params: Pick<NetworkParams, 'm
 }
 
 /**
- * {@link checkBlockStructure}, also returning the encoding of each transaction (`encodeTx`), which
- * it computes once for the block size and the merkle leaves (`txLeafHash` = sha256d of it).
+ * {@link checkBlockStructure}, also returning the encoding of each transaction (`encodeTx`, in
+ * order), which it computes once for the block size and the merkle leaves (`txLeafHash` = sha256d
+ * of it): for callers that need the encodings too (the signature preverifier's signing hashes).
+ * @example const { encodings, leaves } = checkBlockStructureEncoded(block, params)
  */
+export function checkBlockStructureEncoded(block: Block, params: Pick<NetworkParams, 'maxBlockBytes' | 'maxBlockTxs'>): { encodings: Uint8Array[]; leaves: Uint8Array[] } {
+  return blockBody(block, params);
+}
+
 function blockBody(block: Block, params: Pick<NetworkParams, 'maxBlockBytes' | 'maxBlockTxs'>): { encodings: Uint8Array[]; leaves: Uint8Array[] } {
   const { header, txs } = block;
   if (txs.length === 0) fail('BAD_COINBASE', 'block has no transactions');

@@ -13,7 +13,7 @@
  * header costs us a merkle computation, never 10,000 signature checks.
  * @module
  */
-import { RuleError, SignatureCache, checkBlockStructure, signingHash, txLeafHash, type Block, type NetworkParams, type Transaction } from '../chain/index.ts';
+import { RuleError, SignatureCache, checkBlockStructureEncoded, signingHash, signingHashOfEncoding, txLeafHash, type Block, type NetworkParams, type Transaction } from '../chain/index.ts';
 import type { SignatureItem, SignaturePool } from './sig-pool.ts';
 
 /**
@@ -74,10 +74,10 @@ export class SignaturePreverifier {
   block(block: Block, hex: string): Promise<PreverifyCounts | null> {
     // First, and before the maps below: a forged body shares its header's hash, and must not
     // stand in for the real body.
-    const leaves = this.#bodyMatchesHeader(block);
-    if (!leaves) return Promise.resolve(null);
+    const body = this.#bodyMatchesHeader(block);
+    if (!body) return Promise.resolve(null);
     if (this.#recent.has(hex)) return Promise.resolve(null);
-    return this.#inFlight.get(hex) ?? this.#track(hex, this.#preverify(block.txs, leaves).catch(() => null));
+    return this.#inFlight.get(hex) ?? this.#track(hex, this.#preverify(block.txs, body.leaves, body.encodings).catch(() => null));
   }
 
   /**
@@ -90,9 +90,9 @@ export class SignaturePreverifier {
   blocks(list: readonly { block: Block; hex: string }[]): void {
     const parts: { hex: string; c: Collected }[] = [];
     for (const { block, hex } of list) {
-      const leaves = this.#bodyMatchesHeader(block); // first, as in block()
-      if (!leaves || this.#recent.has(hex) || this.#inFlight.has(hex) || parts.some((p) => p.hex === hex)) continue;
-      parts.push({ hex, c: this.#collect(block.txs, leaves) });
+      const body = this.#bodyMatchesHeader(block); // first, as in block()
+      if (!body || this.#recent.has(hex) || this.#inFlight.has(hex) || parts.some((p) => p.hex === hex)) continue;
+      parts.push({ hex, c: this.#collect(block.txs, body.leaves, body.encodings) });
     }
     const all: Collected = { items: parts.flatMap((p) => p.c.items), keys: parts.flatMap((p) => p.c.keys), counts: { signatures: 0, cached: 0, accepted: 0 } };
     const shared = all.items.length > 0 ? this.#verify(all) : Promise.resolve([]);
@@ -135,19 +135,19 @@ export class SignaturePreverifier {
 
   /**
    * The cheap body checks of sanity (merkle root, no mutation, coinbase first and only first);
-   * their merkle leaves, or null.
+   * their merkle leaves and the transactions' encodings, or null.
    */
-  #bodyMatchesHeader(block: Block): Uint8Array[] | null {
+  #bodyMatchesHeader(block: Block): { encodings: Uint8Array[]; leaves: Uint8Array[] } | null {
     try {
-      return checkBlockStructure(block, this.#params);
+      return checkBlockStructureEncoded(block, this.#params);
     } catch (e) {
       if (e instanceof RuleError || e instanceof TypeError) return null; // sanity will say why
       throw e;
     }
   }
 
-  async #preverify(txs: readonly Transaction[], leaves: readonly Uint8Array[]): Promise<PreverifyCounts> {
-    const collected = this.#collect(txs, leaves);
+  async #preverify(txs: readonly Transaction[], leaves: readonly Uint8Array[], encodings?: readonly Uint8Array[]): Promise<PreverifyCounts> {
+    const collected = this.#collect(txs, leaves, encodings);
     if (collected.items.length > 0) await this.#verify(collected);
     return collected.counts;
   }
@@ -155,9 +155,10 @@ export class SignaturePreverifier {
   /**
    * The signatures of `txs` that are not in the cache, with their cache keys. A transaction's key
    * is its merkle leaf's (`SignatureCache.keyOfLeaf(txLeafHash(tx))` = `keyOf(encodeTx(tx))`,
-   * the key consensus code looks up).
+   * the key consensus code looks up). A transaction's message is its signing hash, from its
+   * encoding when the block's structure check computed it (`signingHashOfEncoding`).
    */
-  #collect(txs: readonly Transaction[], leaves: readonly Uint8Array[]): Collected {
+  #collect(txs: readonly Transaction[], leaves: readonly Uint8Array[], encodings?: readonly Uint8Array[]): Collected {
     const items: SignatureItem[] = [];
     const keys: string[] = [];
     const counts: PreverifyCounts = { signatures: 0, cached: 0, accepted: 0 };
@@ -168,7 +169,7 @@ export class SignaturePreverifier {
       const key = SignatureCache.keyOfLeaf(leaves[i]);
       let msg: Uint8Array;
       try {
-        msg = signingHash(tx);
+        msg = encodings ? signingHashOfEncoding(encodings[i]) : signingHash(tx);
       } catch {
         continue; // no encoding: consensus code rejects it
       }

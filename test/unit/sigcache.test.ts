@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ruleCodeOf as codeOf } from '../support/codes.ts';
-import { NETWORKS, SignatureCache, blockSize, blockSizeOfEncodings, checkBlockSanity, checkBlockStructure, checkEncodedTxSanity, checkTxSanity, encodeTx, makeCoinbase, merkleRoot, signTx, txLeafHash, type Block, type Transaction } from '../../src/chain/index.ts';
+import { NETWORKS, SignatureCache, blockSize, blockSizeOfEncodings, checkBlockSanity, checkBlockStructure, checkBlockStructureEncoded, checkEncodedTxSanity, checkTxSanity, encodeTx, makeCoinbase, merkleRoot, signTx, txLeafHash, type Block, type Transaction } from '../../src/chain/index.ts';
 import { mineHeader, wallet } from './helpers/chain-builder.ts';
 
 const params = NETWORKS.test;
@@ -39,6 +39,8 @@ describe('SignatureCache', () => {
     for (const tx of txs) expect(SignatureCache.keyOfLeaf(txLeafHash(tx))).toBe(SignatureCache.keyOf(encodeTx(tx)));
     const leaves = checkBlockStructure({ header: { version: 1, prevHash: new Uint8Array(32), merkleRoot: merkleRoot(txs), time: 0, bits: params.genesisBits, nonce: 0 }, txs }, params);
     expect(leaves.map((l) => SignatureCache.keyOfLeaf(l))).toEqual(txs.map((tx) => SignatureCache.keyOf(encodeTx(tx))));
+    const body = checkBlockStructureEncoded({ header: { version: 1, prevHash: new Uint8Array(32), merkleRoot: merkleRoot(txs), time: 0, bits: params.genesisBits, nonce: 0 }, txs }, params);
+    expect(body).toEqual({ encodings: txs.map(encodeTx), leaves });
   });
 
   it('checkEncodedTxSanity (the block path, encoding and leaf given) caches and refuses exactly as checkTxSanity', () => {

@@ -13,6 +13,7 @@ import {
   makeCoinbase,
   signTx,
   signingHash,
+  signingHashOfEncoding,
   txSize,
   txid,
   verifyTxSignature,
@@ -172,6 +173,16 @@ describe('txid, signing hash, signatures', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('signingHashOfEncoding(encodeTx(tx)) is signingHash(tx), for every kind; fewer than 64 bytes is a TypeError', () => {
+    fc.assert(
+      fc.property(arbTx, (tx) => {
+        expect(signingHashOfEncoding(encodeTx(tx))).toEqual(signingHash(tx));
+      }),
+      { numRuns: 300 },
+    );
+    expect(() => signingHashOfEncoding(new Uint8Array(63))).toThrow(TypeError);
   });
 
   it('txid does not depend on the signature; the merkle leaf does', () => {

@@ -53,7 +53,9 @@ function isNetwork(v: unknown): v is NetworkName {
  * The relay's `/bootstrap.json`, asked once at load (2-second timeout): it names the network and
  * the relay's addresses. null when no relay answered (offline, static hosting).
  */
+performance.mark('tabchain:script');
 const bootstrap = fetchBootstrap('/bootstrap.json', 2000);
+void bootstrap.then(() => performance.mark('tabchain:bootstrap'));
 
 /** Where the network last named by a relay is kept, for starting offline (service worker cache). */
 const LAST_NETWORK_KEY = 'tabchain-last-network';
@@ -187,7 +189,8 @@ async function startNetworking(started: StartedNode): Promise<BrowserNetwork | u
   const iceServers = [...parseIceServers(new URLSearchParams(location.search).get('stun') ?? undefined), ...parseIceServers(env)];
   // Loaded once the node runs: libp2p is most of the app's JavaScript, and `ready` never waits for it
   // (keeps the first visit's download small: bench/bundle.bench.ts).
-  const { startBrowserNetwork } = await import('./node/network/browser.ts');
+  const { startBrowserNetwork, markOnce } = await import('./node/network/browser.ts');
+  markOnce('net-chunk');
   const net = await startBrowserNetwork(started.node, {
     bootstrap: boot && boot.network === started.network ? boot : null,
     iceServers,
@@ -201,6 +204,7 @@ async function startNetworking(started: StartedNode): Promise<BrowserNetwork | u
 
 async function start(network: NetworkName, progress: StartupProgress): Promise<TabchainApiExtended> {
   const started = await startNode(network, progress);
+  performance.mark('tabchain:node-started');
   const { node, wallet, outbox, profiles, profileId } = started;
   const api = createTabchainApi({
     node,

@@ -88,7 +88,7 @@ export const REANNOUNCE_FANOUT = 3;
  * connections (bench/sim/, docs/SIMULATION.md).
  * @example const stop = announceOnAddressChange(libp2p, 'dev')
  */
-export function announceOnAddressChange(libp2p: AnnouncingLibp2p, network: string, opts: { minGapMs?: number; random?: () => number } = {}): () => void {
+export function announceOnAddressChange(libp2p: AnnouncingLibp2p, network: string, opts: { minGapMs?: number; random?: () => number; onSent?: () => void } = {}): () => void {
   const gap = opts.minGapMs ?? 1000;
   const random = opts.random ?? Math.random;
   let last = 0;
@@ -112,7 +112,9 @@ export function announceOnAddressChange(libp2p: AnnouncingLibp2p, network: strin
     owed = false;
     last = Date.now();
     void announceNow(libp2p, network).then((sent) => {
-      if (sent) announced = addrs;
+      if (!sent) return;
+      announced = addrs;
+      opts.onSent?.();
     });
   };
   const schedule = () => {

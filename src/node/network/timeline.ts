@@ -55,10 +55,12 @@ export function watchTimeline(libp2p: TabchainLibp2p, isRelay: (id: string) => b
   };
   libp2p.addEventListener('connection:open', onOpen);
   libp2p.addEventListener('self:peer:update', onUpdate);
+  libp2p.addEventListener('transport:listening', onUpdate);
   libp2p.addEventListener('peer:discovery', onDiscovery);
   return () => {
     libp2p.removeEventListener('connection:open', onOpen);
     libp2p.removeEventListener('self:peer:update', onUpdate);
+    libp2p.removeEventListener('transport:listening', onUpdate);
     libp2p.removeEventListener('peer:discovery', onDiscovery);
   };
 }

@@ -66,6 +66,9 @@ type Status = { peerId: string; height: number; peers: { id: string; transport: 
 /** Opens a fresh isolated tab without waiting for anything but the navigation. */
 async function openTab(e2e: E2e): Promise<Page> {
   const context = await e2e.browser.newContext();
+  // `BENCH_P2P_DEBUG=libp2p:webrtc*` (say) turns on libp2p's own debug logs in the tabs (with BENCH_P2P_LOGS=1).
+  const debug = process.env.BENCH_P2P_DEBUG;
+  if (debug) await context.addInitScript((ns) => localStorage.setItem('debug', ns), debug);
   const page = await context.newPage();
   if (TAB_LOGS) {
     const tab = ++tabsOpened;

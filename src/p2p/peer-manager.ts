@@ -160,6 +160,15 @@ export interface PeerManagerTiming {
   pingEveryMs?: number;
   /** Time one dial may take, ms (default 10 s). */
   dialTimeoutMs?: number;
+  /**
+   * Time the **first** WebRTC dial to a peer may take, ms (default: `dialTimeoutMs`); later ones
+   * get `dialTimeoutMs`. A tab's WebRTC dial now and then stalls with ICE connected — libp2p's
+   * initiator waits for its 'init' data channel to open, which never happens, while the other
+   * side already lists the connection as open and its streams hang — and the retry succeeds at
+   * once: a short first try turns that stall into a quick retry, while a peer whose dials are
+   * just slow (far away, TURN) still gets the full time from its second try on.
+   */
+  firstWebrtcDialTimeoutMs?: number;
   /** Period of the extra peer (see the module note), ms (default {@link EXTRA_PEER_EVERY_MS}); 0: no extra peer. */
   extraPeerEveryMs?: number;
   /** Time the extra peer has to prove useful, ms (default {@link EXTRA_PEER_PROBE_MS}). */
@@ -206,6 +215,8 @@ interface Candidate {
   nextDirectTry: number;
   /** When it was last picked as the extra peer (ms): the one picked longest ago goes next. */
   extraAt?: number;
+  /** A WebRTC dial to it was made (the first one gets `firstWebrtcDialTimeoutMs`). */
+  webrtcTried?: boolean;
 }
 
 /**
@@ -263,6 +274,7 @@ export class PeerManager {
       redialMaxMs: t.redialMaxMs ?? 60_000,
       pingEveryMs: t.pingEveryMs ?? 15_000,
       dialTimeoutMs: t.dialTimeoutMs ?? 10_000,
+      firstWebrtcDialTimeoutMs: t.firstWebrtcDialTimeoutMs ?? t.dialTimeoutMs ?? 10_000,
       extraPeerEveryMs: t.extraPeerEveryMs ?? EXTRA_PEER_EVERY_MS,
       extraPeerProbeMs: t.extraPeerProbeMs ?? EXTRA_PEER_PROBE_MS,
     };
@@ -731,7 +743,10 @@ export class PeerManager {
         if (relayed && (alreadyRelayed || this.#directChainPeers() >= this.#target)) continue;
         if (this.#opts.gate.denies(id)) return false;
         try {
-          const conn = await libp2p.dial(ma, { signal: AbortSignal.timeout(this.#t.dialTimeoutMs) });
+          const webrtc = classifyTransport(ma) === 'webrtc';
+          const first = webrtc && !c.webrtcTried;
+          if (webrtc) c.webrtcTried = true;
+          const conn = await libp2p.dial(ma, { signal: AbortSignal.timeout(first ? this.#t.firstWebrtcDialTimeoutMs : this.#t.dialTimeoutMs) });
           if (this.#transportOf(conn) === 'webrtc' && !this.#carried.has(conn)) {
             // Not reached yet: a WebRTC dial resolves once signalling ends, whether or not ICE
             // ever connects (behind a symmetric NAT it never does). The probe of that connection

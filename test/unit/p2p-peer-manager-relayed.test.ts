@@ -133,3 +133,44 @@ describe('PeerManager: a peer reached only through a relay', () => {
     expect(pm.peers().map((p) => [p.id, p.transport])).toEqual([[PEER, 'relay']]);
   });
 });
+
+describe('PeerManager: the first WebRTC dial to a peer gets a short timeout', () => {
+  const managers: PeerManager[] = [];
+  afterEach(() => {
+    for (const m of managers.splice(0)) m.stop();
+  });
+
+  it('a stalled first WebRTC dial is given up after firstWebrtcDialTimeoutMs, a later one gets dialTimeoutMs', async () => {
+    const signals: AbortSignal[] = [];
+    const target = new EventTarget();
+    const libp2p = {
+      peerId: peerIdFromString(SELF),
+      getConnections: () => [],
+      // Every dial stalls (ICE connected, the initiator's data channel never opens) until aborted.
+      dial: (_ma: Multiaddr, opts: { signal: AbortSignal }) => {
+        signals.push(opts.signal);
+        return new Promise((_, reject) => opts.signal.addEventListener('abort', () => reject(opts.signal.reason)));
+      },
+      addEventListener: target.addEventListener.bind(target),
+      removeEventListener: target.removeEventListener.bind(target),
+      services: { identify: { identify: async () => ({}) }, ping: { ping: async () => 5 } },
+    } as unknown as TabchainLibp2p;
+    const pm = new PeerManager({
+      libp2p,
+      gate: new PeerGate(),
+      syncProtocol: '/tabchain/test/sync/1',
+      // redialBaseMs 0: the second dial is due at once (only the timeouts are under test).
+      timing: { maintainEveryMs: 3_600_000, pingEveryMs: 3_600_000, redialBaseMs: 0, dialTimeoutMs: 3_600_000, firstWebrtcDialTimeoutMs: 20 },
+    });
+    managers.push(pm);
+    await pm.start();
+    target.dispatchEvent(new CustomEvent('peer:discovery', { detail: { id: peerIdFromString(PEER), multiaddrs: [multiaddr(`${CIRCUIT}/webrtc/p2p/${PEER}`)] } }));
+    await tick(200);
+    expect(signals).toHaveLength(1);
+    expect(signals[0].aborted).toBe(true);
+    await pm.maintain();
+    await tick(200);
+    expect(signals).toHaveLength(2);
+    expect(signals[1].aborted).toBe(false);
+  });
+});

@@ -157,8 +157,9 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
     discoveryIntervalMs: opts.discoveryIntervalMs ?? 5000,
     // A WebRTC dial between tabs takes well under a second when it works; now and then one stalls
     // after the other side already saw the connection open, and the retry succeeds at once. A
-    // short dial timeout turns a stall into a quick retry (libp2p's default here is 10 s).
-    timing: { dialTimeoutMs: 5000, ...opts.timing },
+    // short dial timeout turns a stall into a quick retry (libp2p's default here is 10 s), the
+    // first WebRTC dial to a peer shorter still (peer-manager.ts, firstWebrtcDialTimeoutMs).
+    timing: { dialTimeoutMs: 5000, firstWebrtcDialTimeoutMs: 2500, ...opts.timing },
     log,
   });
   const detach = attachNetwork(node, net);

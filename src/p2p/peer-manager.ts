@@ -731,6 +731,7 @@ export class PeerManager {
     if (!c) return false;
     this.#dialing.add(id);
     const libp2p = this.#opts.libp2p;
+    let retryAtOnce = false;
     try {
       const alreadyRelayed = libp2p.getConnections().some((x) => x.remotePeer.toString() === id);
       const ordered = this.#policy(id, c.addrs);
@@ -738,13 +739,13 @@ export class PeerManager {
       let tried = false;
       let lastError: unknown;
       for (const ma of ordered) {
+        const webrtc = classifyTransport(ma) === 'webrtc';
+        const first = webrtc && !c.webrtcTried;
         const relayed = classifyTransport(ma) === 'relay';
         // Relayed connections are a fallback: only while short of direct peers, and never to replace a relayed one.
         if (relayed && (alreadyRelayed || this.#directChainPeers() >= this.#target)) continue;
         if (this.#opts.gate.denies(id)) return false;
         try {
-          const webrtc = classifyTransport(ma) === 'webrtc';
-          const first = webrtc && !c.webrtcTried;
           if (webrtc) c.webrtcTried = true;
           const conn = await libp2p.dial(ma, { signal: AbortSignal.timeout(first ? this.#t.firstWebrtcDialTimeoutMs : this.#t.dialTimeoutMs) });
           if (this.#transportOf(conn) === 'webrtc' && !this.#carried.has(conn)) {
@@ -767,10 +768,16 @@ export class PeerManager {
         } catch (e) {
           tried = true;
           lastError = e;
+          // The stall firstWebrtcDialTimeoutMs cuts short is over at the next try: made at once
+          // (once this dial is done, over the relayed fallback if it got one), not at the next
+          // round of upkeep up to maintainEveryMs later.
+          if (first) retryAtOnce = true;
         }
       }
-      if (alreadyRelayed) this.#directFailed(c);
-      else {
+      // A first WebRTC try cut short is retried at once (above), without a direct-failure backoff.
+      if (alreadyRelayed) {
+        if (!retryAtOnce) this.#directFailed(c);
+      } else {
         c.failures++;
         c.nextTry = Date.now() + this.#backoff(c.failures, this.#t.redialMaxMs);
       }
@@ -779,6 +786,7 @@ export class PeerManager {
     } finally {
       this.#dialing.delete(id);
       this.#opts.onChange?.();
+      if (retryAtOnce) void this.maintain();
     }
   }
 

@@ -747,7 +747,12 @@ export class PeerManager {
         if (this.#opts.gate.denies(id)) return false;
         try {
           if (webrtc) c.webrtcTried = true;
-          const conn = await libp2p.dial(ma, { signal: AbortSignal.timeout(first ? this.#t.firstWebrtcDialTimeoutMs : this.#t.dialTimeoutMs) });
+          // The relayed fallback after a failed WebRTC dial: the circuit that dial was signalled
+          // over is still open, and is used as is. Dialling it would join libp2p's dial job for
+          // this peer, which is still the stalled WebRTC one (its own per-address timeout, 6 s):
+          // the fallback then waited for that job, and kept it alive past our own timeout.
+          const circuit = relayed ? libp2p.getConnections(toPeerId(id)).find((x) => x.status === 'open' && x.limits !== undefined) : undefined;
+          const conn = circuit ?? await libp2p.dial(ma, { signal: AbortSignal.timeout(first ? this.#t.firstWebrtcDialTimeoutMs : this.#t.dialTimeoutMs) });
           if (this.#transportOf(conn) === 'webrtc' && !this.#carried.has(conn)) {
             // Not reached yet: a WebRTC dial resolves once signalling ends, whether or not ICE
             // ever connects (behind a symmetric NAT it never does). The probe of that connection

@@ -31,7 +31,7 @@
  * its address); `/webrtc` → 'webrtc' (also when signalled through a relay); `/p2p-circuit` → 'relay'; `/ws`, `/wss`, `/tls/ws` →
  * 'websocket'; plain `/tcp` → 'tcp'.
  *
- * Size (~870 lines): the bootstrap redial, the dial queue, the WebRTC probe, the ping and the
+ * Size (~890 lines): the bootstrap redial, the dial queue, the WebRTC probe, the ping and the
  * direct-after-relayed retries all read and change one table of candidates and one view of the
  * connections, and each decision needs the others' state (an unproven WebRTC dial is neither a
  * success nor a failure until the probe says). The extra peer's rotation, which needs only a

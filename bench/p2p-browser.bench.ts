@@ -27,7 +27,8 @@
  *
  * `BENCH_P2P_ONLY` picks parts, `BENCH_SYNC_BLOCKS` / `BENCH_TRANSFER_BLOCKS` / `BENCH_JOINERS`
  * shrink them (quick runs while developing), `BENCH_P2P_LOGS=1` prints the tabs' consoles and
- * each joining tab's timeline.
+ * each joining tab's start-up timeline (src/node/network/timeline.ts), `BENCH_P2P_DEBUG=<namespaces>`
+ * (e.g. `libp2p:webrtc,libp2p:webrtc:trace`) turns on libp2p's own debug logs in the tabs.
  * @module
  */
 import { rm } from 'node:fs/promises';

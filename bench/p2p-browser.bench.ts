@@ -27,7 +27,8 @@
  *
  * `BENCH_P2P_ONLY` picks parts, `BENCH_SYNC_BLOCKS` / `BENCH_TRANSFER_BLOCKS` / `BENCH_JOINERS`
  * shrink them (quick runs while developing), `BENCH_P2P_LOGS=1` prints the tabs' consoles and
- * each joining tab's timeline, `BENCH_P2P_DEBUG` sets libp2p's debug namespaces in the tabs.
+ * each joining tab's start-up timeline (src/node/network/timeline.ts), `BENCH_P2P_DEBUG=<namespaces>`
+ * (e.g. `libp2p:webrtc,libp2p:webrtc:trace`) turns on libp2p's own debug logs in the tabs.
  * @module
  */
 import { rm } from 'node:fs/promises';
@@ -92,6 +93,20 @@ function firstWebrtcPeerMs(page: Page, timeoutMs = 60_000): Promise<number> {
       await new Promise((r) => setTimeout(r, 20));
     }
   }, timeoutMs);
+}
+
+/** In the page: its start-up timeline (src/node/network/timeline.ts), `step ms` from navigation start, in order. */
+async function timelineOf(page: Page): Promise<string> {
+  const marks = await page.evaluate(() =>
+    performance
+      .getEntriesByType('mark')
+      .filter((m) => m.name.startsWith('tabchain:'))
+      .map((m) => [m.name.slice(9), m.startTime] as const),
+  );
+  return [...marks]
+    .sort((a, b) => a[1] - b[1])
+    .map(([n, t]) => `${n} ${t.toFixed(0)}`)
+    .join(' · ');
 }
 
 /** In the page: resolves with the wall-clock ms (sub-ms) at which the tip reached `height`. */
@@ -160,6 +175,7 @@ async function joinAndPropagate(ctx: BenchContext, e2e: E2e, pages: Page[], rows
       pages.push(page);
       firstPeer.push(await firstWebrtcPeerMs(page));
       ctx.log(`tab ${i + 1}: first WebRTC peer after ${firstPeer[firstPeer.length - 1].toFixed(0)} ms`);
+      if (TAB_LOGS) ctx.log(`tab ${i + 1} timeline: ${await timelineOf(page)}`);
     }
     firstPeer.sort((a, b) => a - b);
     rows.push({ suite: SUITE, name: `page load → first WebRTC peer (median of ${firstPeer.length} joining tabs)`, value: quantile(firstPeer, 0.5), unit: 'ms', target: '<= 1500' });
@@ -314,7 +330,7 @@ async function loadToSynced(ctx: BenchContext, e2e: E2e, pages: Page[], rows: Be
       try {
         const t = await syncedMs(tab, JOIN_BLOCKS);
         ctx.log(`${label} joiner ${i + 1}: first WebRTC peer at ${t.firstPeer.toFixed(0)} ms, synced at ${t.synced.toFixed(0)} ms`);
-        if (TAB_LOGS) ctx.log(t.timeline.join('\n    '));
+        if (TAB_LOGS) ctx.log(`${t.timeline.join('\n    ')}\n    timeline: ${await timelineOf(tab)}`);
         ms.push(t.synced);
       } finally {
         await tab.context().close();

@@ -53,7 +53,20 @@ function isNetwork(v: unknown): v is NetworkName {
  * The relay's `/bootstrap.json`, asked once at load (2-second timeout): it names the network and
  * the relay's addresses. null when no relay answered (offline, static hosting).
  */
+performance.mark('tabchain:script');
 const bootstrap = fetchBootstrap('/bootstrap.json', 2000);
+void bootstrap.then(() => performance.mark('tabchain:bootstrap'));
+
+/**
+ * The network's chunk (libp2p is most of the app's JavaScript), asked for at once, while the
+ * profile and the storage open, rather than once the node runs: fetching and compiling it took
+ * 0.1–0.6 s that a new tab spent before it could even dial its relay (issue 14's timeline). It is
+ * not part of the initial scripts (bench/bundle.bench.ts), and `ready` never waits for it. Not
+ * asked for when the page is not served over http(s) (no network then).
+ */
+const networkModule = location.protocol === 'http:' || location.protocol === 'https:' ? import('./node/network/browser.ts') : undefined;
+// A failed load is reported by startNetworking, which awaits it; not an unhandled rejection here.
+networkModule?.catch(() => undefined);
 
 /** Where the network last named by a relay is kept, for starting offline (service worker cache). */
 const LAST_NETWORK_KEY = 'tabchain-last-network';
@@ -185,9 +198,8 @@ async function startNetworking(started: StartedNode): Promise<BrowserNetwork | u
   const env = (import.meta.env as Record<string, unknown>).VITE_TABCHAIN_ICE_SERVERS;
   // The relay's own (boot.iceServers) are added by the network, from each bootstrap document it reads.
   const iceServers = [...parseIceServers(new URLSearchParams(location.search).get('stun') ?? undefined), ...parseIceServers(env)];
-  // Loaded once the node runs: libp2p is most of the app's JavaScript, and `ready` never waits for it
-  // (keeps the first visit's download small: bench/bundle.bench.ts).
-  const { startBrowserNetwork } = await import('./node/network/browser.ts');
+  const { startBrowserNetwork, markOnce } = await (networkModule ?? import('./node/network/browser.ts'));
+  markOnce('net-chunk');
   const net = await startBrowserNetwork(started.node, {
     bootstrap: boot && boot.network === started.network ? boot : null,
     iceServers,
@@ -201,6 +213,7 @@ async function startNetworking(started: StartedNode): Promise<BrowserNetwork | u
 
 async function start(network: NetworkName, progress: StartupProgress): Promise<TabchainApiExtended> {
   const started = await startNode(network, progress);
+  performance.mark('tabchain:node-started');
   const { node, wallet, outbox, profiles, profileId } = started;
   const api = createTabchainApi({
     node,

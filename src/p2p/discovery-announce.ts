@@ -76,8 +76,16 @@ export const REANNOUNCE_FANOUT = 3;
  * Announces whenever our addresses change (a relay reservation made or renewed, a relay lost; not
  * for other changes of our peer record)
  * and, sometimes, when we discover a peer we had not seen (so a tab that just joined learns about
- * us at once: with browserDialPolicy it may be the one to dial), at most once per `minGapMs`
- * (default 1 s; a trigger inside the gap is announced at its end). Returns a function that stops it.
+ * us at once: with browserDialPolicy it may be the one to dial). Each of the two reasons has its
+ * own budget of one announcement per `minGapMs` (default 1 s; a trigger inside its gap is
+ * announced at the gap's end), so at most two go out per gap, and an answer to a newcomer never
+ * holds back the announcement of a reservation made just after it. Returns a function that stops it.
+ *
+ * When: at libp2p's `transport:listening` / `transport:close` (a listener — the circuit relay
+ * transport once its reservation is made — gained or lost addresses) and `self:peer:update`.
+ * The first is what makes a newcomer known at once: libp2p's address manager debounces
+ * `self:peer:update` by a second, and announcing only then left every new tab unknown, and
+ * undialled, for that second (bench/p2p-browser.bench.ts's timeline, issue 14).
  *
  * "Sometimes": with `k` peers heard of, a new one triggers an announcement with probability
  * `min(1, REANNOUNCE_FANOUT / k)`: while a tab knows ≤ 3 peers it answers every newcomer as
@@ -88,11 +96,15 @@ export const REANNOUNCE_FANOUT = 3;
  * connections (bench/sim/, docs/SIMULATION.md).
  * @example const stop = announceOnAddressChange(libp2p, 'dev')
  */
-export function announceOnAddressChange(libp2p: AnnouncingLibp2p, network: string, opts: { minGapMs?: number; random?: () => number } = {}): () => void {
+export function announceOnAddressChange(libp2p: AnnouncingLibp2p, network: string, opts: { minGapMs?: number; random?: () => number; onSent?: () => void; now?: () => number } = {}): () => void {
   const gap = opts.minGapMs ?? 1000;
   const random = opts.random ?? Math.random;
-  let last = 0;
+  const now = opts.now ?? Date.now;
+  /** When the last announcement for an address change, and for an answer, went out (each reason's budget). */
+  let lastChange = -Infinity;
+  let lastAnswer = -Infinity;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let timerAt = Infinity;
   let stopped = false;
   // libp2p sends 'self:peer:update' for any change of our peer record (protocols, metadata, an
   // address observed by a peer's identify), not only when our addresses change: an announcement
@@ -104,20 +116,32 @@ export function announceOnAddressChange(libp2p: AnnouncingLibp2p, network: strin
       .getMultiaddrs()
       .map((a) => a.toString())
       .join(' ');
+  /** The earliest time an announcement may go out for what is pending (Infinity: nothing is). */
+  const dueAt = () => Math.min(addrsNow() !== announced ? lastChange + gap : Infinity, owed ? lastAnswer + gap : Infinity);
   const fire = () => {
     timer = undefined;
+    timerAt = Infinity;
     if (stopped) return;
     const addrs = addrsNow();
-    if (!owed && addrs === announced) return;
+    const changed = addrs !== announced;
+    if (!owed && !changed) return;
+    const t = now();
+    if (changed) lastChange = t;
+    if (owed) lastAnswer = t;
     owed = false;
-    last = Date.now();
     void announceNow(libp2p, network).then((sent) => {
-      if (sent) announced = addrs;
+      if (!sent) return;
+      announced = addrs;
+      opts.onSent?.();
     });
   };
   const schedule = () => {
-    if (stopped || timer !== undefined) return;
-    timer = setTimeout(fire, Math.max(0, last + gap - Date.now()));
+    if (stopped) return;
+    const at = dueAt();
+    if (at === Infinity || at >= timerAt) return;
+    if (timer !== undefined) clearTimeout(timer);
+    timerAt = at;
+    timer = setTimeout(fire, Math.max(0, at - now()));
   };
   const onUpdate = () => schedule();
   const seen = new Set<string>();
@@ -132,11 +156,15 @@ export function announceOnAddressChange(libp2p: AnnouncingLibp2p, network: strin
     }
   };
   libp2p.addEventListener('self:peer:update', onUpdate);
+  libp2p.addEventListener('transport:listening', onUpdate);
+  libp2p.addEventListener('transport:close', onUpdate);
   libp2p.addEventListener('peer:discovery', onDiscovery);
   return () => {
     stopped = true;
     if (timer !== undefined) clearTimeout(timer);
     libp2p.removeEventListener('self:peer:update', onUpdate);
+    libp2p.removeEventListener('transport:listening', onUpdate);
+    libp2p.removeEventListener('transport:close', onUpdate);
     libp2p.removeEventListener('peer:discovery', onDiscovery);
   };
 }

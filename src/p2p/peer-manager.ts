@@ -31,7 +31,7 @@
  * its address); `/webrtc` → 'webrtc' (also when signalled through a relay); `/p2p-circuit` → 'relay'; `/ws`, `/wss`, `/tls/ws` →
  * 'websocket'; plain `/tcp` → 'tcp'.
  *
- * Size (~870 lines): the bootstrap redial, the dial queue, the WebRTC probe, the ping and the
+ * Size (~890 lines): the bootstrap redial, the dial queue, the WebRTC probe, the ping and the
  * direct-after-relayed retries all read and change one table of candidates and one view of the
  * connections, and each decision needs the others' state (an unproven WebRTC dial is neither a
  * success nor a failure until the probe says). The extra peer's rotation, which needs only a
@@ -169,6 +169,15 @@ export interface PeerManagerTiming {
   pingEveryMs?: number;
   /** Time one dial may take, ms (default 10 s). */
   dialTimeoutMs?: number;
+  /**
+   * Time the **first** WebRTC dial to a peer may take, ms (default: `dialTimeoutMs`); later ones
+   * get `dialTimeoutMs`. A tab's WebRTC dial now and then stalls with ICE connected — libp2p's
+   * initiator waits for its 'init' data channel to open, which never happens, while the other
+   * side already lists the connection as open and its streams hang — and the retry succeeds at
+   * once: a short first try turns that stall into a quick retry, while a peer whose dials are
+   * just slow (far away, TURN) still gets the full time from its second try on.
+   */
+  firstWebrtcDialTimeoutMs?: number;
   /** Period of the extra peer (see the module note), ms (default {@link EXTRA_PEER_EVERY_MS}); 0: no extra peer. */
   extraPeerEveryMs?: number;
   /** Time the extra peer has to prove useful, ms (default {@link EXTRA_PEER_PROBE_MS}). */
@@ -217,6 +226,8 @@ interface Candidate {
   nextDirectTry: number;
   /** When it was last picked as the extra peer (ms): the one picked longest ago goes next. */
   extraAt?: number;
+  /** A WebRTC dial to it was made (the first one gets `firstWebrtcDialTimeoutMs`). */
+  webrtcTried?: boolean;
 }
 
 /**
@@ -276,6 +287,7 @@ export class PeerManager {
       redialMaxMs: t.redialMaxMs ?? 60_000,
       pingEveryMs: t.pingEveryMs ?? 15_000,
       dialTimeoutMs: t.dialTimeoutMs ?? 10_000,
+      firstWebrtcDialTimeoutMs: t.firstWebrtcDialTimeoutMs ?? t.dialTimeoutMs ?? 10_000,
       extraPeerEveryMs: t.extraPeerEveryMs ?? EXTRA_PEER_EVERY_MS,
       extraPeerProbeMs: t.extraPeerProbeMs ?? EXTRA_PEER_PROBE_MS,
       relayedGraceMs: t.relayedGraceMs ?? RELAYED_GRACE_MS,
@@ -743,6 +755,7 @@ export class PeerManager {
     if (!c) return false;
     this.#dialing.add(id);
     const libp2p = this.#opts.libp2p;
+    let retryAtOnce = false;
     try {
       const alreadyRelayed = libp2p.getConnections().some((x) => x.remotePeer.toString() === id);
       const ordered = this.#policy(id, c.addrs);
@@ -750,12 +763,20 @@ export class PeerManager {
       let tried = false;
       let lastError: unknown;
       for (const ma of ordered) {
+        const webrtc = classifyTransport(ma) === 'webrtc';
+        const first = webrtc && !c.webrtcTried;
         const relayed = classifyTransport(ma) === 'relay';
         // Relayed connections are a fallback: only while short of direct peers, and never to replace a relayed one.
         if (relayed && (alreadyRelayed || this.#directChainPeers() >= this.#target)) continue;
         if (this.#opts.gate.denies(id)) return false;
         try {
-          const conn = await libp2p.dial(ma, { signal: AbortSignal.timeout(this.#t.dialTimeoutMs) });
+          if (webrtc) c.webrtcTried = true;
+          // The relayed fallback after a failed WebRTC dial: the circuit that dial was signalled
+          // over is still open, and is used as is. Dialling it would join libp2p's dial job for
+          // this peer, which is still the stalled WebRTC one (its own per-address timeout, 6 s):
+          // the fallback then waited for that job, and kept it alive past our own timeout.
+          const circuit = relayed ? libp2p.getConnections(toPeerId(id)).find((x) => x.status === 'open' && x.limits !== undefined) : undefined;
+          const conn = circuit ?? await libp2p.dial(ma, { signal: AbortSignal.timeout(first ? this.#t.firstWebrtcDialTimeoutMs : this.#t.dialTimeoutMs) });
           if (this.#transportOf(conn) === 'webrtc' && !this.#carried.has(conn)) {
             // Not reached yet: a WebRTC dial resolves once signalling ends, whether or not ICE
             // ever connects (behind a symmetric NAT it never does). The probe of that connection
@@ -776,10 +797,16 @@ export class PeerManager {
         } catch (e) {
           tried = true;
           lastError = e;
+          // The stall firstWebrtcDialTimeoutMs cuts short is over at the next try: made at once
+          // (once this dial is done, over the relayed fallback if it got one), not at the next
+          // round of upkeep up to maintainEveryMs later.
+          if (first) retryAtOnce = true;
         }
       }
-      if (alreadyRelayed) this.#directFailed(c);
-      else {
+      // A first WebRTC try cut short is retried at once (above), without a direct-failure backoff.
+      if (alreadyRelayed) {
+        if (!retryAtOnce) this.#directFailed(c);
+      } else {
         c.failures++;
         c.nextTry = Date.now() + this.#backoff(c.failures, this.#t.redialMaxMs);
       }
@@ -788,6 +815,7 @@ export class PeerManager {
     } finally {
       this.#dialing.delete(id);
       this.#opts.onChange?.();
+      if (retryAtOnce) void this.maintain();
     }
   }
 

@@ -198,6 +198,67 @@ describe('re-announcing on discovery (announceOnAddressChange)', () => {
     stop();
   });
 
+  /** A fake libp2p whose addresses the test sets, and which counts publications. */
+  async function fakeNode() {
+    const key = await generateKeyPair('Ed25519');
+    const state = { published: 0, addrs: [multiaddr('/ip4/127.0.0.1/tcp/1')] };
+    const listeners = new Map<string, (e?: unknown) => void>();
+    const libp2p = {
+      peerId: peerIdFromPrivateKey(key),
+      getMultiaddrs: () => state.addrs,
+      addEventListener: (type: string, fn: never) => void listeners.set(type, fn),
+      removeEventListener: () => undefined,
+      services: { pubsub: { publish: async () => void state.published++, getSubscribers: () => ['someone'] } },
+    } as unknown as AnnouncingLibp2p;
+    const emit = async (type: string, detail?: unknown) => {
+      listeners.get(type)!(new CustomEvent(type, { detail }));
+      await new Promise((r) => setTimeout(r, 5));
+    };
+    return { libp2p, state, emit };
+  }
+
+  it('announces a new reservation at once, when the transport listens (not after libp2p\'s debounced peer update)', async () => {
+    const { libp2p, state, emit } = await fakeNode();
+    const stop = announceOnAddressChange(libp2p, 'dev');
+    state.addrs = [...state.addrs, multiaddr(`/dns4/localhost/tcp/8080/ws/p2p/${RELAY}/p2p-circuit`)];
+    await emit('transport:listening');
+    expect(state.published).toBe(1);
+    // The debounced 'self:peer:update' that follows, same addresses: nothing more.
+    await emit('self:peer:update');
+    expect(state.published).toBe(1);
+    // The relay lost: its listener closes, the addresses change again (within the gap: at its end).
+    state.addrs = state.addrs.slice(0, 1);
+    await emit('transport:close');
+    expect(state.published).toBe(1);
+    stop();
+  });
+
+  it('an answer to a newcomer does not hold back the announcement of our reservation, nor the reverse', async () => {
+    const { libp2p, state, emit } = await fakeNode();
+    const stop = announceOnAddressChange(libp2p, 'dev', { minGapMs: 60_000, random: () => 0 });
+    await emit('self:peer:update'); // our first addresses
+    expect(state.published).toBe(1);
+    await emit('peer:discovery', { id: { toString: () => 'newcomer' } }); // answered at once: its own budget
+    expect(state.published).toBe(2);
+    await emit('peer:discovery', { id: { toString: () => 'another' } }); // that budget is spent for a minute
+    state.addrs = [...state.addrs, multiaddr(`/dns4/localhost/tcp/8080/ws/p2p/${RELAY}/p2p-circuit`)];
+    await emit('transport:listening'); // and so is the address changes' one
+    expect(state.published).toBe(2);
+    stop();
+  });
+
+  it('at most two announcements per gap, whatever the triggers', async () => {
+    const { libp2p, state, emit } = await fakeNode();
+    const stop = announceOnAddressChange(libp2p, 'dev', { minGapMs: 60_000, random: () => 0 });
+    for (let i = 0; i < 50; i++) {
+      state.addrs = [multiaddr(`/ip4/127.0.0.1/tcp/${i + 2}`)];
+      await emit(i % 2 === 0 ? 'transport:listening' : 'self:peer:update');
+      await emit('peer:discovery', { id: { toString: () => `peer-${i}` } });
+    }
+    expect(state.published).toBe(2);
+    stop();
+  });
+
   it(`answers every newcomer in a small network, about ${REANNOUNCE_FANOUT} per newcomer network-wide in a big one`, async () => {
     expect(await announcementsFor(REANNOUNCE_FANOUT)).toBe(REANNOUNCE_FANOUT);
     // 200 peers heard of one after another: only the first 2 × FANOUT − 1 (with random 0.5) answer, not 200.

@@ -148,3 +148,65 @@ describe('PeerManager: a peer reached only through a relay', () => {
     expect(pm.peers().map((p) => [p.id, p.transport])).toEqual([[PEER, 'relay']]);
   });
 });
+
+describe('PeerManager: the first WebRTC dial to a peer gets a short timeout', () => {
+  const managers: PeerManager[] = [];
+  afterEach(() => {
+    for (const m of managers.splice(0)) m.stop();
+  });
+
+  /** A peer whose WebRTC dials stall (ICE connected, the initiator's data channel never opens) until aborted; its circuit answers. */
+  async function stalling(alreadyRelayed: boolean) {
+    const signals: AbortSignal[] = [];
+    const relayed = fakeConnection(`${CIRCUIT}/p2p/${PEER}`, true, async () => ({}));
+    const f = fakeLibp2p(async () => relayed.conn);
+    if (alreadyRelayed) f.connections.push(relayed.conn);
+    const dial = f.libp2p.dial.bind(f.libp2p);
+    (f.libp2p as unknown as { dial: unknown }).dial = (ma: Multiaddr, opts: { signal: AbortSignal }) => {
+      if (!ma.toString().includes('/webrtc')) return dial(ma, opts);
+      f.dials.push(ma.toString());
+      // As @libp2p/webrtc does: the signalling goes over a circuit to the peer, which stays open.
+      if (!f.connections.includes(relayed.conn)) {
+        f.connections.push(relayed.conn);
+        f.target.dispatchEvent(new CustomEvent('connection:open', { detail: relayed.conn }));
+      }
+      signals.push(opts.signal);
+      return new Promise((_, reject) => opts.signal.addEventListener('abort', () => reject(opts.signal.reason)));
+    };
+    // Long timers and backoffs: nothing is retried but what the manager does at once.
+    const pm = new PeerManager({
+      libp2p: f.libp2p,
+      gate: new PeerGate(),
+      syncProtocol: '/tabchain/test/sync/1',
+      timing: { maintainEveryMs: 3_600_000, pingEveryMs: 3_600_000, redialBaseMs: 3_600_000, dialTimeoutMs: 3_600_000, firstWebrtcDialTimeoutMs: 20 },
+    });
+    managers.push(pm);
+    await pm.start();
+    f.target.dispatchEvent(
+      new CustomEvent('peer:discovery', { detail: { id: peerIdFromString(PEER), multiaddrs: [multiaddr(`${CIRCUIT}/webrtc/p2p/${PEER}`), multiaddr(`${CIRCUIT}/p2p/${PEER}`)] } }),
+    );
+    await tick(200);
+    return { ...f, signals, relayed, pm };
+  }
+
+  it('a stalled first WebRTC dial is given up after firstWebrtcDialTimeoutMs, its circuit kept as the fallback (not dialled: that would join the stalled dial), and WebRTC tried again at once with dialTimeoutMs', async () => {
+    const { dials, signals, relayed, pm } = await stalling(false);
+    const rtc = `${CIRCUIT}/webrtc/p2p/${PEER}`;
+    expect(dials).toEqual([rtc, rtc]);
+    expect(pm.peers().map((p) => [p.id, p.transport])).toEqual([[PEER, 'relay']]);
+    expect(signals[0].aborted).toBe(true);
+    expect(signals[1].aborted).toBe(false);
+    expect(relayed.closed()).toBe(false);
+  });
+
+  it('the same while already connected through the relay: the second try comes at once, later failures wait their backoff', async () => {
+    const { dials, signals, pm } = await stalling(true);
+    expect(dials).toHaveLength(2);
+    expect(signals[0].aborted).toBe(true);
+    expect(signals[1].aborted).toBe(false);
+    // A third round of upkeep dials nothing new while the second try runs.
+    await pm.maintain();
+    await tick(50);
+    expect(dials).toHaveLength(2);
+  });
+});

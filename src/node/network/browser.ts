@@ -30,6 +30,9 @@ import { attachNetwork, outboxRebroadcast, toApiPeers } from './attach.ts';
 import { loadOrCreatePeerKey } from './peer-key.ts';
 import type { Outbox } from '../outbox.ts';
 import { browserOnline, onConnectivityChange, startTabMesh } from './tab-mesh.ts';
+import { markOnce, watchTimeline } from './timeline.ts';
+
+export { markOnce };
 
 export interface BrowserNetworkOptions {
   /** Where the relay's bootstrap document is (default `/bootstrap.json`, the page's own origin). */
@@ -133,6 +136,7 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
   // Peers of the address book were connected to us before: after our reload they may still hold
   // their (dead) connection to us and will not dial, so we dial them at once (no tie-break wait).
   const known = new Set((await node.store.listPeers().catch(() => [])).map((r) => r.peerId));
+  const policy = browserDialPolicy(peerIdFromPrivateKey(privateKey).toString(), { yieldFor: (peer) => !known.has(peer) });
   const net = await NetworkService.create({
     network,
     transports: browserTransports({ iceServers: () => [...configuredIce, ...relayIce] }),
@@ -142,23 +146,32 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
     privateKey,
     bootstrap,
     addressBook: node.store,
-    dialPolicy: browserDialPolicy(peerIdFromPrivateKey(privateKey).toString(), { yieldFor: (peer) => !known.has(peer) }),
+    dialPolicy: (peer, addrs) => {
+      const ordered = policy(peer, addrs);
+      markOnce(ordered.length > 0 ? 'dial' : 'dial-yield');
+      log?.(`timeline: dial ${peer}: ${ordered.length > 0 ? 'now' : 'yield'} at ${performance.now().toFixed(0)} ms`);
+      return ordered;
+    },
     targetPeers: opts.targetPeers ?? 8,
     denyDialMultiaddr: dialFilterForPage(pageHost, { trusted: () => relayAddrs }),
     discoveryIntervalMs: opts.discoveryIntervalMs ?? 5000,
     // A WebRTC dial between tabs takes well under a second when it works; now and then one stalls
     // after the other side already saw the connection open, and the retry succeeds at once. A
-    // short dial timeout turns a stall into a quick retry (libp2p's default here is 10 s).
-    timing: { dialTimeoutMs: 5000, ...opts.timing },
+    // short dial timeout turns a stall into a quick retry (libp2p's default here is 10 s), the
+    // first WebRTC dial to a peer shorter still (peer-manager.ts, firstWebrtcDialTimeoutMs).
+    timing: { dialTimeoutMs: 5000, firstWebrtcDialTimeoutMs: 2500, ...opts.timing },
     log,
   });
   const detach = attachNetwork(node, net);
-  const stopAnnouncing = announceOnAddressChange(net.libp2p, network);
+  const stopTimeline = watchTimeline(net.libp2p, (id) => net.peerManager.bootstrapIds.has(id), log);
+  const stopAnnouncing = announceOnAddressChange(net.libp2p, network, { onSent: () => markOnce('announced') });
   const previousHook = opts.outbox?.rebroadcastHook;
   if (opts.outbox) opts.outbox.rebroadcastHook = outboxRebroadcast(net);
   try {
     await net.start();
+    markOnce('libp2p-started');
   } catch (e) {
+    stopTimeline();
     stopAnnouncing();
     detach();
     if (opts.outbox) opts.outbox.rebroadcastHook = previousHook;
@@ -201,6 +214,7 @@ export async function startBrowserNetwork(node: FullNode, opts: BrowserNetworkOp
       offConnectivity();
       offReached();
       tabs.stop();
+      stopTimeline();
       stopAnnouncing();
       detach();
       if (opts.outbox) opts.outbox.rebroadcastHook = previousHook;

@@ -41,6 +41,17 @@ function fakeConnection(remotePeer: PeerId, opts: { relayed?: boolean; newStream
   } as unknown as Connection & { status: string };
 }
 
+/** Our end of a stream whose far end gives one honest answer (from `chain`) to one request. */
+async function answeredStream(): Promise<Stream> {
+  const [ours, theirs] = await streamPair();
+  void (async () => {
+    const req = decodeRequest(await readOneFrame(theirs, AbortSignal.timeout(5_000)));
+    theirs.send(encodeFrame(encodeMessage(await handleSyncRequest(req, chain.view))));
+    await theirs.close();
+  })();
+  return ours;
+}
+
 interface Service {
   sync: TabchainSync;
   offences: { peer: string; offence: Offence }[];
@@ -199,21 +210,13 @@ describe('sync service limits', () => {
     expect(svc.offences).toEqual([]);
   });
 
-  it('a peer we hold only a relayed connection to is asked over it after the wait for a direct one, never dialled', async () => {
+  it('a peer we hold only a relayed connection to is asked over it, never dialled', async () => {
     const server = await newPeerId();
     let dials = 0;
     const relayed = fakeConnection(server, {
       relayed: true,
       // The answerer at the other end of the circuit: one honest answer per stream.
-      newStream: async () => {
-        const [ours, theirs] = await streamPair();
-        void (async () => {
-          const req = decodeRequest(await readOneFrame(theirs, AbortSignal.timeout(5_000)));
-          theirs.send(encodeFrame(encodeMessage(await handleSyncRequest(req, chain.view))));
-          await theirs.close();
-        })();
-        return ours;
-      },
+      newStream: answeredStream,
     });
     const svc = await service({
       sessions: false,
@@ -238,15 +241,9 @@ describe('sync service limits', () => {
       const used = { streams: 0 };
       const conn = fakeConnection(server, {
         relayed,
-        newStream: async () => {
+        newStream: () => {
           used.streams++;
-          const [ours, theirs] = await streamPair();
-          void (async () => {
-            const req = decodeRequest(await readOneFrame(theirs, AbortSignal.timeout(5_000)));
-            theirs.send(encodeFrame(encodeMessage(await handleSyncRequest(req, chain.view))));
-            await theirs.close();
-          })();
-          return ours;
+          return answeredStream();
         },
       });
       return { conn, used };

@@ -31,9 +31,9 @@
  * its address); `/webrtc` → 'webrtc' (also when signalled through a relay); `/p2p-circuit` → 'relay'; `/ws`, `/wss`, `/tls/ws` →
  * 'websocket'; plain `/tcp` → 'tcp'.
  *
- * Size (~890 lines): the bootstrap redial, the dial queue, the WebRTC probe, the ping and the
- * direct-after-relayed retries all read and change one table of candidates and one view of the
- * connections, and each decision needs the others' state (an unproven WebRTC dial is neither a
+ * Size (~920 lines): the bootstrap redial, the dial queue, the WebRTC probe, the ping, the relayed
+ * connection's grace and the direct-after-relayed retries all read and change one table of
+ * candidates and one view of the connections, and each decision needs the others' state (an unproven WebRTC dial is neither a
  * success nor a failure until the probe says). The extra peer's rotation, which needs only a
  * narrow view of that table, is its own unit (extra-peer.ts, `ExtraPeerRotation`).
  * @module

@@ -71,7 +71,7 @@ export function checkBlockSanity(block: Block, params: NetworkParams, opts: { si
   const { header, txs } = block;
   if (!(header.version >= MIN_BLOCK_VERSION)) fail('BAD_VERSION', `version ${header.version}`);
   checkProofOfWork(blockHash(header), header.bits, params.powLimit);
-  const { encodings, leaves } = blockBody(block, params);
+  const { encodings, leaves } = checkBlockStructureEncoded(block, params);
   for (let i = 0; i < txs.length; i++) checkEncodedTxSanity(txs[i], params, opts.sigCache, encodings[i], leaves[i]);
 }
 
@@ -90,7 +90,7 @@ export function checkBlockSanity(block: Block, params: NetworkParams, opts: { si
  * @example checkBlockStructure(block, params) // throws RuleError
  */
 export function checkBlockStructure(block: Block, params: Pick<NetworkParams, 'maxBlockBytes' | 'maxBlockTxs'>): Uint8Array[] {
-  return blockBody(block, params).leaves;
+  return checkBlockStructureEncoded(block, params).leaves;
 }
 
 /**
@@ -100,10 +100,6 @@ export function checkBlockStructure(block: Block, params: Pick<NetworkParams, 'm
  * @example const { encodings, leaves } = checkBlockStructureEncoded(block, params)
  */
 export function checkBlockStructureEncoded(block: Block, params: Pick<NetworkParams, 'maxBlockBytes' | 'maxBlockTxs'>): { encodings: Uint8Array[]; leaves: Uint8Array[] } {
-  return blockBody(block, params);
-}
-
-function blockBody(block: Block, params: Pick<NetworkParams, 'maxBlockBytes' | 'maxBlockTxs'>): { encodings: Uint8Array[]; leaves: Uint8Array[] } {
   const { header, txs } = block;
   if (txs.length === 0) fail('BAD_COINBASE', 'block has no transactions');
   if (txs.length > params.maxBlockTxs) fail('BLOCK_TOO_LARGE', `${txs.length} transactions > ${params.maxBlockTxs}`);

@@ -281,13 +281,14 @@ export class PeerManager {
     this.#target = opts.targetPeers ?? 8;
     this.#policy = opts.dialPolicy ?? directFirst;
     const t = opts.timing ?? {};
+    const dialTimeoutMs = t.dialTimeoutMs ?? 10_000;
     this.#t = {
       maintainEveryMs: t.maintainEveryMs ?? 2000,
       redialBaseMs: t.redialBaseMs ?? 2000,
       redialMaxMs: t.redialMaxMs ?? 60_000,
       pingEveryMs: t.pingEveryMs ?? 15_000,
-      dialTimeoutMs: t.dialTimeoutMs ?? 10_000,
-      firstWebrtcDialTimeoutMs: t.firstWebrtcDialTimeoutMs ?? t.dialTimeoutMs ?? 10_000,
+      dialTimeoutMs,
+      firstWebrtcDialTimeoutMs: t.firstWebrtcDialTimeoutMs ?? dialTimeoutMs,
       extraPeerEveryMs: t.extraPeerEveryMs ?? EXTRA_PEER_EVERY_MS,
       extraPeerProbeMs: t.extraPeerProbeMs ?? EXTRA_PEER_PROBE_MS,
       relayedGraceMs: t.relayedGraceMs ?? RELAYED_GRACE_MS,
@@ -763,9 +764,10 @@ export class PeerManager {
       let tried = false;
       let lastError: unknown;
       for (const ma of ordered) {
-        const webrtc = classifyTransport(ma) === 'webrtc';
+        const transport = classifyTransport(ma);
+        const webrtc = transport === 'webrtc';
         const first = webrtc && !c.webrtcTried;
-        const relayed = classifyTransport(ma) === 'relay';
+        const relayed = transport === 'relay';
         // Relayed connections are a fallback: only while short of direct peers, and never to replace a relayed one.
         if (relayed && (alreadyRelayed || this.#directChainPeers() >= this.#target)) continue;
         if (this.#opts.gate.denies(id)) return false;

@@ -494,18 +494,20 @@ export class SyncManager {
   /**
    * The peer claiming the most work above `work`, among the helpful ones; of those claiming the
    * same, one reached directly (a WebRTC or WebSocket connection, or the tab mesh) rather than
-   * only through a relay: a request over a relayed connection first waits for a direct one to
-   * open (libp2p-sync.ts), then crosses the relay.
+   * only through a relay: a request over a relayed connection crosses the relay server (and,
+   * for blocks, first waits for a direct one to open: libp2p-sync.ts).
    */
   #bestPeerAbove(work: bigint): PeerSync | undefined {
     let best: PeerSync | undefined;
     let bestDirect = false;
     for (const p of this.#peers.values()) {
       if (!p.status || !this.#helpful(p) || !this.#available(p) || p.status.chainwork <= work) continue;
-      const more = best === undefined || p.status.chainwork > best.status!.chainwork;
-      if (more || (p.status.chainwork === best!.status!.chainwork && !bestDirect && this.#direct(p))) {
+      if (best === undefined || p.status.chainwork > best.status!.chainwork) {
         best = p;
         bestDirect = this.#direct(p);
+      } else if (p.status.chainwork === best.status!.chainwork && !bestDirect && this.#direct(p)) {
+        best = p;
+        bestDirect = true;
       }
     }
     return best;

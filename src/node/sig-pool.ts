@@ -23,7 +23,7 @@
  */
 import { acceptedNatively, type NativeVerify } from '../chain/index.ts';
 import { inlineWorker, isNodeRuntime, nodeWorkerSpawnerFor, wrapWebWorker, type PoolWorker } from '../miner/worker-transport.ts';
-import { acceptRecords, createSigWorkerHandler, MAX_SIG_RECORDS, SIG_RECORD_BYTES, type FromSigWorker, type ToSigWorker } from './sig-worker-core.ts';
+import { acceptRecords, createSigWorkerHandler, MAX_SIG_RECORDS, SIG_RECORD_BYTES, writeRecord, type FromSigWorker, type ToSigWorker } from './sig-worker-core.ts';
 import { platformEd25519 } from './native-ed25519.ts';
 
 /** A signature to verify: 64-byte signature, message, 32-byte public key. */
@@ -237,12 +237,7 @@ export class SignaturePool {
     for (let start = 0; start < idx.length; start += per) {
       const part = idx.slice(start, start + per);
       const records = new Uint8Array(part.length * SIG_RECORD_BYTES);
-      part.forEach((i, k) => {
-        const o = k * SIG_RECORD_BYTES;
-        records.set(items[i].pub, o);
-        records.set(items[i].msg, o + 32);
-        records.set(items[i].sig, o + 64);
-      });
+      part.forEach((i, k) => writeRecord(records, k, items[i]));
       parts.push(
         new Promise<Uint8Array | null>((done) => {
           this.#queue.push({ id: ++this.#chunkSeq, records, done });

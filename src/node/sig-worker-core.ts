@@ -15,6 +15,23 @@ import { platformEd25519, syncNativeOf } from './native-ed25519.ts';
 
 /** Bytes of one record: public key, 32-byte message, signature. */
 export const SIG_RECORD_BYTES = 128;
+/**
+ * Writes record `k` of `records`: pub ‖ msg ‖ sig (32 + 32 + 64 bytes).
+ * @example writeRecord(records, 0, { pub, msg, sig })
+ */
+export function writeRecord(records: Uint8Array, k: number, item: { pub: Uint8Array; msg: Uint8Array; sig: Uint8Array }): void {
+  const o = k * SIG_RECORD_BYTES;
+  records.set(item.pub, o);
+  records.set(item.msg, o + 32);
+  records.set(item.sig, o + 64);
+}
+
+/** Record `i` of `records` as views, in the argument order of the verifiers: sig, msg, pub. */
+function recordAt(records: Uint8Array, i: number): [sig: Uint8Array, msg: Uint8Array, pub: Uint8Array] {
+  const o = i * SIG_RECORD_BYTES;
+  return [records.subarray(o + 64, o + 128), records.subarray(o + 32, o + 64), records.subarray(o, o + 32)];
+}
+
 /** Most records in one request (a block holds at most 10,000 transactions). */
 export const MAX_SIG_RECORDS = 10_000;
 
@@ -56,16 +73,11 @@ export async function acceptRecords(records: Uint8Array, native: NativeVerify): 
   const sync = syncNativeOf(native);
   if (sync) {
     const out = new Uint8Array(n);
-    for (let i = 0, o = 0; i < n; i++, o += SIG_RECORD_BYTES) {
-      out[i] = acceptedNativelySync(records.subarray(o + 64, o + 128), records.subarray(o + 32, o + 64), records.subarray(o, o + 32), sync) ? 1 : 0;
-    }
+    for (let i = 0; i < n; i++) out[i] = acceptedNativelySync(...recordAt(records, i), sync) ? 1 : 0;
     return out;
   }
   const verdicts = await Promise.all(
-    Array.from({ length: n }, (_, i) => {
-      const o = i * SIG_RECORD_BYTES;
-      return acceptedNatively(records.subarray(o + 64, o + 128), records.subarray(o + 32, o + 64), records.subarray(o, o + 32), native);
-    }),
+    Array.from({ length: n }, (_, i) => acceptedNatively(...recordAt(records, i), native)),
   );
   return Uint8Array.from(verdicts, (v) => (v ? 1 : 0));
 }

@@ -49,11 +49,14 @@ function isNetwork(v: unknown): v is NetworkName {
   return typeof v === 'string' && (NETWORKS as readonly string[]).includes(v);
 }
 
+// The start-up timeline (src/node/network/timeline.ts's steps, marked here by hand: that module
+// is in the network chunk, not loaded yet).
+performance.mark('tabchain:script');
+
 /**
  * The relay's `/bootstrap.json`, asked once at load (2-second timeout): it names the network and
  * the relay's addresses. null when no relay answered (offline, static hosting).
  */
-performance.mark('tabchain:script');
 const bootstrap = fetchBootstrap('/bootstrap.json', 2000);
 void bootstrap.then(() => performance.mark('tabchain:bootstrap'));
 

@@ -13,17 +13,18 @@ import type { TabchainLibp2p } from '../../p2p/libp2p-node.ts';
 const marked = new Set<string>();
 
 /**
- * Marks `step` once per page (later calls are ignored).
+ * Marks `step` once per page (later calls are ignored); whether this call marked it.
  * @example markOnce('node-started')
  */
-export function markOnce(step: string): void {
-  if (marked.has(step)) return;
+export function markOnce(step: string): boolean {
+  if (marked.has(step)) return false;
   marked.add(step);
   try {
     globalThis.performance?.mark?.(`tabchain:${step}`);
   } catch {
     // no User Timing here: no timeline
   }
+  return true;
 }
 
 /**
